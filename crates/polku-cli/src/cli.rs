@@ -1,0 +1,252 @@
+//! Argument parsing and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use polku_api::{ApiError, ClientInput, Session, Workspace};
+use polku_core::ClientId;
+
+use crate::output;
+
+/// Polku: the offline-first client and statistics register for outreach youth work.
+#[derive(Debug, Parser)]
+#[command(name = "polku", version, about)]
+struct Cli {
+    /// Store directory. Defaults to $POLKU_STORE, else the user's data directory.
+    #[arg(long, global = true, env = "POLKU_STORE")]
+    store: Option<PathBuf>,
+    /// Login name of the user running the command.
+    #[arg(long, global = true, env = "POLKU_USER")]
+    user: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new store and its first administrator.
+    Init {
+        /// Login name of the first administrator.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Add synthetic, realistic demo data (same seed, same data).
+    Demo {
+        /// Number of clients to add.
+        #[arg(long)]
+        clients: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Clients (asiakkaat).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Memos (muistiot) on clients.
+    #[command(subcommand)]
+    Memo(MemoCommand),
+    /// Measure unlock, decode and storage figures against a raw baseline.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// List clients visible to the user.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a client.
+    Add(ClientAddArgs),
+}
+
+#[derive(Debug, Args)]
+struct ClientAddArgs {
+    #[arg(long)]
+    first_name: String,
+    #[arg(long)]
+    last_name: String,
+    /// Birth date, YYYY-MM-DD.
+    #[arg(long)]
+    birth_date: Option<chrono::NaiveDate>,
+    /// Gender code (see the national code list).
+    #[arg(long)]
+    gender: Option<String>,
+    /// Mother-tongue group code.
+    #[arg(long)]
+    mother_tongue: Option<String>,
+    /// Unit name or id; defaults to the user's first unit.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Print the new id as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum MemoCommand {
+    /// Add a memo to a client. The text is the rest of the line.
+    Add {
+        client_id: String,
+        text: String,
+        /// Memo type code; defaults to a contact.
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Number of clients in the benchmark store.
+    #[arg(long, default_value_t = 2000)]
+    clients: usize,
+    /// Memos per client.
+    #[arg(long, default_value_t = 50)]
+    memos: usize,
+}
+
+/// Exit codes: 1 for any failure, 3 for a refused login, 4 for a damaged store.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("polku: {err}");
+            let mut source = err.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            let code = match err.downcast_ref::<ApiError>() {
+                Some(e) if e.is_auth_failure() => 3,
+                Some(e) if e.is_corrupt() => 4,
+                _ => 1,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let store_dir = match cli.store {
+        Some(dir) => dir,
+        None => default_store_dir()?,
+    };
+    let now = chrono::Utc::now();
+    match cli.command {
+        Command::Init { admin } => {
+            let password = read_password(&format!("New password for {admin}: "))?;
+            Workspace::init(&store_dir, &admin, &password, now)?;
+            println!("Created store {}", store_dir.display());
+            Ok(())
+        }
+        Command::Demo { clients, seed } => {
+            let mut session = login(&store_dir, cli.user)?;
+            let report = session.add_demo(clients, seed, now)?;
+            println!(
+                "Added {} clients, {} memos and {} activity memos (seed {seed}).",
+                report.clients, report.memos, report.activity_memos
+            );
+            session.close()?;
+            Ok(())
+        }
+        Command::Client(cmd) => {
+            let mut session = login(&store_dir, cli.user)?;
+            match cmd {
+                ClientCommand::List { json } => {
+                    let list = session.list_clients(now)?;
+                    output::client_list(&list, json)?;
+                }
+                ClientCommand::Show { id, json } => {
+                    let id = parse_client_id(&id)?;
+                    let client = session.show_client(id, now)?;
+                    let codes = session.codes()?;
+                    output::client(&client, &codes, json)?;
+                }
+                ClientCommand::Add(args) => {
+                    let id = session.add_client(
+                        ClientInput {
+                            first_name: args.first_name,
+                            last_name: args.last_name,
+                            birth_date: args.birth_date,
+                            gender: args.gender,
+                            mother_tongue: args.mother_tongue,
+                            unit: args.unit,
+                        },
+                        now,
+                    )?;
+                    if args.json {
+                        println!("{}", serde_json::json!({ "id": id.to_string() }));
+                    } else {
+                        println!("{id}");
+                    }
+                }
+            }
+            session.close()?;
+            Ok(())
+        }
+        Command::Memo(MemoCommand::Add {
+            client_id,
+            text,
+            kind,
+        }) => {
+            let mut session = login(&store_dir, cli.user)?;
+            let id = parse_client_id(&client_id)?;
+            let memo = session.add_memo(id, &text, kind.as_deref(), now)?;
+            println!("{memo}");
+            session.close()?;
+            Ok(())
+        }
+        Command::Bench(args) => {
+            let user = require_user(cli.user)?;
+            let password = read_password("Password: ")?;
+            let report = polku_api::bench::run(&store_dir, &user, &password, args.clients, args.memos)?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn login(store_dir: &std::path::Path, user: Option<String>) -> Result<Session> {
+    let user = require_user(user)?;
+    let password = read_password("Password: ")?;
+    let workspace = Workspace::open(store_dir)?;
+    Ok(workspace.login(&user, &password, chrono::Utc::now())?)
+}
+
+fn require_user(user: Option<String>) -> Result<String> {
+    match user {
+        Some(u) if !u.trim().is_empty() => Ok(u),
+        _ => bail!("this command needs --user NAME (or POLKU_USER)"),
+    }
+}
+
+fn parse_client_id(id: &str) -> Result<ClientId> {
+    id.parse::<ClientId>()
+        .map_err(|_| anyhow::anyhow!("not a client id (expected a UUID)"))
+}
+
+/// The password comes from `POLKU_PASSWORD` when set, else from a prompt on the
+/// terminal; never from an argument.
+fn read_password(prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var("POLKU_PASSWORD") {
+        return Ok(p);
+    }
+    rpassword::prompt_password(prompt).context("could not read the password from the terminal")
+}
+
+fn default_store_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("polku"));
+    }
+    let home = std::env::var_os("HOME").context("no --store given and HOME is not set")?;
+    Ok(PathBuf::from(home).join(".local/share/polku"))
+}

@@ -1,0 +1,10 @@
+//! Polku core: the domain model of outreach youth work (etsivä nuorisotyö),
+//! national and organisation code lists, the mapping of the model to Automerge
+//! documents, validation for reporting and the rights matrix.
+//!
+//! Pure: no database, no async runtime, no clock. Functions that need the
+//! time take it as an argument.
+
+pub mod ids;
+
+pub use ids::*;
