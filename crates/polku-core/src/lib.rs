@@ -5,6 +5,8 @@
 //! Pure: no database, no async runtime, no clock. Functions that need the
 //! time take it as an argument.
 
+pub mod codes;
 pub mod ids;
+pub mod model;
 
 pub use ids::*;

@@ -1,0 +1,327 @@
+//! Rights (oikeudet) as PAR defines them, as pure functions.
+//!
+//! PAR's rights, which organisations already know:
+//! - administration: user and rights management, code-list management,
+//!   audit-log viewing, supervisor reports, reports and statistics only;
+//! - client management: view own clients / the unit's clients / all clients;
+//!   modify own / the unit's / all; basic data only; no memo rights.
+//!
+//! A user belongs to one or more units; a client belongs to a unit and has
+//! responsible workers. An inactive user has no rights at all.
+//!
+//! [`can`] is the single decision point: it answers `Ok(())` or a [`Denied`]
+//! naming the missing right.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{UnitId, UserId};
+use crate::model::{Role, User};
+
+/// How far a client right reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// No clients.
+    None,
+    /// Clients the user is responsible for (omat asiakkaat).
+    Own,
+    /// Clients of the user's units (yksikön asiakkaat).
+    Unit,
+    /// All clients of the organisation (kaikki asiakkaat).
+    All,
+}
+
+impl Scope {
+    /// Whether this scope covers a client with the given relation to the user.
+    pub fn covers(self, relation: Relation) -> bool {
+        match self {
+            Scope::None => false,
+            Scope::Own => relation == Relation::Own,
+            Scope::Unit => matches!(relation, Relation::Own | Relation::Unit),
+            Scope::All => true,
+        }
+    }
+}
+
+/// An administrative right (hallinnointioikeus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRight {
+    /// User and rights management (käyttäjä- ja oikeushallinta).
+    Users,
+    /// Code-list management (koodistojen hallinta).
+    Codes,
+    /// Audit-log viewing (lokitietojen katselu).
+    Audit,
+    /// Supervisor reports (esimiesraportit): per-worker figures.
+    SupervisorReports,
+    /// Reports and statistics (raportit ja tilastot).
+    Statistics,
+}
+
+impl AdminRight {
+    /// Every administrative right.
+    pub const ALL: [AdminRight; 5] = [
+        AdminRight::Users,
+        AdminRight::Codes,
+        AdminRight::Audit,
+        AdminRight::SupervisorReports,
+        AdminRight::Statistics,
+    ];
+}
+
+/// The rights of one user: a role's defaults, possibly adjusted per user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rights {
+    /// Administrative rights.
+    pub admin: BTreeSet<AdminRight>,
+    /// Which clients the user may view.
+    pub view: Scope,
+    /// Which clients the user may modify (never wider than `view` in effect).
+    pub modify: Scope,
+    /// Basic data only (vain perustiedot): no background, periods, memos or attachments.
+    pub basic_data_only: bool,
+    /// Memo rights (muistio-oikeus): read and write memos of clients in view.
+    pub memos: bool,
+}
+
+impl Rights {
+    /// The PAR defaults of a role.
+    pub fn for_role(role: Role) -> Rights {
+        match role {
+            Role::Admin => Rights {
+                admin: AdminRight::ALL.into_iter().collect(),
+                view: Scope::All,
+                modify: Scope::All,
+                basic_data_only: false,
+                memos: true,
+            },
+            Role::Coordinator => Rights {
+                admin: [
+                    AdminRight::Audit,
+                    AdminRight::SupervisorReports,
+                    AdminRight::Statistics,
+                ]
+                .into_iter()
+                .collect(),
+                view: Scope::Unit,
+                modify: Scope::None,
+                basic_data_only: true,
+                memos: false,
+            },
+            Role::Worker => Rights {
+                admin: BTreeSet::new(),
+                view: Scope::Unit,
+                modify: Scope::Own,
+                basic_data_only: false,
+                memos: true,
+            },
+        }
+    }
+}
+
+/// How a client relates to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relation {
+    /// The user is one of the client's responsible workers.
+    Own,
+    /// The client belongs to one of the user's units, but is not the user's own.
+    Unit,
+    /// Neither.
+    Other,
+}
+
+/// The facts about a client that rights depend on (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientScope<'a> {
+    /// The client's unit.
+    pub unit: Option<UnitId>,
+    /// The client's responsible workers.
+    pub responsible: &'a BTreeSet<UserId>,
+}
+
+impl ClientScope<'_> {
+    /// The client's relation to `user`.
+    pub fn relation_to(&self, user: &User) -> Relation {
+        if self.responsible.contains(&user.id) {
+            Relation::Own
+        } else if self.unit.is_some_and(|u| user.units.contains(&u)) {
+            Relation::Unit
+        } else {
+            Relation::Other
+        }
+    }
+}
+
+/// What a user wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// See a client's basic data (perustiedot).
+    ViewBasic,
+    /// See the rest of a client's record: background, situation, periods, referrals…
+    ViewRecord,
+    /// Read the client's memos.
+    ViewMemos,
+    /// Change basic data.
+    ModifyBasic,
+    /// Change the rest of the record (periods, measures, situation…).
+    ModifyRecord,
+    /// Write or edit a memo.
+    WriteMemo,
+    /// Create a new client in a unit.
+    CreateClient,
+    /// Erase a client (tietojen poisto).
+    EraseClient,
+    /// Manage users, roles and rights.
+    ManageUsers,
+    /// Manage code lists.
+    ManageCodes,
+    /// Read the audit log.
+    ViewAudit,
+    /// Run reports and statistics.
+    RunStatistics,
+    /// Run supervisor (per-worker) reports.
+    RunSupervisorReports,
+}
+
+/// The target of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A client.
+    Client(&'a ClientScope<'a>),
+    /// A new client that would belong to this unit.
+    NewClientIn(Option<UnitId>),
+    /// The organisation as a whole (administration, reports).
+    Organisation,
+}
+
+/// The right whose absence refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingRight {
+    /// The user is inactive.
+    ActiveUser,
+    /// An administrative right.
+    Admin(AdminRight),
+    /// Viewing clients of this relation.
+    View,
+    /// Modifying clients of this relation.
+    Modify,
+    /// Anything beyond basic data.
+    FullRecord,
+    /// Memo rights.
+    Memos,
+}
+
+/// An action was refused; says which right is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("access denied: missing right {missing:?}")]
+pub struct Denied {
+    /// The missing right.
+    pub missing: MissingRight,
+}
+
+fn deny(missing: MissingRight) -> Result<(), Denied> {
+    Err(Denied { missing })
+}
+
+/// Whether `user` with `rights` may perform `action` on `target`.
+///
+/// Rules, each refusal naming its right:
+/// - an inactive user may do nothing ([`MissingRight::ActiveUser`]);
+/// - administrative actions need their [`AdminRight`] and a target of the organisation;
+/// - every client action needs `view` to cover the client;
+/// - modifying needs `modify` to cover it too (a modify scope wider than the view
+///   scope gives nothing beyond the view);
+/// - anything but basic data needs `basic_data_only` to be off;
+/// - memo actions need memo rights;
+/// - creating a client needs a modify scope of at least the unit and the new
+///   client's unit among the user's units (or scope all);
+/// - erasing needs modify-all and user management (the register keeper's right).
+pub fn can(user: &User, rights: &Rights, action: Action, target: Target<'_>) -> Result<(), Denied> {
+    if !user.active {
+        return deny(MissingRight::ActiveUser);
+    }
+    let admin = |right: AdminRight| {
+        if rights.admin.contains(&right) {
+            Ok(())
+        } else {
+            deny(MissingRight::Admin(right))
+        }
+    };
+    match (action, target) {
+        (Action::ManageUsers, Target::Organisation) => admin(AdminRight::Users),
+        (Action::ManageCodes, Target::Organisation) => admin(AdminRight::Codes),
+        (Action::ViewAudit, Target::Organisation) => admin(AdminRight::Audit),
+        (Action::RunStatistics, Target::Organisation) => admin(AdminRight::Statistics),
+        (Action::RunSupervisorReports, Target::Organisation) => {
+            admin(AdminRight::SupervisorReports)
+        }
+        (Action::CreateClient, Target::NewClientIn(unit)) => {
+            let ok = match rights.modify {
+                Scope::All => true,
+                Scope::Unit | Scope::Own => unit.is_some_and(|u| user.units.contains(&u)),
+                Scope::None => false,
+            };
+            if ok { Ok(()) } else { deny(MissingRight::Modify) }
+        }
+        (action, Target::Client(client)) => client_action(user, rights, action, client),
+        _ => deny(MissingRight::Admin(AdminRight::Users)),
+    }
+}
+
+fn client_action(
+    user: &User,
+    rights: &Rights,
+    action: Action,
+    client: &ClientScope<'_>,
+) -> Result<(), Denied> {
+    let relation = client.relation_to(user);
+    if !rights.view.covers(relation) {
+        return deny(MissingRight::View);
+    }
+    let modifies = matches!(
+        action,
+        Action::ModifyBasic | Action::ModifyRecord | Action::WriteMemo | Action::EraseClient
+    );
+    if modifies && !rights.modify.covers(relation) {
+        return deny(MissingRight::Modify);
+    }
+    match action {
+        Action::ViewBasic | Action::ModifyBasic => Ok(()),
+        Action::ViewRecord | Action::ModifyRecord => {
+            if rights.basic_data_only {
+                deny(MissingRight::FullRecord)
+            } else {
+                Ok(())
+            }
+        }
+        Action::ViewMemos | Action::WriteMemo => {
+            if rights.basic_data_only {
+                deny(MissingRight::FullRecord)
+            } else if !rights.memos {
+                deny(MissingRight::Memos)
+            } else {
+                Ok(())
+            }
+        }
+        Action::EraseClient => {
+            if rights.modify != Scope::All {
+                deny(MissingRight::Modify)
+            } else if !rights.admin.contains(&AdminRight::Users) {
+                deny(MissingRight::Admin(AdminRight::Users))
+            } else {
+                Ok(())
+            }
+        }
+        // Organisation-level actions aimed at a client make no sense.
+        Action::CreateClient => deny(MissingRight::Modify),
+        Action::ManageUsers => deny(MissingRight::Admin(AdminRight::Users)),
+        Action::ManageCodes => deny(MissingRight::Admin(AdminRight::Codes)),
+        Action::ViewAudit => deny(MissingRight::Admin(AdminRight::Audit)),
+        Action::RunStatistics => deny(MissingRight::Admin(AdminRight::Statistics)),
+        Action::RunSupervisorReports => deny(MissingRight::Admin(AdminRight::SupervisorReports)),
+    }
+}

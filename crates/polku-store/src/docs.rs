@@ -1,0 +1,546 @@
+//! Automerge documents: a sealed snapshot per document plus sealed
+//! incremental change rows.
+//!
+//! Saving an edit appends one sealed change row (it never re-encrypts the
+//! whole document); loading decrypts the snapshot and applies the change
+//! rows in `seq` order; [`Store::compact`] folds the change rows into a new
+//! snapshot in one transaction.
+//!
+//! Each document's *heads hash* (blake3 of its sorted heads) is plaintext
+//! metadata for sync reconciliation, and is checked on every load: a missing
+//! or extra change row shows up as [`StoreError::Corrupt`].
+
+use std::fmt;
+use std::thread;
+
+use automerge::{Automerge, ChangeHash};
+use polku_core::{DocId, DocKind};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use crate::Store;
+use crate::crypto::{RowRef, Slot, StoreKeys};
+use crate::error::{Result, StoreError};
+
+/// blake3 of a document's sorted heads: equal hashes mean equal documents.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeadsHash(pub [u8; 32]);
+
+impl fmt::Debug for HeadsHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeadsHash({})", blake3::Hash::from(self.0).to_hex())
+    }
+}
+
+/// The heads hash of a document with these heads: blake3 over the 32-byte
+/// heads in ascending byte order. Do not change: peers compare these.
+pub fn heads_hash(heads: &[ChangeHash]) -> HeadsHash {
+    let mut sorted: Vec<&ChangeHash> = heads.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = blake3::Hasher::new();
+    for head in sorted {
+        h.update(&head.0);
+    }
+    HeadsHash(*h.finalize().as_bytes())
+}
+
+/// Plaintext metadata of one stored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocInfo {
+    /// Document id.
+    pub id: DocId,
+    /// Document kind.
+    pub kind: DocKind,
+    /// Heads hash of the stored state.
+    pub heads_hash: HeadsHash,
+    /// Number of compactions so far.
+    pub generation: u64,
+    /// Change rows waiting to be compacted.
+    pub change_rows: u64,
+    /// Bytes on disk (sealed snapshot and change rows).
+    pub stored_bytes: u64,
+}
+
+pub(crate) fn doc_id_from(raw: &[u8]) -> Result<DocId> {
+    Uuid::from_slice(raw)
+        .map(DocId)
+        .map_err(|_| StoreError::corrupt("document id"))
+}
+
+pub(crate) fn kind_from(code: i64) -> Result<DocKind> {
+    u8::try_from(code)
+        .ok()
+        .and_then(DocKind::from_code)
+        .ok_or(StoreError::corrupt("document kind"))
+}
+
+fn to_u64(v: i64, what: &'static str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::corrupt(what))
+}
+
+/// A document's rows as read from SQLite, still sealed.
+#[derive(Debug)]
+pub(crate) struct SealedDoc {
+    pub id: DocId,
+    pub kind: DocKind,
+    pub heads_hash: [u8; 32],
+    pub generation: u64,
+    pub snapshot: Vec<u8>,
+    pub changes: Vec<(u64, Vec<u8>)>,
+}
+
+impl SealedDoc {
+    fn snapshot_row<'a>(id: &'a [u8], generation: u64, kind: &'a [u8; 1]) -> RowRef<'a> {
+        RowRef::new(Slot::DocSnapshot, id)
+            .seq(generation)
+            .extra(kind)
+    }
+
+    /// Decrypt the snapshot and every change row (no Automerge): returns the
+    /// plaintext snapshot and the concatenated changes.
+    pub fn decrypt(&self, keys: &StoreKeys) -> Result<(Vec<u8>, Vec<u8>)> {
+        let id = self.id.0.as_bytes();
+        let kind = [self.kind.code()];
+        let snapshot = keys.seal.open(
+            Self::snapshot_row(id, self.generation, &kind),
+            &self.snapshot,
+            "document snapshot",
+        )?;
+        let mut changes = Vec::new();
+        for (seq, sealed) in &self.changes {
+            keys.seal.open_into(
+                RowRef::new(Slot::DocChange, id).seq(*seq),
+                sealed,
+                "document change",
+                &mut changes,
+            )?;
+        }
+        Ok((snapshot, changes))
+    }
+
+    /// Decrypt and load into Automerge, checking the heads hash.
+    pub fn decode(&self, keys: &StoreKeys) -> Result<Automerge> {
+        let (snapshot, changes) = self.decrypt(keys)?;
+        let mut doc =
+            Automerge::load(&snapshot).map_err(|_| StoreError::corrupt("document snapshot"))?;
+        if !changes.is_empty() {
+            doc.load_incremental(&changes)
+                .map_err(|_| StoreError::corrupt("document change"))?;
+        }
+        if heads_hash(&doc.get_heads()).0 != self.heads_hash {
+            return Err(StoreError::corrupt("document heads"));
+        }
+        Ok(doc)
+    }
+}
+
+/// Read one document's sealed rows.
+pub(crate) fn read_sealed(conn: &Connection, id: DocId) -> Result<SealedDoc> {
+    let raw_id = id.0.as_bytes().as_slice();
+    let row = conn
+        .prepare_cached(
+            "SELECT kind, heads_hash, generation, snapshot FROM docs WHERE id = ?1",
+        )?
+        .query_row([raw_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, [u8; 32]>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })
+        .optional()?;
+    let (kind, heads, generation, snapshot) = row.ok_or(StoreError::DocNotFound(id))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, change FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([raw_id])?;
+    let mut changes = Vec::new();
+    while let Some(r) = rows.next()? {
+        changes.push((to_u64(r.get(0)?, "change sequence")?, r.get(1)?));
+    }
+    Ok(SealedDoc {
+        id,
+        kind: kind_from(kind)?,
+        heads_hash: heads,
+        generation: to_u64(generation, "document generation")?,
+        snapshot,
+        changes,
+    })
+}
+
+/// Read the sealed rows of every document of `kind` with two sequential
+/// scans (documents by id, their changes by id and seq) merged in order.
+pub(crate) fn read_all_sealed(conn: &Connection, kind: DocKind) -> Result<Vec<SealedDoc>> {
+    let code = i64::from(kind.code());
+    let mut docs = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, heads_hash, generation, snapshot FROM docs WHERE kind = ?1 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([code])?;
+        while let Some(r) = rows.next()? {
+            docs.push(SealedDoc {
+                id: doc_id_from(&r.get::<_, Vec<u8>>(0)?)?,
+                kind,
+                heads_hash: r.get(1)?,
+                generation: to_u64(r.get(2)?, "document generation")?,
+                snapshot: r.get(3)?,
+                changes: Vec::new(),
+            });
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.doc_id, c.seq, c.change FROM docs d JOIN doc_changes c ON c.doc_id = d.id
+         WHERE d.kind = ?1 ORDER BY c.doc_id, c.seq",
+    )?;
+    let mut rows = stmt.query([code])?;
+    let mut i = 0;
+    while let Some(r) = rows.next()? {
+        let id = doc_id_from(&r.get::<_, Vec<u8>>(0)?)?;
+        // Both scans are in id order (BLOB order is byte order).
+        while i < docs.len() && docs[i].id.0.as_bytes() < id.0.as_bytes() {
+            i += 1;
+        }
+        let doc = docs
+            .get_mut(i)
+            .filter(|d| d.id == id)
+            .ok_or(StoreError::corrupt("document change"))?;
+        doc.changes
+            .push((to_u64(r.get(1)?, "change sequence")?, r.get(2)?));
+    }
+    Ok(docs)
+}
+
+/// Decode many documents on all cores (plain scoped threads).
+pub(crate) fn decode_parallel(
+    keys: &StoreKeys,
+    docs: &[SealedDoc],
+) -> Result<Vec<(DocId, Automerge)>> {
+    let threads = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads <= 1 || docs.len() < 16 {
+        return docs
+            .iter()
+            .map(|d| Ok((d.id, d.decode(keys)?)))
+            .collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    thread::scope(|s| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|d| Ok((d.id, d.decode(keys)?)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(docs.len());
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| StoreError::corrupt("document (decoder panicked)"))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+/// A write transaction: group many writes into one durable commit (one
+/// fsync). Obtained from [`Store::batch`]; rolled back if the closure fails.
+pub struct Batch<'s> {
+    pub(crate) tx: Transaction<'s>,
+    pub(crate) keys: &'s StoreKeys,
+}
+
+impl fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Batch(..)")
+    }
+}
+
+impl Batch<'_> {
+    /// Store a new document from its full save (`Automerge::save`). The
+    /// bytes are loaded once to validate them and compute the heads hash.
+    pub fn create_doc(&self, id: DocId, kind: DocKind, full_save: &[u8]) -> Result<HeadsHash> {
+        let doc = Automerge::load(full_save).map_err(|_| StoreError::InvalidDocument)?;
+        self.insert_doc(id, kind, full_save, &doc.get_heads())
+    }
+
+    /// Store a new document from an in-memory Automerge document.
+    pub fn create_doc_from(&self, id: DocId, kind: DocKind, doc: &Automerge) -> Result<HeadsHash> {
+        self.insert_doc(id, kind, &doc.save(), &doc.get_heads())
+    }
+
+    fn insert_doc(
+        &self,
+        id: DocId,
+        kind: DocKind,
+        full_save: &[u8],
+        heads: &[ChangeHash],
+    ) -> Result<HeadsHash> {
+        let hh = heads_hash(heads);
+        let raw_id = id.0.as_bytes();
+        let kind_code = [kind.code()];
+        let sealed = self.keys.seal.seal(
+            SealedDoc::snapshot_row(raw_id, 0, &kind_code),
+            full_save,
+        )?;
+        let n = self.tx.prepare_cached(
+            "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot)
+             VALUES (?1, ?2, ?3, 0, 1, ?4) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            raw_id.as_slice(),
+            i64::from(kind.code()),
+            hh.0.as_slice(),
+            sealed
+        ])?;
+        if n == 0 {
+            return Err(StoreError::DocExists(id));
+        }
+        Ok(hh)
+    }
+
+    /// Append incremental Automerge bytes (`save_after`, `save_incremental`,
+    /// or changes received by sync) as one sealed change row. `heads_after`
+    /// are the document's heads once these changes are applied; they become
+    /// the stored heads hash, which every load checks. Returns the row's
+    /// sequence number.
+    pub fn append_change(
+        &self,
+        id: DocId,
+        incremental: &[u8],
+        heads_after: &[ChangeHash],
+    ) -> Result<u64> {
+        if incremental.is_empty() {
+            return Err(StoreError::InvalidInput {
+                what: "empty change",
+            });
+        }
+        let raw_id = id.0.as_bytes();
+        let hh = heads_hash(heads_after);
+        let seq: i64 = self
+            .tx
+            .prepare_cached(
+                "UPDATE docs SET next_seq = next_seq + 1, heads_hash = ?2 WHERE id = ?1
+                 RETURNING next_seq - 1",
+            )?
+            .query_row(params![raw_id.as_slice(), hh.0.as_slice()], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::DocNotFound(id))?;
+        let seq = to_u64(seq, "change sequence")?;
+        let sealed = self
+            .keys
+            .seal
+            .seal(RowRef::new(Slot::DocChange, raw_id).seq(seq), incremental)?;
+        self.tx
+            .prepare_cached("INSERT INTO doc_changes (doc_id, seq, change) VALUES (?1, ?2, ?3)")?
+            .execute(params![raw_id.as_slice(), seq as i64, sealed])?;
+        Ok(seq)
+    }
+
+    /// Append the changes `doc` made since `since` (its heads when it was
+    /// loaded or last saved). Returns `None` if there were none.
+    pub fn save_changes(
+        &self,
+        id: DocId,
+        doc: &Automerge,
+        since: &[ChangeHash],
+    ) -> Result<Option<u64>> {
+        let bytes = doc.save_after(since);
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        self.append_change(id, &bytes, &doc.get_heads()).map(Some)
+    }
+}
+
+impl Store {
+    /// Run `f` in one write transaction (one fsync for all its writes).
+    /// Nothing is written if `f` fails.
+    pub fn batch<T>(&self, f: impl FnOnce(&Batch<'_>) -> Result<T>) -> Result<T> {
+        let batch = Batch {
+            tx: self.write_tx()?,
+            keys: &self.keys,
+        };
+        let out = f(&batch)?;
+        batch.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Store a new document from its full save. See [`Batch::create_doc`].
+    pub fn create_doc(&self, id: DocId, kind: DocKind, full_save: &[u8]) -> Result<HeadsHash> {
+        self.batch(|b| b.create_doc(id, kind, full_save))
+    }
+
+    /// Store a new in-memory document. See [`Batch::create_doc_from`].
+    pub fn create_doc_from(&self, id: DocId, kind: DocKind, doc: &Automerge) -> Result<HeadsHash> {
+        self.batch(|b| b.create_doc_from(id, kind, doc))
+    }
+
+    /// Append one sealed change row. See [`Batch::append_change`].
+    pub fn append_change(
+        &self,
+        id: DocId,
+        incremental: &[u8],
+        heads_after: &[ChangeHash],
+    ) -> Result<u64> {
+        self.batch(|b| b.append_change(id, incremental, heads_after))
+    }
+
+    /// Append `doc`'s changes since `since`. See [`Batch::save_changes`].
+    pub fn save_changes(
+        &self,
+        id: DocId,
+        doc: &Automerge,
+        since: &[ChangeHash],
+    ) -> Result<Option<u64>> {
+        self.batch(|b| b.save_changes(id, doc, since))
+    }
+
+    /// Load a document: decrypt its snapshot, apply its change rows in
+    /// order, check its heads hash.
+    pub fn load_doc(&self, id: DocId) -> Result<Automerge> {
+        read_sealed(&self.conn, id)?.decode(&self.keys)
+    }
+
+    /// Load every document of `kind`, ordered by id: two table scans, then
+    /// decryption (cached data key) and Automerge decoding on all cores.
+    pub fn load_all(&self, kind: DocKind) -> Result<Vec<(DocId, Automerge)>> {
+        let sealed = read_all_sealed(&self.conn, kind)?;
+        decode_parallel(&self.keys, &sealed)
+    }
+
+    /// Replace the snapshot of `id` with a fresh full save and delete its
+    /// change rows, in one transaction. Returns `false` if there was nothing
+    /// to fold.
+    pub fn compact(&self, id: DocId) -> Result<bool> {
+        let tx = self.write_tx()?;
+        let sealed = read_sealed(&tx, id)?;
+        if sealed.changes.is_empty() {
+            return Ok(false);
+        }
+        let doc = sealed.decode(&self.keys)?;
+        let generation = sealed.generation + 1;
+        let raw_id = id.0.as_bytes();
+        let kind = [sealed.kind.code()];
+        let snapshot = self.keys.seal.seal(
+            SealedDoc::snapshot_row(raw_id, generation, &kind),
+            &doc.save(),
+        )?;
+        tx.execute(
+            "UPDATE docs SET snapshot = ?2, generation = ?3 WHERE id = ?1",
+            params![raw_id.as_slice(), snapshot, generation as i64],
+        )?;
+        tx.execute(
+            "DELETE FROM doc_changes WHERE doc_id = ?1",
+            [raw_id.as_slice()],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Compact every document with more than `max_change_rows` change rows
+    /// (each in its own transaction). Call on close or in the background.
+    /// Returns how many documents were compacted.
+    pub fn compact_all(&self, max_change_rows: u64) -> Result<usize> {
+        let ids: Vec<DocId> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT doc_id FROM doc_changes GROUP BY doc_id HAVING count(*) > ?1",
+            )?;
+            let rows = stmt.query_map([max_change_rows as i64], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.map(|r| doc_id_from(&r?))
+                .collect::<Result<_>>()?
+        };
+        let mut n = 0;
+        for id in ids {
+            if self.compact(id)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Delete a document with all its history and its index entry, then
+    /// checkpoint so the erased ciphertext also leaves the write-ahead log
+    /// (`secure_delete` zeroes the freed pages). Returns whether it existed.
+    pub fn delete_doc(&self, id: DocId) -> Result<bool> {
+        let tx = self.write_tx()?;
+        let n = tx.execute("DELETE FROM docs WHERE id = ?1", [id.0.as_bytes().as_slice()])?;
+        tx.commit()?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Ids of all documents of `kind`, ascending.
+    pub fn list_docs(&self, kind: DocKind) -> Result<Vec<DocId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([i64::from(kind.code())], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|r| doc_id_from(&r?)).collect()
+    }
+
+    /// Every document's id and kind, ascending by id.
+    pub fn list_all_docs(&self) -> Result<Vec<(DocId, DocKind)>> {
+        self.list_doc_heads()
+            .map(|v| v.into_iter().map(|(id, kind, _)| (id, kind)).collect())
+    }
+
+    /// Every document's id, kind and heads hash (for sync reconciliation).
+    pub fn list_doc_heads(&self) -> Result<Vec<(DocId, DocKind, HeadsHash)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind, heads_hash FROM docs ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((
+                doc_id_from(&r.get::<_, Vec<u8>>(0)?)?,
+                kind_from(r.get(1)?)?,
+                HeadsHash(r.get(2)?),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Plaintext metadata of one document.
+    pub fn doc_info(&self, id: DocId) -> Result<DocInfo> {
+        self.conn
+            .prepare_cached(
+                "SELECT kind, heads_hash, generation, length(snapshot),
+                        (SELECT count(*) FROM doc_changes WHERE doc_id = d.id),
+                        (SELECT coalesce(sum(length(change)), 0) FROM doc_changes
+                         WHERE doc_id = d.id)
+                 FROM docs d WHERE id = ?1",
+            )?
+            .query_row([id.0.as_bytes().as_slice()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, [u8; 32]>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()?
+            .ok_or(StoreError::DocNotFound(id))
+            .and_then(|(kind, hh, generation, snap, rows, bytes)| {
+                Ok(DocInfo {
+                    id,
+                    kind: kind_from(kind)?,
+                    heads_hash: HeadsHash(hh),
+                    generation: to_u64(generation, "document generation")?,
+                    change_rows: to_u64(rows, "change count")?,
+                    stored_bytes: to_u64(snap + bytes, "document size")?,
+                })
+            })
+    }
+}

@@ -1,0 +1,254 @@
+//! Opening `polku.db`, connection settings and schema migrations.
+//!
+//! Migrations are SQL files under `src/migrations/`, applied in order inside
+//! one transaction; `PRAGMA user_version` records the schema version. A store
+//! whose version is newer than [`SCHEMA_VERSION`] is refused with
+//! [`StoreError::NewerSchema`]. Shipped migrations are never edited: a test
+//! pins their hashes.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+
+/// The schema version this binary writes and understands.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Value of `store_meta.format` marking a Polku store. Do not change.
+pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
+
+/// One schema step.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// The schema version after this step.
+    pub version: u32,
+    /// SQL applied by this step. Never edit once shipped.
+    pub sql: &'static str,
+}
+
+/// All migrations, oldest first. Append only.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_search_index_and_kv.sql"),
+    },
+];
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Cheap structural check of the database file before SQLite touches it:
+/// garbage is [`StoreError::NotAStore`], a file shorter than its own header
+/// says is [`StoreError::Corrupt`] (a store cut in half).
+pub(crate) fn check_file(db: &Path) -> Result<()> {
+    let meta = match fs::metadata(db) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NotAStore),
+        Err(e) => return Err(e.into()),
+    };
+    if !meta.is_file() {
+        return Err(StoreError::NotAStore);
+    }
+    let len = meta.len();
+    let mut header = [0u8; 100];
+    if len < header.len() as u64 {
+        return Err(StoreError::NotAStore);
+    }
+    fs::File::open(db)?.read_exact(&mut header)?;
+    if &header[..16] != SQLITE_MAGIC {
+        return Err(StoreError::NotAStore);
+    }
+    let raw_page_size = u32::from(u16::from_be_bytes([header[16], header[17]]));
+    let page_size = if raw_page_size == 1 {
+        65_536
+    } else {
+        raw_page_size
+    };
+    if !(512..=65_536).contains(&page_size) || !page_size.is_power_of_two() {
+        return Err(StoreError::corrupt("database header"));
+    }
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    let page_count = u32::from_be_bytes([header[28], header[29], header[30], header[31]]);
+    // The in-header size is authoritative only when it was written by the
+    // same transaction as the change counter. While a write-ahead log holds
+    // frames, the main file may legitimately lag behind; skip the check then.
+    let wal_has_frames = fs::metadata(wal_path(db))
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    if change_counter == valid_for
+        && page_count > 0
+        && !wal_has_frames
+        && len < u64::from(page_count) * u64::from(page_size)
+    {
+        return Err(StoreError::corrupt("database file truncated"));
+    }
+    Ok(())
+}
+
+fn wal_path(db: &Path) -> std::path::PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    s.into()
+}
+
+/// Open an existing database file (never creates one).
+pub(crate) fn open_existing(db: &Path) -> Result<Connection> {
+    check_file(db)?;
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Create a new, empty database file.
+pub(crate) fn create_new(db: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Connection settings: WAL, `synchronous=FULL` (a write is durable when the
+/// call returns), foreign keys, `secure_delete` (deleted rows are zeroed so
+/// erased clients leave no ciphertext in free pages).
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::InvalidInput {
+            what: "the file system does not support write-ahead logging",
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+/// The schema version on disk.
+pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    u32::try_from(v).map_err(|_| StoreError::corrupt("schema version"))
+}
+
+/// Check that `conn` is a Polku store this binary can read; returns its
+/// schema version.
+pub(crate) fn check_store(conn: &Connection) -> Result<u32> {
+    let version = user_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        return Err(StoreError::NotAStore);
+    }
+    let has_meta: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_meta == 0 {
+        return Err(StoreError::NotAStore);
+    }
+    let marker: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM store_meta WHERE key = 'format'",
+            [],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    if marker.as_deref() != Some(FORMAT_MARKER) {
+        return Err(StoreError::NotAStore);
+    }
+    Ok(version)
+}
+
+/// Apply migrations `(from, to]` inside `tx` and record the new version.
+pub(crate) fn apply_migrations(tx: &Transaction<'_>, from: u32, to: u32) -> Result<()> {
+    for m in MIGRATIONS.iter().filter(|m| m.version > from && m.version <= to) {
+        tx.execute_batch(m.sql)?;
+    }
+    tx.pragma_update(None, "user_version", i64::from(to))?;
+    Ok(())
+}
+
+/// Bring an opened store up to [`SCHEMA_VERSION`] in one transaction.
+/// Returns the version found before migrating.
+pub(crate) fn migrate(conn: &Connection) -> Result<u32> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    // Re-read under the write lock: another process may have migrated.
+    let found = user_version(&tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < SCHEMA_VERSION {
+        apply_migrations(&tx, found, SCHEMA_VERSION)?;
+        tx.commit()?;
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shipped migrations must never change. If this fails you edited one:
+    /// revert it and add a new migration instead.
+    #[test]
+    fn shipped_migrations_are_unchanged() {
+        let pinned: &[(u32, &str)] = &[
+            (1, "PIN_V1"),
+            (2, "PIN_V2"),
+        ];
+        assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
+        for (m, (v, hash)) in MIGRATIONS.iter().zip(pinned) {
+            assert_eq!(m.version, *v);
+            assert_eq!(
+                blake3::hash(m.sql.as_bytes()).to_hex().as_str(),
+                *hash,
+                "migration {v} was edited"
+            );
+        }
+    }
+
+    #[test]
+    fn versions_are_consecutive() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+        }
+    }
+
+    #[test]
+    fn migrations_apply_on_an_empty_database() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let tx = conn.transaction().expect("tx");
+        apply_migrations(&tx, 0, SCHEMA_VERSION).expect("migrate");
+        tx.commit().expect("commit");
+        assert_eq!(user_version(&conn).expect("v"), SCHEMA_VERSION);
+    }
+}

@@ -1,0 +1,362 @@
+//! Creating, opening, unlocking and closing a store.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use polku_core::UserId;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, StoreKeys};
+use crate::error::{Result, StoreError};
+use crate::kdf::{KdfParams, Kek};
+use crate::schema::{self, FORMAT_MARKER, SCHEMA_VERSION};
+use crate::users::{self, NewUser};
+
+/// Name of the database file inside a store directory.
+pub const DB_FILE: &str = "polku.db";
+/// Name of the attachment directory inside a store directory.
+pub const ATTACHMENTS_DIR: &str = "attachments";
+
+// `store_meta` keys. Do not change.
+const META_FORMAT: &str = "format";
+const META_STORE_ID: &str = "store_id";
+const META_LOOKUP_SALT: &str = "lookup_salt";
+const META_DATA_KEY: &str = "data_key";
+
+/// An unlocked store: the database connection plus the decrypted keys.
+///
+/// Not `Sync` (one SQLite connection); wrap it in a `Mutex` to share it.
+/// Keys are zeroized when the store is dropped.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) dir: PathBuf,
+    pub(crate) keys: StoreKeys,
+    user: UserId,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long each step of [`Store::unlock_timed`] took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnlockTimings {
+    /// Opening and checking the database file.
+    pub open: Duration,
+    /// argon2id key derivation (dominant by design).
+    pub kdf: Duration,
+    /// Unwrapping the store key and age-decrypting the data key.
+    pub unwrap: Duration,
+    /// Schema migration (zero when already current).
+    pub migrate: Duration,
+}
+
+/// A store opened and checked but not yet unlocked. Lets callers (and
+/// benchmarks) run the expensive key derivation separately from the rest.
+pub struct LockedStore {
+    conn: Connection,
+    dir: PathBuf,
+    version: u32,
+    lookup_salt: [u8; 32],
+}
+
+impl fmt::Debug for LockedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockedStore")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of [`LockedStore::derive_key`]: the password-derived key and
+/// the user's wrapped store key. Zeroized on drop.
+pub struct DerivedKey {
+    user_id: UserId,
+    kek: Kek,
+    params: KdfParams,
+    salt: Vec<u8>,
+    wrapped: Vec<u8>,
+}
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DerivedKey")
+            .field("user_id", &self.user_id)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LockedStore {
+    /// Open the store in `dir` and check it: [`StoreError::NotAStore`] for a
+    /// missing or foreign file, [`StoreError::Corrupt`] for a damaged one,
+    /// [`StoreError::NewerSchema`] for one written by a newer Polku. Writes
+    /// nothing.
+    pub fn open(dir: impl AsRef<Path>) -> Result<LockedStore> {
+        let dir = dir.as_ref().to_path_buf();
+        let conn = schema::open_existing(&dir.join(DB_FILE))?;
+        let version = schema::check_store(&conn)?;
+        let salt: Vec<u8> = conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = ?1",
+                [META_LOOKUP_SALT],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::corrupt("store metadata"))?;
+        let lookup_salt = salt
+            .try_into()
+            .map_err(|_| StoreError::corrupt("store metadata"))?;
+        Ok(LockedStore {
+            conn,
+            dir,
+            version,
+            lookup_salt,
+        })
+    }
+
+    /// The schema version on disk (before any migration).
+    pub fn schema_version(&self) -> u32 {
+        self.version
+    }
+
+    /// Run argon2id for `login`'s stored parameters. For an unknown login
+    /// this still runs argon2id (with the parameters of an existing user) so
+    /// that timing does not reveal which logins exist, then returns
+    /// [`StoreError::UnknownUser`].
+    pub fn derive_key(&self, login: &str, password: &str) -> Result<DerivedKey> {
+        let lookup = crypto::login_lookup(&self.lookup_salt, login)?;
+        match users::wrapping_by_lookup(&self.conn, &lookup)? {
+            Some(w) => {
+                let kek = Kek::derive(password, &w.params, &w.salt)?;
+                Ok(DerivedKey {
+                    user_id: w.user_id,
+                    kek,
+                    params: w.params,
+                    salt: w.salt,
+                    wrapped: w.wrapped,
+                })
+            }
+            None => {
+                let params = users::decoy_params(&self.conn)?;
+                let salt = crypto::random_bytes::<{ crate::kdf::SALT_LEN }>();
+                // The result is discarded; only the time spent matters.
+                let _ = Kek::derive(password, &params, &salt)?;
+                Err(StoreError::UnknownUser)
+            }
+        }
+    }
+
+    /// Finish unlocking with a derived key: unwrap the store key
+    /// ([`StoreError::WrongPassword`] if it does not open), decrypt the data
+    /// key, then migrate the schema. Nothing is written unless the password
+    /// was right.
+    pub fn unlock(self, key: DerivedKey) -> Result<Store> {
+        self.unlock_inner(key).map(|(s, _, _)| s)
+    }
+
+    fn unlock_inner(self, key: DerivedKey) -> Result<(Store, Duration, Duration)> {
+        let t = Instant::now();
+        let identity = key.kek.unwrap(
+            key.user_id.as_bytes(),
+            &key.params,
+            &key.salt,
+            &key.wrapped,
+        )?;
+        let blob: Vec<u8> = self
+            .conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = ?1",
+                [META_DATA_KEY],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::corrupt("data key"))?;
+        let data_key = StoreKeys::decrypt_data_key(&identity, &blob)?;
+        let keys = StoreKeys::new(identity, &data_key);
+        let unwrap = t.elapsed();
+        let t = Instant::now();
+        schema::migrate(&self.conn)?;
+        let migrate = t.elapsed();
+        Ok((
+            Store {
+                conn: self.conn,
+                dir: self.dir,
+                keys,
+                user: key.user_id,
+            },
+            unwrap,
+            migrate,
+        ))
+    }
+}
+
+impl Store {
+    /// Create a new store in `dir` (created if missing) with its first user.
+    /// Fails with [`StoreError::AlreadyExists`] if `dir` already holds one.
+    pub fn create(dir: impl AsRef<Path>, first_user: NewUser<'_>) -> Result<Store> {
+        Self::create_with_schema(dir, first_user, SCHEMA_VERSION)
+    }
+
+    /// Create a store at an older schema version. Only for producing
+    /// migration fixtures (`examples/make_v1_fixture.rs`); not for real use.
+    #[doc(hidden)]
+    pub fn create_with_schema(
+        dir: impl AsRef<Path>,
+        first_user: NewUser<'_>,
+        schema_version: u32,
+    ) -> Result<Store> {
+        if schema_version == 0 || schema_version > SCHEMA_VERSION {
+            return Err(StoreError::InvalidInput {
+                what: "unknown schema version",
+            });
+        }
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir)?;
+        let db = dir.join(DB_FILE);
+        if db.exists() {
+            return Err(StoreError::AlreadyExists);
+        }
+        fs::create_dir_all(dir.join(ATTACHMENTS_DIR))?;
+
+        let identity = age::x25519::Identity::generate();
+        let data_key = Zeroizing::new(crypto::random_bytes::<32>());
+        let data_key_blob = StoreKeys::encrypt_data_key(&identity, &data_key)?;
+        let lookup_salt = crypto::random_bytes::<32>();
+        let store_id = Uuid::new_v4();
+        let keys = StoreKeys::new(identity, &data_key);
+
+        let conn = schema::create_new(&db)?;
+        {
+            let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+            schema::apply_migrations(&tx, 0, schema_version)?;
+            let mut ins = tx.prepare("INSERT INTO store_meta (key, value) VALUES (?1, ?2)")?;
+            ins.execute(params![META_FORMAT, FORMAT_MARKER])?;
+            ins.execute(params![META_STORE_ID, store_id.as_bytes().as_slice()])?;
+            ins.execute(params![META_LOOKUP_SALT, lookup_salt.as_slice()])?;
+            ins.execute(params![META_DATA_KEY, data_key_blob])?;
+            drop(ins);
+            users::insert_user(&tx, &keys, &lookup_salt, &first_user)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn,
+            dir,
+            keys,
+            user: first_user.user_id,
+        })
+    }
+
+    /// Open and unlock the store in `dir` as `login`.
+    pub fn unlock(dir: impl AsRef<Path>, login: &str, password: &str) -> Result<Store> {
+        Self::unlock_timed(dir, login, password).map(|(s, _)| s)
+    }
+
+    /// [`Store::unlock`], also reporting how long each step took.
+    pub fn unlock_timed(
+        dir: impl AsRef<Path>,
+        login: &str,
+        password: &str,
+    ) -> Result<(Store, UnlockTimings)> {
+        let t = Instant::now();
+        let locked = LockedStore::open(dir)?;
+        let open = t.elapsed();
+        let t = Instant::now();
+        let key = locked.derive_key(login, password)?;
+        let kdf = t.elapsed();
+        let (store, unwrap, migrate) = locked.unlock_inner(key)?;
+        Ok((
+            store,
+            UnlockTimings {
+                open,
+                kdf,
+                unwrap,
+                migrate,
+            },
+        ))
+    }
+
+    /// The user who unlocked this store.
+    pub fn current_user(&self) -> UserId {
+        self.user
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The schema version on disk (always [`SCHEMA_VERSION`] once unlocked).
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::user_version(&self.conn)
+    }
+
+    /// The store's random id (plaintext metadata).
+    pub fn store_id(&self) -> Result<Uuid> {
+        let raw: Vec<u8> = self.conn.query_row(
+            "SELECT value FROM store_meta WHERE key = ?1",
+            [META_STORE_ID],
+            |r| r.get(0),
+        )?;
+        Uuid::from_slice(&raw).map_err(|_| StoreError::corrupt("store metadata"))
+    }
+
+    /// The store's age recipient (public key): backups and exports can be
+    /// encrypted to it.
+    pub fn recipient(&self) -> age::x25519::Recipient {
+        self.keys.identity.to_public()
+    }
+
+    /// Checkpoint the write-ahead log into the main file and truncate it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Check the database structure (`PRAGMA quick_check`) and authenticate
+    /// every sealed row and load every document. Slow (reads everything):
+    /// for backups and diagnostics, not for every unlock.
+    pub fn verify(&self) -> Result<()> {
+        let ok: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(StoreError::corrupt("database structure"));
+        }
+        for (id, _kind) in self.list_all_docs()? {
+            self.load_doc(id)?;
+        }
+        self.list_users()?;
+        self.index_entries()?;
+        for key in self.list_meta_keys()? {
+            self.get_meta(&key)?;
+        }
+        for id in self.list_attachments()? {
+            self.attachment_info(id)?;
+        }
+        Ok(())
+    }
+
+    /// Checkpoint and close the database, reporting errors that a plain drop
+    /// would swallow. Keys are zeroized.
+    pub fn close(self) -> Result<()> {
+        self.checkpoint()?;
+        let Store { conn, .. } = self;
+        conn.close().map_err(|(_, e)| StoreError::from(e))
+    }
+
+    /// A write transaction on the store.
+    pub(crate) fn write_tx(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        )?)
+    }
+}
