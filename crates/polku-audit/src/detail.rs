@@ -21,7 +21,9 @@ pub const MAX_FIELDS: usize = 16;
 #[non_exhaustive]
 pub enum DetailError {
     /// The text is not a code (see [`Code`] for the rules).
-    #[error("not a valid audit code: 1..={MAX_CODE_LEN} bytes of a-z, 0-9, '_', '.', '-', starting with a letter")]
+    #[error(
+        "not a valid audit code: 1..={MAX_CODE_LEN} bytes of a-z, 0-9, '_', '.', '-', starting with a letter"
+    )]
     InvalidCode,
     /// More than [`MAX_FIELDS`] codes.
     #[error("more than {MAX_FIELDS} field codes")]
@@ -68,7 +70,11 @@ impl Code {
         let mut i = 0;
         while i < text.len() {
             let c = text[i];
-            if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'.' || c == b'-')
+            if !(c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || c == b'_'
+                || c == b'.'
+                || c == b'-')
             {
                 return Err(DetailError::InvalidCode);
             }
@@ -171,7 +177,13 @@ mod tests {
 
     #[test]
     fn codes_accept_machine_identifiers() {
-        for ok in ["a", "client.phone", "parkki_csv", "x-1.2_3", "abcdefghijklmnopqrstuvwxyz012345"] {
+        for ok in [
+            "a",
+            "client.phone",
+            "parkki_csv",
+            "x-1.2_3",
+            "abcdefghijklmnopqrstuvwxyz012345",
+        ] {
             assert_eq!(Code::new(ok).map(|c| c.to_string()), Ok(ok.to_string()));
         }
     }
@@ -195,8 +207,14 @@ mod tests {
     #[test]
     fn field_lists_are_bounded() -> Result<(), DetailError> {
         let f = Code::new("client.phone")?;
-        assert_eq!(Detail::fields([f; MAX_FIELDS])?, Detail::Fields(FieldList(vec![f; 16])));
-        assert_eq!(Detail::fields([f; MAX_FIELDS + 1]), Err(DetailError::TooManyFields));
+        assert_eq!(
+            Detail::fields([f; MAX_FIELDS])?,
+            Detail::Fields(FieldList(vec![f; 16]))
+        );
+        assert_eq!(
+            Detail::fields([f; MAX_FIELDS + 1]),
+            Err(DetailError::TooManyFields)
+        );
         Ok(())
     }
 }

@@ -43,6 +43,7 @@ mod entry;
 mod key;
 mod log;
 mod query;
+mod signatures;
 mod verify;
 pub mod wire;
 
@@ -52,5 +53,7 @@ pub use entry::{Entry, EntryRef, Head};
 pub use key::{EntryHash, EntrySignature, InvalidHex, NodeId, NodeKey};
 pub use log::{AuditLog, Chain, MAX_PENDING_PER_NODE, MergeReport};
 pub use query::Filter;
-pub use verify::{VerifyError, verify_chain, verify_continuation, verify_entry, verify_link, verify_log};
+pub use verify::{
+    VerifyError, verify_chain, verify_continuation, verify_entry, verify_link, verify_log,
+};
 pub use wire::DecodeError;

@@ -12,6 +12,7 @@ use crate::action::Action;
 use crate::detail::Detail;
 use crate::entry::{Draft, Entry, EntryRef, Head, Scratch};
 use crate::key::{EntryHash, NodeId, NodeKey};
+use crate::signatures::{Signed, check_signatures};
 use crate::verify::{Tip, VerifyError, verify_chain};
 
 /// Most entries held per node while they wait for a missing predecessor.
@@ -39,7 +40,11 @@ impl PartialEq for Chain {
         self.tip.node == other.tip.node
             && self.entries == other.entries
             && self.pending.len() == other.pending.len()
-            && self.pending.values().map(|p| &p.0).eq(other.pending.values().map(|p| &p.0))
+            && self
+                .pending
+                .values()
+                .map(|p| &p.0)
+                .eq(other.pending.values().map(|p| &p.0))
     }
 }
 
@@ -86,7 +91,9 @@ impl Chain {
 
     /// The entries with sequence number `seq` and later.
     pub fn since(&self, seq: u64) -> &[Entry] {
-        let from = usize::try_from(seq).unwrap_or(usize::MAX).min(self.entries.len());
+        let from = usize::try_from(seq)
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
         &self.entries[from..]
     }
 
@@ -222,14 +229,25 @@ impl AuditLog {
         let mut batch: Vec<Entry> = entries.into_iter().collect();
         // Stable: within a batch, the first of two entries at one position wins.
         batch.sort_by_key(|e| (e.node, e.seq));
+        // Check, on every core, the signatures of entries not already held;
+        // an entry already held is compared, not verified again.
+        let wanted: Vec<bool> = batch
+            .iter()
+            .map(|e| {
+                self.chains
+                    .get(&e.node)
+                    .is_none_or(|c| e.seq >= c.tip.next_seq)
+            })
+            .collect();
+        let signed = check_signatures(&batch, Some(&wanted));
         let mut report = MergeReport::default();
         let mut touched = Vec::new();
-        for entry in batch {
+        for (entry, signed) in batch.into_iter().zip(signed) {
             let node = entry.node;
             if touched.last() != Some(&node) {
                 touched.push(node);
             }
-            self.merge_one(entry, &mut report);
+            self.merge_one(entry, signed, &mut report);
         }
         for node in touched {
             self.settle(node, &mut report);
@@ -238,7 +256,7 @@ impl AuditLog {
         report
     }
 
-    fn merge_one(&mut self, entry: Entry, report: &mut MergeReport) {
+    fn merge_one(&mut self, entry: Entry, signed: Signed, report: &mut MergeReport) {
         let chain = match self.chains.entry(entry.node) {
             MapEntry::Occupied(o) => o.into_mut(),
             MapEntry::Vacant(v) => match Tip::new(entry.node) {
@@ -257,10 +275,14 @@ impl AuditLog {
             if chain.get(entry.seq) == Some(&entry) {
                 report.duplicates += 1;
             } else {
-                report.rejected.push(fork_or_forgery(&chain.tip, &entry, &mut self.scratch));
+                // Not checked up front (the position was taken): check now.
+                let signed = chain.tip.check_signature(&entry, &mut self.scratch);
+                report
+                    .rejected
+                    .push(fork_or_forgery(&chain.tip, &entry, signed));
             }
         } else if entry.seq == next {
-            match chain.tip.check_next(&entry, &mut self.scratch) {
+            match chain.tip.check_next(&entry, signed) {
                 Ok(hash) => {
                     index(&mut self.by_target, &mut self.by_user, &entry);
                     chain.tip.advance(entry.seq, hash);
@@ -274,7 +296,9 @@ impl AuditLog {
             if held == &entry {
                 report.duplicates += 1;
             } else {
-                report.rejected.push(fork_or_forgery(&chain.tip, &entry, &mut self.scratch));
+                report
+                    .rejected
+                    .push(fork_or_forgery(&chain.tip, &entry, signed));
             }
         } else if chain.pending.len() >= MAX_PENDING_PER_NODE {
             report.rejected.push(VerifyError::SeqNotIncremental {
@@ -283,7 +307,7 @@ impl AuditLog {
                 found: entry.seq,
             });
         } else {
-            match chain.tip.check_detached(&entry, &mut self.scratch) {
+            match chain.tip.check_detached(&entry, signed) {
                 Ok(hash) => {
                     chain.pending.insert(entry.seq, (entry, hash));
                 }
@@ -404,8 +428,8 @@ impl AuditLog {
 
 /// A different entry at a position already taken: a fork if its node really
 /// signed it, else a forgery.
-fn fork_or_forgery(tip: &Tip, entry: &Entry, scratch: &mut Scratch) -> VerifyError {
-    match tip.check_detached(entry, scratch) {
+fn fork_or_forgery(tip: &Tip, entry: &Entry, signed: Signed) -> VerifyError {
+    match tip.check_detached(entry, signed) {
         Ok(_) => VerifyError::Fork {
             node: entry.node,
             seq: entry.seq,

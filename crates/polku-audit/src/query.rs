@@ -147,7 +147,9 @@ mod tests {
     use crate::{Detail, NodeKey, Reason};
 
     fn at(hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, hour, 0, 0).single().unwrap_or_default()
+        Utc.with_ymd_and_hms(2026, 3, 2, hour, 0, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     struct Fixture {
@@ -167,11 +169,46 @@ mod tests {
         let client = Uuid::from_bytes([10; 16]);
         let other_client = Uuid::from_bytes([11; 16]);
         let mut log = AuditLog::new();
-        log.append(&laptop, at(8), Some(alice), Action::Login, None, Detail::None);
-        log.append(&laptop, at(9), Some(alice), Action::View, Some(client), Detail::None);
-        log.append(&laptop, at(10), Some(alice), Action::Update, Some(client), Detail::None);
-        log.append(&hub, at(9), Some(bob), Action::View, Some(client), Detail::None);
-        log.append(&hub, at(11), Some(bob), Action::View, Some(other_client), Detail::None);
+        log.append(
+            &laptop,
+            at(8),
+            Some(alice),
+            Action::Login,
+            None,
+            Detail::None,
+        );
+        log.append(
+            &laptop,
+            at(9),
+            Some(alice),
+            Action::View,
+            Some(client),
+            Detail::None,
+        );
+        log.append(
+            &laptop,
+            at(10),
+            Some(alice),
+            Action::Update,
+            Some(client),
+            Detail::None,
+        );
+        log.append(
+            &hub,
+            at(9),
+            Some(bob),
+            Action::View,
+            Some(client),
+            Detail::None,
+        );
+        log.append(
+            &hub,
+            at(11),
+            Some(bob),
+            Action::View,
+            Some(other_client),
+            Detail::None,
+        );
         let unknown = Detail::Reason(Reason::UnknownUser);
         log.append(&hub, at(12), None, Action::FailedLogin, None, unknown);
         Fixture {

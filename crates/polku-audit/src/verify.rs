@@ -10,6 +10,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::entry::{Entry, EntryRef, Head, Scratch};
 use crate::key::{EntryHash, NodeId};
+use crate::signatures::{Signed, check_signatures};
 
 /// A broken invariant of the audit log, naming the first bad entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -125,12 +126,21 @@ impl Tip {
         self.last_hash = Some(hash);
     }
 
-    /// Checks that `entry` is the next entry of this chain; returns its hash.
+    /// Checks `entry`'s signature with this chain's key.
+    pub(crate) fn check_signature(&self, entry: &Entry, scratch: &mut Scratch) -> Signed {
+        scratch.check(entry, &self.key)
+    }
+
+    /// Checks that `entry` is the next entry of this chain, given the result
+    /// of its signature check; returns its hash.
     pub(crate) fn check_next(
         &self,
         entry: &Entry,
-        scratch: &mut Scratch,
+        signed: Signed,
     ) -> Result<EntryHash, VerifyError> {
+        if entry.node != self.node {
+            return Err(foreign(self.node, entry));
+        }
         if entry.seq != self.next_seq {
             return Err(VerifyError::SeqNotIncremental {
                 node: self.node,
@@ -138,31 +148,26 @@ impl Tip {
                 found: entry.seq,
             });
         }
-        let hash = self.check_detached(entry, scratch)?;
+        let hash = self.check_detached(entry, signed)?;
         self.check_backlink(entry)?;
         Ok(hash)
     }
 
-    /// Checks what can be checked of an entry without its predecessor: node,
-    /// signature, and that only seq 0 lacks a backlink. Returns its hash.
+    /// Checks what can be checked of an entry without its predecessor, given
+    /// the result of its signature check: node, signature, and that only seq
+    /// 0 lacks a backlink. Returns its hash.
     pub(crate) fn check_detached(
         &self,
         entry: &Entry,
-        scratch: &mut Scratch,
+        signed: Signed,
     ) -> Result<EntryHash, VerifyError> {
         if entry.node != self.node {
-            return Err(VerifyError::ForeignNode {
-                chain: self.node,
-                node: entry.node,
-                seq: entry.seq,
-            });
+            return Err(foreign(self.node, entry));
         }
-        let hash = scratch
-            .check(entry, &self.key)
-            .ok_or(VerifyError::SignatureMismatch {
-                node: entry.node,
-                seq: entry.seq,
-            })?;
+        let hash = signed.ok_or(VerifyError::SignatureMismatch {
+            node: entry.node,
+            seq: entry.seq,
+        })?;
         if (entry.seq == 0) != entry.prev_hash.is_none() {
             return Err(backlink_mismatch(entry));
         }
@@ -175,6 +180,14 @@ impl Tip {
             return Err(backlink_mismatch(entry));
         }
         Ok(())
+    }
+}
+
+fn foreign(chain: NodeId, entry: &Entry) -> VerifyError {
+    VerifyError::ForeignNode {
+        chain,
+        node: entry.node,
+        seq: entry.seq,
     }
 }
 
@@ -198,7 +211,8 @@ pub fn verify_entry(entry: &Entry) -> Result<EntryHash, VerifyError> {
         node: entry.node,
         seq: entry.seq,
     })?;
-    tip.check_detached(entry, &mut Scratch::default())
+    let signed = tip.check_signature(entry, &mut Scratch::default());
+    tip.check_detached(entry, signed)
 }
 
 /// Verifies that `next` directly follows `prev` in a chain. Signatures are
@@ -252,7 +266,10 @@ pub fn verify_chain(entries: &[Entry]) -> Result<Option<Head>, VerifyError> {
 /// `head` (`None`: from the start), as [`verify_chain`] does; returns the new
 /// head. This is how a batch received by sync is checked against what is
 /// already held.
-pub fn verify_continuation(head: Option<Head>, entries: &[Entry]) -> Result<Option<Head>, VerifyError> {
+pub fn verify_continuation(
+    head: Option<Head>,
+    entries: &[Entry],
+) -> Result<Option<Head>, VerifyError> {
     let Some(first) = entries.first() else {
         return Ok(head);
     };
@@ -262,16 +279,8 @@ pub fn verify_continuation(head: Option<Head>, entries: &[Entry]) -> Result<Opti
             seq: first.seq,
         });
     };
-    let mut scratch = Scratch::default();
-    for entry in entries {
-        if entry.node != tip.node {
-            return Err(VerifyError::ForeignNode {
-                chain: tip.node,
-                node: entry.node,
-                seq: entry.seq,
-            });
-        }
-        let hash = tip.check_next(entry, &mut scratch)?;
+    for (entry, signed) in entries.iter().zip(check_signatures(entries, None)) {
+        let hash = tip.check_next(entry, signed)?;
         tip.advance(entry.seq, hash);
     }
     Ok(tip.head())
@@ -291,8 +300,7 @@ pub fn verify_log(entries: &[Entry]) -> Result<BTreeMap<NodeId, Head>, VerifyErr
         hashes: Vec<EntryHash>,
     }
     let mut states: HashMap<NodeId, State> = HashMap::new();
-    let mut scratch = Scratch::default();
-    for entry in entries {
+    for (entry, signed) in entries.iter().zip(check_signatures(entries, None)) {
         let state = match states.entry(entry.node) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -307,21 +315,21 @@ pub fn verify_log(entries: &[Entry]) -> Result<BTreeMap<NodeId, Head>, VerifyErr
             }
         };
         if entry.seq < state.tip.next_seq {
+            // Already seen at this position: the same entry again (skipped), a
+            // second entry the node really signed (a fork), or a forgery.
+            let hash = state.tip.check_detached(entry, signed)?;
             let seen = usize::try_from(entry.seq)
                 .ok()
                 .and_then(|i| state.hashes.get(i));
-            if seen == Some(&scratch.hash(entry)) {
+            if seen == Some(&hash) {
                 continue;
             }
-            // A different entry at a taken position: a fork if the node
-            // really signed it, a forgery otherwise.
-            state.tip.check_detached(entry, &mut scratch)?;
             return Err(VerifyError::Fork {
                 node: entry.node,
                 seq: entry.seq,
             });
         }
-        let hash = state.tip.check_next(entry, &mut scratch)?;
+        let hash = state.tip.check_next(entry, signed)?;
         state.tip.advance(entry.seq, hash);
         state.hashes.push(hash);
     }

@@ -190,9 +190,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
     let prev_hash = r.option("prev_hash")?.map(EntryHash);
     let micros = i64::from_le_bytes(r.array()?);
     let time = DateTime::<Utc>::from_timestamp_micros(micros).ok_or(DecodeError::TimeOutOfRange)?;
-    let user = r
-        .option("user")?
-        .map(|b| UserId::from(Uuid::from_bytes(b)));
+    let user = r.option("user")?.map(|b| UserId::from(Uuid::from_bytes(b)));
     let code = r.u8()?;
     let action = Action::from_code(code).ok_or(DecodeError::UnknownAction(code))?;
     let target = r.option("target")?.map(Uuid::from_bytes);

@@ -67,7 +67,12 @@ fn batch() -> impl Strategy<Value = Batch> {
     (0..3usize)
         .prop_flat_map(|node| {
             let len = LENGTHS[node] as usize;
-            (Just(node), 0..=len, 0..=len, prop::collection::vec(0..8usize, 0..6))
+            (
+                Just(node),
+                0..=len,
+                0..=len,
+                prop::collection::vec(0..8usize, 0..6),
+            )
         })
         .prop_map(|(node, a, b, shuffle)| Batch {
             node,
@@ -90,7 +95,10 @@ fn merge_all(batches: &[Batch]) -> AuditLog {
     let mut log = AuditLog::new();
     for b in batches {
         let report = log.merge(b.entries());
-        assert!(report.is_clean(), "honest entries are never rejected: {report:?}");
+        assert!(
+            report.is_clean(),
+            "honest entries are never rejected: {report:?}"
+        );
     }
     log
 }
@@ -108,7 +116,7 @@ fn contents(log: &AuditLog) -> Vec<Entry> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Whole chains of 3 nodes, merged in any order, any number of times.
     #[test]
@@ -143,8 +151,8 @@ proptest! {
             prop_assert_eq!(log.heads(), expected.heads());
         }
         // Each node's chain is exactly the longest prefix covered by the union.
-        for node in 0..3 {
-            let mut covered = vec![false; LENGTHS[node] as usize];
+        for (node, &len) in LENGTHS.iter().enumerate() {
+            let mut covered = vec![false; len as usize];
             for b in batches.iter().filter(|b| b.node == node) {
                 covered[b.start..b.end].iter_mut().for_each(|c| *c = true);
             }

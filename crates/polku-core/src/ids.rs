@@ -199,7 +199,11 @@ mod tests {
 
     #[test]
     fn doc_kind_codes_round_trip() {
-        for k in [DocKind::Client, DocKind::ActivityMemo, DocKind::Organisation] {
+        for k in [
+            DocKind::Client,
+            DocKind::ActivityMemo,
+            DocKind::Organisation,
+        ] {
             assert_eq!(DocKind::from_code(k.code()), Some(k));
         }
         assert_eq!(DocKind::from_code(0), None);

@@ -6,7 +6,13 @@
 //! time take it as an argument.
 
 pub mod codes;
+pub mod doc;
 pub mod ids;
 pub mod model;
+pub mod rights;
+pub mod validate;
 
 pub use ids::*;
+
+#[cfg(test)]
+mod testing;

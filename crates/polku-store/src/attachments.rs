@@ -142,7 +142,12 @@ impl Store {
         if path.exists() || self.attachment_row(id)?.is_some() {
             return Err(StoreError::AttachmentExists(id));
         }
-        let tmp = dir.join(format!("{TMP_PREFIX}{}", Uuid::new_v4().simple()));
+        let tmp = dir.join(format!(
+            "{TMP_PREFIX}{}",
+            uuid::Builder::from_random_bytes(crate::crypto::random_bytes())
+                .into_uuid()
+                .simple()
+        ));
         let written = self.write_encrypted(&tmp, reader);
         let (size, blake3) = match written {
             Ok(v) => v,

@@ -108,13 +108,13 @@ impl<'a> RowRef<'a> {
     }
 
     fn aad(&self) -> Result<Vec<u8>> {
-        let id_len = u8::try_from(self.id.len())
-            .map_err(|_| StoreError::InvalidInput { what: "row id too long" })?;
+        let id_len = u8::try_from(self.id.len()).map_err(|_| StoreError::InvalidInput {
+            what: "row id too long",
+        })?;
         let extra_len = u8::try_from(self.extra.len()).map_err(|_| StoreError::InvalidInput {
             what: "row metadata too long",
         })?;
-        let mut aad =
-            Vec::with_capacity(AAD_PREFIX.len() + 12 + self.id.len() + self.extra.len());
+        let mut aad = Vec::with_capacity(AAD_PREFIX.len() + 12 + self.id.len() + self.extra.len());
         aad.extend_from_slice(AAD_PREFIX);
         aad.push(self.slot as u8);
         aad.push(id_len);

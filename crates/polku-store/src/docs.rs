@@ -36,7 +36,7 @@ impl fmt::Debug for HeadsHash {
 /// heads in ascending byte order. Do not change: peers compare these.
 pub fn heads_hash(heads: &[ChangeHash]) -> HeadsHash {
     let mut sorted: Vec<&ChangeHash> = heads.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.sort_by_key(|h| h.0);
     let mut h = blake3::Hasher::new();
     for head in sorted {
         h.update(&head.0);
@@ -118,6 +118,27 @@ impl SealedDoc {
         Ok((snapshot, changes))
     }
 
+    /// Decrypt the snapshot and each change row into separate buffers
+    /// (snapshot first), for benchmarks.
+    pub fn decrypt_each(&self, keys: &StoreKeys) -> Result<Vec<Vec<u8>>> {
+        let id = self.id.0.as_bytes();
+        let kind = [self.kind.code()];
+        let mut out = Vec::with_capacity(1 + self.changes.len());
+        out.push(keys.seal.open(
+            Self::snapshot_row(id, self.generation, &kind),
+            &self.snapshot,
+            "document snapshot",
+        )?);
+        for (seq, sealed) in &self.changes {
+            out.push(keys.seal.open(
+                RowRef::new(Slot::DocChange, id).seq(*seq),
+                sealed,
+                "document change",
+            )?);
+        }
+        Ok(out)
+    }
+
     /// Decrypt and load into Automerge, checking the heads hash.
     pub fn decode(&self, keys: &StoreKeys) -> Result<Automerge> {
         let (snapshot, changes) = self.decrypt(keys)?;
@@ -138,9 +159,7 @@ impl SealedDoc {
 pub(crate) fn read_sealed(conn: &Connection, id: DocId) -> Result<SealedDoc> {
     let raw_id = id.0.as_bytes().as_slice();
     let row = conn
-        .prepare_cached(
-            "SELECT kind, heads_hash, generation, snapshot FROM docs WHERE id = ?1",
-        )?
+        .prepare_cached("SELECT kind, heads_hash, generation, snapshot FROM docs WHERE id = ?1")?
         .query_row([raw_id], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -221,10 +240,7 @@ pub(crate) fn decode_parallel(
         .unwrap_or(1)
         .min(8);
     if threads <= 1 || docs.len() < 16 {
-        return docs
-            .iter()
-            .map(|d| Ok((d.id, d.decode(keys)?)))
-            .collect();
+        return docs.iter().map(|d| Ok((d.id, d.decode(keys)?))).collect();
     }
     let chunk = docs.len().div_ceil(threads);
     thread::scope(|s| {
@@ -285,20 +301,22 @@ impl Batch<'_> {
         let hh = heads_hash(heads);
         let raw_id = id.0.as_bytes();
         let kind_code = [kind.code()];
-        let sealed = self.keys.seal.seal(
-            SealedDoc::snapshot_row(raw_id, 0, &kind_code),
-            full_save,
-        )?;
-        let n = self.tx.prepare_cached(
-            "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot)
+        let sealed = self
+            .keys
+            .seal
+            .seal(SealedDoc::snapshot_row(raw_id, 0, &kind_code), full_save)?;
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot)
              VALUES (?1, ?2, ?3, 0, 1, ?4) ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
-            raw_id.as_slice(),
-            i64::from(kind.code()),
-            hh.0.as_slice(),
-            sealed
-        ])?;
+            )?
+            .execute(params![
+                raw_id.as_slice(),
+                i64::from(kind.code()),
+                hh.0.as_slice(),
+                sealed
+            ])?;
         if n == 0 {
             return Err(StoreError::DocExists(id));
         }
@@ -449,12 +467,11 @@ impl Store {
     /// Returns how many documents were compacted.
     pub fn compact_all(&self, max_change_rows: u64) -> Result<usize> {
         let ids: Vec<DocId> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT doc_id FROM doc_changes GROUP BY doc_id HAVING count(*) > ?1",
-            )?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT doc_id FROM doc_changes GROUP BY doc_id HAVING count(*) > ?1")?;
             let rows = stmt.query_map([max_change_rows as i64], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.map(|r| doc_id_from(&r?))
-                .collect::<Result<_>>()?
+            rows.map(|r| doc_id_from(&r?)).collect::<Result<_>>()?
         };
         let mut n = 0;
         for id in ids {
@@ -470,7 +487,10 @@ impl Store {
     /// (`secure_delete` zeroes the freed pages). Returns whether it existed.
     pub fn delete_doc(&self, id: DocId) -> Result<bool> {
         let tx = self.write_tx()?;
-        let n = tx.execute("DELETE FROM docs WHERE id = ?1", [id.0.as_bytes().as_slice()])?;
+        let n = tx.execute(
+            "DELETE FROM docs WHERE id = ?1",
+            [id.0.as_bytes().as_slice()],
+        )?;
         tx.commit()?;
         if n > 0 {
             self.checkpoint()?;

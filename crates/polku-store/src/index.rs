@@ -60,7 +60,10 @@ impl Batch<'_> {
     /// Set a sealed value under `key` (any bytes, never stored in plaintext).
     pub fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<()> {
         let hash = self.keys.meta_key_hash(key);
-        let sealed_key = self.keys.seal.seal(RowRef::new(Slot::MetaKey, &hash), key)?;
+        let sealed_key = self
+            .keys
+            .seal
+            .seal(RowRef::new(Slot::MetaKey, &hash), key)?;
         let sealed_value = self
             .keys
             .seal

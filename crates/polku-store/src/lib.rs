@@ -1,1 +1,58 @@
-//! placeholder
+//! Polku's encrypted local store.
+//!
+//! One store is a directory:
+//!
+//! ```text
+//! <dir>/polku.db        SQLite (WAL, synchronous=FULL, foreign keys, secure_delete)
+//! <dir>/attachments/<id> age files (streamed, to the store recipient)
+//! ```
+//!
+//! Every byte of personal data is encrypted: Automerge snapshots and change
+//! rows, attachments, the search index, login names and the key/value area.
+//! Plaintext is limited to random ids, kinds, sizes, hashes, counters and
+//! schema/crypto metadata. See `src/crypto.rs` for the key hierarchy and the
+//! on-disk formats ("do not change"), and `src/migrations/` for the schema.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), polku_store::StoreError> {
+//! use polku_core::{DocId, DocKind, UserId};
+//! use polku_store::{KdfParams, NewUser, Store};
+//!
+//! let store = Store::create("/tmp/store", NewUser {
+//!     user_id: UserId::new(),
+//!     login: "maija",
+//!     password: "correct horse battery staple",
+//!     kdf: KdfParams::default(),
+//! })?;
+//! let mut doc = automerge::AutoCommit::new();
+//! let id = DocId(uuid::Uuid::now_v7());
+//! store.create_doc(id, DocKind::Client, &doc.save())?;
+//! store.close()?;
+//!
+//! let store = Store::unlock("/tmp/store", "maija", "correct horse battery staple")?;
+//! let loaded = store.load_doc(id)?;
+//! # let _ = loaded;
+//! # Ok(())
+//! # }
+//! ```
+
+mod attachments;
+mod bench;
+mod crypto;
+mod docs;
+mod error;
+mod index;
+mod kdf;
+mod schema;
+mod store;
+mod users;
+
+pub use attachments::{AttachmentInfo, AttachmentReader};
+pub use bench::{AgePerBlobStats, RawDecryptStats};
+pub use crypto::SEAL_OVERHEAD;
+pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
+pub use error::{Result, StoreError};
+pub use kdf::KdfParams;
+pub use schema::SCHEMA_VERSION;
+pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
+pub use users::{LocalUser, NewUser};

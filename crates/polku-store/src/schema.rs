@@ -187,7 +187,10 @@ pub(crate) fn check_store(conn: &Connection) -> Result<u32> {
 
 /// Apply migrations `(from, to]` inside `tx` and record the new version.
 pub(crate) fn apply_migrations(tx: &Transaction<'_>, from: u32, to: u32) -> Result<()> {
-    for m in MIGRATIONS.iter().filter(|m| m.version > from && m.version <= to) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > from && m.version <= to)
+    {
         tx.execute_batch(m.sql)?;
     }
     tx.pragma_update(None, "user_version", i64::from(to))?;
@@ -222,14 +225,22 @@ mod tests {
     #[test]
     fn shipped_migrations_are_unchanged() {
         let pinned: &[(u32, &str)] = &[
-            (1, "PIN_V1"),
-            (2, "PIN_V2"),
+            (
+                1,
+                "ee0690c98b8d8ef44ded7c301ed0c6fb4812d24fef0b17291da6c136062527e3",
+            ),
+            (
+                2,
+                "072008da379d068727456078fa7e7ba13ce358c0aae86b4ff0ef3a237e0da18e",
+            ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
         for (m, (v, hash)) in MIGRATIONS.iter().zip(pinned) {
             assert_eq!(m.version, *v);
+            // Line endings normalised: a CRLF checkout is not an edit.
+            let text = m.sql.replace("\r\n", "\n");
             assert_eq!(
-                blake3::hash(m.sql.as_bytes()).to_hex().as_str(),
+                blake3::hash(text.as_bytes()).to_hex().as_str(),
                 *hash,
                 "migration {v} was edited"
             );

@@ -165,12 +165,9 @@ impl LockedStore {
 
     fn unlock_inner(self, key: DerivedKey) -> Result<(Store, Duration, Duration)> {
         let t = Instant::now();
-        let identity = key.kek.unwrap(
-            key.user_id.as_bytes(),
-            &key.params,
-            &key.salt,
-            &key.wrapped,
-        )?;
+        let identity =
+            key.kek
+                .unwrap(key.user_id.as_bytes(), &key.params, &key.salt, &key.wrapped)?;
         let blob: Vec<u8> = self
             .conn
             .query_row(
@@ -231,11 +228,11 @@ impl Store {
         let data_key = Zeroizing::new(crypto::random_bytes::<32>());
         let data_key_blob = StoreKeys::encrypt_data_key(&identity, &data_key)?;
         let lookup_salt = crypto::random_bytes::<32>();
-        let store_id = Uuid::new_v4();
+        let store_id = uuid::Builder::from_random_bytes(crypto::random_bytes()).into_uuid();
         let keys = StoreKeys::new(identity, &data_key);
 
         let conn = schema::create_new(&db)?;
-        {
+        let init = || -> Result<()> {
             let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
             schema::apply_migrations(&tx, 0, schema_version)?;
             let mut ins = tx.prepare("INSERT INTO store_meta (key, value) VALUES (?1, ?2)")?;
@@ -246,6 +243,17 @@ impl Store {
             drop(ins);
             users::insert_user(&tx, &keys, &lookup_salt, &first_user)?;
             tx.commit()?;
+            Ok(())
+        };
+        if let Err(e) = init() {
+            // Leave no half-created store behind (it would read as NotAStore).
+            drop(conn);
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = db.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = fs::remove_file(PathBuf::from(p));
+            }
+            return Err(e);
         }
         Ok(Store {
             conn,
@@ -326,7 +334,9 @@ impl Store {
     /// every sealed row and load every document. Slow (reads everything):
     /// for backups and diagnostics, not for every unlock.
     pub fn verify(&self) -> Result<()> {
-        let ok: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let ok: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if ok != "ok" {
             return Err(StoreError::corrupt("database structure"));
         }
@@ -358,5 +368,88 @@ impl Store {
             &self.conn,
             TransactionBehavior::Immediate,
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{ROOT, transaction::Transactable};
+    use polku_core::{DocId, DocKind};
+
+    fn test_store(dir: &Path) -> Store {
+        Store::create(
+            dir,
+            NewUser {
+                user_id: UserId::new(),
+                login: "tester",
+                password: "pw",
+                kdf: KdfParams::INSECURE_FOR_TESTS,
+            },
+        )
+        .expect("create")
+    }
+
+    fn big_doc() -> Vec<u8> {
+        let mut text = String::new();
+        let mut out = [0u8; 64];
+        let mut xof = blake3::Hasher::new().update(b"seed").finalize_xof();
+        while text.len() < 256 * 1024 {
+            xof.fill(&mut out);
+            text.push_str(&blake3::Hash::from_bytes(out[..32].try_into().expect("32")).to_hex());
+        }
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(ROOT, "text", text).expect("put");
+        doc.save()
+    }
+
+    #[test]
+    fn sqlite_full_is_disk_full_and_rolls_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = test_store(dir.path());
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .expect("pages");
+        store
+            .conn
+            .pragma_update(None, "max_page_count", pages + 2)
+            .expect("limit");
+        let id = DocId(Uuid::now_v7());
+        let bytes = big_doc();
+        let err = store
+            .create_doc(id, DocKind::Client, &bytes)
+            .expect_err("full");
+        assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+        assert!(matches!(
+            store.load_doc(id),
+            Err(StoreError::DocNotFound(_))
+        ));
+
+        // Space freed: the same write succeeds and the store is intact.
+        store
+            .conn
+            .pragma_update(None, "max_page_count", 1_000_000)
+            .expect("limit");
+        store
+            .create_doc(id, DocKind::Client, &bytes)
+            .expect("create");
+        store.load_doc(id).expect("load");
+    }
+
+    #[test]
+    fn a_held_write_lock_is_busy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = test_store(dir.path());
+        store
+            .conn
+            .busy_timeout(Duration::from_millis(50))
+            .expect("timeout");
+        let other = Connection::open(dir.path().join(DB_FILE)).expect("other");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let err = store.put_meta(b"k", b"v").expect_err("busy");
+        assert!(matches!(err, StoreError::Busy), "{err:?}");
+        other.execute_batch("ROLLBACK").expect("unlock");
+        store.put_meta(b"k", b"v").expect("now free");
     }
 }

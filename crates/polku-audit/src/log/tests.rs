@@ -16,7 +16,14 @@ fn written(key: &NodeKey, n: u64) -> AuditLog {
     let mut log = AuditLog::new();
     for i in 0..n {
         let target = Some(Uuid::from_u128(u128::from(i % 3)));
-        log.append(key, time(i), None, Action::View, target, Detail::Count(i as u32));
+        log.append(
+            key,
+            time(i),
+            None,
+            Action::View,
+            target,
+            Detail::Count(i as u32),
+        );
     }
     log
 }
@@ -35,7 +42,13 @@ fn append_links_entries_from_seq_zero() {
     assert_eq!(e[0].prev_hash, None);
     assert_eq!(e[1].prev_hash, Some(e[0].hash()));
     assert_eq!(e[2].prev_hash, Some(e[1].hash()));
-    assert_eq!(chain.head(), Some(Head { seq: 2, hash: e[2].hash() }));
+    assert_eq!(
+        chain.head(),
+        Some(Head {
+            seq: 2,
+            hash: e[2].hash()
+        })
+    );
     assert_eq!(log.len(), 3);
     assert_eq!(log.verify(), Ok(()));
 }
@@ -56,7 +69,10 @@ fn heads_and_entries_since_drive_sync() {
     assert_eq!(hub.entries_since(&key(3).node_id(), 0).len(), 0);
 
     // What the laptop lacks: a#3, a#4 and all of b.
-    let missing: Vec<EntryRef> = hub.missing_from(&laptop.heads()).map(Entry::entry_ref).collect();
+    let missing: Vec<EntryRef> = hub
+        .missing_from(&laptop.heads())
+        .map(Entry::entry_ref)
+        .collect();
     let a_id = a.node_id();
     let b_id = b.node_id();
     let mut expected = vec![
@@ -69,7 +85,11 @@ fn heads_and_entries_since_drive_sync() {
     assert_eq!(missing, expected);
 
     let mut laptop = laptop;
-    let report = laptop.merge(hub.missing_from(&laptop.heads()).cloned().collect::<Vec<_>>());
+    let report = laptop.merge(
+        hub.missing_from(&laptop.heads())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     assert!(report.is_clean());
     assert_eq!(laptop, hub);
 }
@@ -91,7 +111,11 @@ fn merge_is_idempotent() {
     );
     assert_eq!(log, source);
     assert_eq!(log.len(), 4);
-    assert_eq!(log.by_target(Uuid::from_u128(0)).len(), 2, "index not doubled");
+    assert_eq!(
+        log.by_target(Uuid::from_u128(0)).len(),
+        2,
+        "index not doubled"
+    );
 }
 
 #[test]
@@ -138,7 +162,10 @@ fn held_entries_are_checked_on_arrival_and_when_joining() {
     forged.action = Action::Erase;
     let mut log = AuditLog::new();
     let report = log.merge([forged]);
-    assert_eq!(report.rejected, [VerifyError::SignatureMismatch { node, seq: 3 }]);
+    assert_eq!(
+        report.rejected,
+        [VerifyError::SignatureMismatch { node, seq: 3 }]
+    );
     assert_eq!(log.pending_len(), 0);
 
     // A held entry of another branch is refused when its seq comes up.
@@ -149,7 +176,10 @@ fn held_entries_are_checked_on_arrival_and_when_joining() {
     assert_eq!(report.held, 1);
     let report = log.merge(all[..1].to_vec());
     assert_eq!(report.added, 1);
-    assert_eq!(report.rejected, [VerifyError::BacklinkMismatch { node, seq: 1 }]);
+    assert_eq!(
+        report.rejected,
+        [VerifyError::BacklinkMismatch { node, seq: 1 }]
+    );
     assert_eq!(log.pending_len(), 0);
     assert_eq!(log.merge(all.clone()).added, 3);
     assert_eq!(entries(&log), all);
@@ -166,7 +196,10 @@ fn bad_entries_do_not_stop_good_ones() {
     let a_id = a.node_id();
     assert_eq!(report.added, 3, "a#0, b#0, b#1");
     assert_eq!(report.held, 1, "a#2 waits for a valid a#1");
-    assert_eq!(report.rejected, [VerifyError::SignatureMismatch { node: a_id, seq: 1 }]);
+    assert_eq!(
+        report.rejected,
+        [VerifyError::SignatureMismatch { node: a_id, seq: 1 }]
+    );
     assert!(!report.is_clean());
     assert_eq!(log.chain(&a_id).map(Chain::len), Some(1));
     assert_eq!(log.chain(&b.node_id()).map(Chain::len), Some(2));

@@ -17,7 +17,8 @@ fn key(n: u8) -> NodeKey {
 }
 
 fn time(i: u64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(1_770_000_000_000_000 + i as i64 * 1_000_000).unwrap_or_default()
+    DateTime::from_timestamp_micros(1_770_000_000_000_000 + i as i64 * 1_000_000)
+        .unwrap_or_default()
 }
 
 /// A chain of `n` varied entries written by `key`.
@@ -154,7 +155,10 @@ fn renumbered_entries_break_the_signature() {
     entries.swap(1, 2);
     entries[1].seq = 1;
     entries[2].seq = 2;
-    assert_eq!(verify_chain(&entries), Err(VerifyError::SignatureMismatch { node, seq: 1 }));
+    assert_eq!(
+        verify_chain(&entries),
+        Err(VerifyError::SignatureMismatch { node, seq: 1 })
+    );
 }
 
 #[test]
@@ -165,8 +169,14 @@ fn forged_signature_is_detected() {
     let mut entries = chain(&k, 5);
     entries[3] = resign(&entries[3], &forger);
     assert_eq!(entries[3].node, node, "the forgery claims the real node");
-    assert_eq!(verify_chain(&entries), Err(VerifyError::SignatureMismatch { node, seq: 3 }));
-    assert_eq!(verify_entry(&entries[3]), Err(VerifyError::SignatureMismatch { node, seq: 3 }));
+    assert_eq!(
+        verify_chain(&entries),
+        Err(VerifyError::SignatureMismatch { node, seq: 3 })
+    );
+    assert_eq!(
+        verify_entry(&entries[3]),
+        Err(VerifyError::SignatureMismatch { node, seq: 3 })
+    );
 }
 
 #[test]
@@ -178,15 +188,23 @@ fn fork_is_detected() {
     let mut other = entries[1].clone();
     other.detail = Detail::Code(Code::new("client.phone").unwrap_or_else(|_| unreachable!()));
     let other = resign(&other, &k);
-    assert_eq!(verify_entry(&other), Ok(other.hash()), "the fork is validly signed");
+    assert_eq!(
+        verify_entry(&other),
+        Ok(other.hash()),
+        "the fork is validly signed"
+    );
 
-    let log = [&entries[..2], &[other.clone()], &entries[2..]].concat();
+    let log = [&entries[..2], std::slice::from_ref(&other), &entries[2..]].concat();
     assert_eq!(verify_log(&log), Err(VerifyError::Fork { node, seq: 1 }));
 
     let mut audit = AuditLog::from_entries(entries.clone()).expect("valid");
     let report = audit.merge([other]);
     assert_eq!(report.rejected, [VerifyError::Fork { node, seq: 1 }]);
-    assert_eq!(audit.chain(&node).map(|c| c.entries()), Some(&entries[..]), "first one kept");
+    assert_eq!(
+        audit.chain(&node).map(|c| c.entries()),
+        Some(&entries[..]),
+        "first one kept"
+    );
 }
 
 #[test]
@@ -198,7 +216,10 @@ fn a_forgery_at_a_taken_seq_is_not_a_fork() {
     fake.action = Action::Erase;
     let fake = resign(&fake, &key(9));
     let log = [&entries[..], &[fake]].concat();
-    assert_eq!(verify_log(&log), Err(VerifyError::SignatureMismatch { node, seq: 1 }));
+    assert_eq!(
+        verify_log(&log),
+        Err(VerifyError::SignatureMismatch { node, seq: 1 })
+    );
 }
 
 #[test]
@@ -208,7 +229,10 @@ fn wrong_backlink_is_detected() {
     let mut entries = chain(&k, 4);
     entries[2].prev_hash = Some(entries[0].hash());
     entries[2] = resign(&entries[2], &k);
-    assert_eq!(verify_chain(&entries), Err(VerifyError::BacklinkMismatch { node, seq: 2 }));
+    assert_eq!(
+        verify_chain(&entries),
+        Err(VerifyError::BacklinkMismatch { node, seq: 2 })
+    );
     assert_eq!(
         verify_link(&entries[1], &entries[2]),
         Err(VerifyError::BacklinkMismatch { node, seq: 2 })
@@ -218,11 +242,17 @@ fn wrong_backlink_is_detected() {
     let mut first = chain(&k, 1).remove(0);
     first.prev_hash = Some(EntryHash([1; 32]));
     let first = resign(&first, &k);
-    assert_eq!(verify_entry(&first), Err(VerifyError::BacklinkMismatch { node, seq: 0 }));
+    assert_eq!(
+        verify_entry(&first),
+        Err(VerifyError::BacklinkMismatch { node, seq: 0 })
+    );
     let mut second = chain(&k, 2).remove(1);
     second.prev_hash = None;
     let second = resign(&second, &k);
-    assert_eq!(verify_entry(&second), Err(VerifyError::BacklinkMismatch { node, seq: 1 }));
+    assert_eq!(
+        verify_entry(&second),
+        Err(VerifyError::BacklinkMismatch { node, seq: 1 })
+    );
 }
 
 #[test]
@@ -276,8 +306,20 @@ fn log_of_interleaved_nodes_verifies_and_skips_repeats() {
     ];
     let heads = verify_log(&log).expect("valid log");
     assert_eq!(heads.len(), 2);
-    assert_eq!(heads[&a.node_id()], Head { seq: 2, hash: ca[2].hash() });
-    assert_eq!(heads[&b.node_id()], Head { seq: 1, hash: cb[1].hash() });
+    assert_eq!(
+        heads[&a.node_id()],
+        Head {
+            seq: 2,
+            hash: ca[2].hash()
+        }
+    );
+    assert_eq!(
+        heads[&b.node_id()],
+        Head {
+            seq: 1,
+            hash: cb[1].hash()
+        }
+    );
 }
 
 #[test]
@@ -286,7 +328,10 @@ fn continuation_checks_against_the_head() {
     let node = k.node_id();
     let entries = chain(&k, 5);
     let head = verify_chain(&entries[..3]).expect("valid");
-    assert_eq!(verify_continuation(head, &entries[3..]), verify_chain(&entries));
+    assert_eq!(
+        verify_continuation(head, &entries[3..]),
+        verify_chain(&entries)
+    );
     assert_eq!(verify_continuation(head, &[]), Ok(head));
     assert_eq!(
         verify_continuation(head, &entries[4..]),
@@ -310,13 +355,19 @@ fn continuation_checks_against_the_head() {
 fn errors_name_the_entry_and_nothing_else() {
     let node = key(1).node_id();
     let err = VerifyError::SignatureMismatch { node, seq: 7 };
-    assert_eq!(err.to_string(), format!("audit entry {node}#7: signature does not match the node key"));
+    assert_eq!(
+        err.to_string(),
+        format!("audit entry {node}#7: signature does not match the node key")
+    );
     let err = VerifyError::SeqNotIncremental {
         node,
         expected: 2,
         found: 3,
     };
-    assert_eq!(err.to_string(), format!("audit entry {node}#3: expected sequence number 2"));
+    assert_eq!(
+        err.to_string(),
+        format!("audit entry {node}#3: expected sequence number 2")
+    );
 }
 
 #[test]
@@ -336,4 +387,39 @@ fn draft_signing_matches_append() {
     let (signed, hash) = Entry::sign(&k, draft, &mut Scratch::default());
     assert_eq!(signed, appended, "ed25519 signatures are deterministic");
     assert_eq!(hash, appended.hash());
+}
+
+#[test]
+fn large_batches_checked_in_parallel_report_the_first_bad_entry() {
+    // Long enough to be split over threads (see signatures::PARALLEL_MIN).
+    let (a, b) = (key(1), key(2));
+    let node = a.node_id();
+    let mut entries = chain(&a, 700);
+    entries[650].action = Action::Erase;
+    entries[400].detail = Detail::Count(1);
+    assert_eq!(
+        verify_chain(&entries),
+        Err(VerifyError::SignatureMismatch { node, seq: 400 })
+    );
+    assert_eq!(
+        verify_log(&entries),
+        Err(VerifyError::SignatureMismatch { node, seq: 400 })
+    );
+
+    let mut log = AuditLog::new();
+    let mut batch = entries.clone();
+    batch.extend(chain(&b, 300));
+    let report = log.merge(batch);
+    assert_eq!(report.added, 400 + 300);
+    assert_eq!(
+        report.held, 298,
+        "401..=699 except the edited 650 wait for 400"
+    );
+    assert_eq!(
+        report.rejected,
+        [
+            VerifyError::SignatureMismatch { node, seq: 400 },
+            VerifyError::SignatureMismatch { node, seq: 650 },
+        ]
+    );
 }

@@ -324,13 +324,20 @@ impl CodeSet {
 
     /// All codes of a list, retired included.
     pub fn all(&self, list: CodeList) -> impl Iterator<Item = &Code> {
-        self.lists.get(&list).into_iter().flat_map(|lc| lc.codes.iter())
+        self.lists
+            .get(&list)
+            .into_iter()
+            .flat_map(|lc| lc.codes.iter())
     }
 
     /// The national code a code counts as in national statistics: itself
     /// for a national code, its parent for an own code (`None` when the own
     /// code has no parent).
-    pub fn national_equivalent(&self, list: CodeList, code: &str) -> Result<Option<&Code>, UnknownCode> {
+    pub fn national_equivalent(
+        &self,
+        list: CodeList,
+        code: &str,
+    ) -> Result<Option<&Code>, UnknownCode> {
         let c = self.lookup(list, code)?;
         if !c.own {
             return Ok(Some(c));
@@ -369,13 +376,13 @@ impl CodeSet {
                 code: code.code.clone(),
             });
         }
-        if let Some(parent) = &code.parent {
-            if !national_codes(list).iter().any(|c| &c.code == parent) {
-                return Err(OwnCodeError::UnknownParent {
-                    list,
-                    parent: parent.clone(),
-                });
-            }
+        if let Some(parent) = &code.parent
+            && !national_codes(list).iter().any(|c| &c.code == parent)
+        {
+            return Err(OwnCodeError::UnknownParent {
+                list,
+                parent: parent.clone(),
+            });
         }
         Ok(())
     }

@@ -32,7 +32,7 @@ pub use conflict::{Conflict, ConflictValue};
 
 use crate::ids::{DocId, DocKind};
 use crate::model::{ActivityMemo, Client, Organisation};
-use value::{AmStruct, At};
+use value::At;
 
 /// Layout version written into new documents.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -157,9 +157,13 @@ fn kind_str(kind: DocKind) -> &'static str {
 }
 
 fn kind_from_str(s: &str) -> Option<DocKind> {
-    [DocKind::Client, DocKind::ActivityMemo, DocKind::Organisation]
-        .into_iter()
-        .find(|k| kind_str(*k) == s)
+    [
+        DocKind::Client,
+        DocKind::ActivityMemo,
+        DocKind::Organisation,
+    ]
+    .into_iter()
+    .find(|k| kind_str(*k) == s)
 }
 
 /// A client document.
@@ -404,7 +408,13 @@ impl<T: DocModel> Doc<T> {
 
     /// Splices a text field: deletes `delete` characters at `pos` and
     /// inserts `insert` there (positions in Unicode code points).
-    fn splice_text_at(&mut self, path: &[&str], pos: usize, delete: usize, insert: &str) -> Result<(), DocError> {
+    fn splice_text_at(
+        &mut self,
+        path: &[&str],
+        pos: usize,
+        delete: usize,
+        insert: &str,
+    ) -> Result<(), DocError> {
         let obj = self.text_obj(path)?;
         let len = self.am.length(&obj);
         let del = isize::try_from(delete).map_err(|_| DocError::OutOfRange { pos, delete, len })?;

@@ -152,7 +152,13 @@ impl AmValue for MetCounts {
     fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
         flat::from_am(v, at).map(MetCounts)
     }
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         flat::update(&self.0, &old.0, doc, obj, key)
     }
 }

@@ -31,7 +31,7 @@ use super::DocError;
 /// A position in the document, for error messages. Built without allocating;
 /// only rendered when an error is reported. Holds field names and ids, never
 /// values.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct At<'a> {
     parent: Option<&'a At<'a>>,
     key: &'a str,
@@ -83,13 +83,23 @@ pub trait AmValue: Sized + PartialEq {
 
     /// Reads an entry of an id-keyed map; entries that carry their own id
     /// take it from the key.
-    fn from_am_entry<K: MapKey>(_key: &K, v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
+    fn from_am_entry<K: MapKey>(
+        _key: &K,
+        v: Option<&hv::Value>,
+        at: At<'_>,
+    ) -> Result<Self, DocError> {
         Self::from_am(v, at)
     }
 
     /// Writes the difference from `old` (the value the document holds at
     /// `obj[key]`) to `self`.
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         if self != old {
             write(doc, obj, key, self.to_am())?;
         }
@@ -104,7 +114,12 @@ pub trait AmStruct: AmValue {
 }
 
 /// Writes a whole value at `obj[key]`, replacing what is there.
-pub fn write(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<hv::Value>) -> Result<(), DocError> {
+pub fn write(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<hv::Value>,
+) -> Result<(), DocError> {
     match value {
         None => doc.delete(obj, key)?,
         Some(hv::Value::Scalar(s)) => doc.put(obj, key, s)?,
@@ -143,7 +158,7 @@ pub fn as_map<'v>(v: Option<&'v hv::Value>, at: At<'_>) -> Result<&'v hv::Map, D
     }
 }
 
-fn scalar<'v>(v: Option<&'v hv::Value>) -> Option<&'v ScalarValue> {
+fn scalar(v: Option<&hv::Value>) -> Option<&ScalarValue> {
     match v {
         Some(hv::Value::Scalar(s)) => Some(s),
         _ => None,
@@ -162,6 +177,9 @@ pub trait MapKey: Ord + Sized + Clone {
     fn as_uuid(&self) -> Option<Uuid> {
         None
     }
+    /// Whether an unparsable key is skipped (a value a newer version added,
+    /// e.g. a new code list) rather than an error.
+    const SKIP_UNKNOWN: bool = false;
 }
 
 impl MapKey for String {
@@ -218,6 +236,7 @@ id_value!(
 macro_rules! enum_value {
     ($($t:ty),* $(,)?) => {$(
         impl MapKey for $t {
+            const SKIP_UNKNOWN: bool = true;
             fn to_key(&self) -> String {
                 self.as_str().to_owned()
             }
@@ -239,7 +258,9 @@ macro_rules! enum_value {
     )*};
 }
 use crate::codes::CodeList;
-use crate::model::{BackgroundField, ConsentTopic, FollowUpInterval, MeasureStatus, Role, SnapshotPhase};
+use crate::model::{
+    BackgroundField, ConsentTopic, FollowUpInterval, MeasureStatus, Role, SnapshotPhase,
+};
 enum_value!(
     CodeList,
     BackgroundField,
@@ -285,7 +306,9 @@ fn read_u64(v: Option<&hv::Value>, at: At<'_>) -> Result<u64, DocError> {
     match v {
         None => Ok(0),
         Some(hv::Value::Scalar(ScalarValue::Uint(n))) => Ok(*n),
-        Some(hv::Value::Scalar(ScalarValue::Int(n))) => u64::try_from(*n).map_err(|_| at.error("a non-negative integer")),
+        Some(hv::Value::Scalar(ScalarValue::Int(n))) => {
+            u64::try_from(*n).map_err(|_| at.error("a non-negative integer"))
+        }
         _ => Err(at.error("a non-negative integer")),
     }
 }
@@ -312,11 +335,15 @@ impl AmValue for u32 {
 
 impl AmValue for NaiveDate {
     fn to_am(&self) -> Option<hv::Value> {
-        Some(hv::Value::Scalar(ScalarValue::Str(self.format("%Y-%m-%d").to_string().into())))
+        Some(hv::Value::Scalar(ScalarValue::Str(
+            self.format("%Y-%m-%d").to_string().into(),
+        )))
     }
     fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
         match scalar(v) {
-            Some(ScalarValue::Str(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| at.error("a date")),
+            Some(ScalarValue::Str(s)) => {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| at.error("a date"))
+            }
             _ => Err(at.error("a date")),
         }
     }
@@ -324,7 +351,9 @@ impl AmValue for NaiveDate {
 
 impl AmValue for DateTime<Utc> {
     fn to_am(&self) -> Option<hv::Value> {
-        Some(hv::Value::Scalar(ScalarValue::Timestamp(self.timestamp_millis())))
+        Some(hv::Value::Scalar(ScalarValue::Timestamp(
+            self.timestamp_millis(),
+        )))
     }
     fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
         match scalar(v) {
@@ -334,7 +363,13 @@ impl AmValue for DateTime<Utc> {
             _ => Err(at.error("a timestamp")),
         }
     }
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         // Stored at millisecond precision: sub-millisecond differences are no change.
         if self.timestamp_millis() != old.timestamp_millis() {
             write(doc, obj, key, self.to_am())?;
@@ -356,7 +391,13 @@ impl<T: AmValue> AmValue for Option<T> {
             Some(v) => T::from_am(Some(v), at).map(Some),
         }
     }
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         match (self, old) {
             (None, None) => Ok(()),
             (None, Some(_)) => {
@@ -384,13 +425,23 @@ impl<K: MapKey, V: AmValue> AmValue for BTreeMap<K, V> {
         let mut out = BTreeMap::new();
         for (k, mv) in m.iter() {
             let at = at.child(k);
-            let key = K::from_key(k).ok_or_else(|| at.error("a valid key"))?;
+            let key = match K::from_key(k) {
+                Some(key) => key,
+                None if K::SKIP_UNKNOWN => continue,
+                None => return Err(at.error("a valid key")),
+            };
             let value = V::from_am_entry(&key, Some(&mv.value), at)?;
             out.insert(key, value);
         }
         Ok(out)
     }
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         if self == old {
             return Ok(());
         }
@@ -415,10 +466,12 @@ impl<K: MapKey, V: AmValue> AmValue for BTreeMap<K, V> {
 
 impl<K: MapKey> AmValue for BTreeSet<K> {
     fn to_am(&self) -> Option<hv::Value> {
-        Some(map_value(
-            self.iter()
-                .map(|k| (k.to_key(), Some(hv::Value::Scalar(ScalarValue::Boolean(true))))),
-        ))
+        Some(map_value(self.iter().map(|k| {
+            (
+                k.to_key(),
+                Some(hv::Value::Scalar(ScalarValue::Boolean(true))),
+            )
+        })))
     }
     /// Absent is empty.
     fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
@@ -427,10 +480,20 @@ impl<K: MapKey> AmValue for BTreeSet<K> {
         };
         let m = as_map(Some(v), at)?;
         m.keys()
-            .map(|k| K::from_key(k).ok_or_else(|| at.child(k).error("a valid key")))
+            .filter_map(|k| match K::from_key(k) {
+                Some(key) => Some(Ok(key)),
+                None if K::SKIP_UNKNOWN => None,
+                None => Some(Err(at.child(k).error("a valid key"))),
+            })
             .collect()
     }
-    fn update_am(&self, old: &Self, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    fn update_am(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         if self == old {
             return Ok(());
         }
@@ -459,7 +522,13 @@ pub mod val {
     pub fn from_am<T: AmValue>(v: Option<&hv::Value>, at: At<'_>) -> Result<T, DocError> {
         T::from_am(v, at)
     }
-    pub fn update<T: AmValue>(new: &T, old: &T, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    pub fn update<T: AmValue>(
+        new: &T,
+        old: &T,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         new.update_am(old, doc, obj, key)
     }
 }
@@ -477,7 +546,13 @@ pub mod text {
     pub fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<String, DocError> {
         String::from_am(v, at)
     }
-    pub fn update(new: &str, old: &str, doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<(), DocError> {
+    pub fn update(
+        new: &str,
+        old: &str,
+        doc: &mut AutoCommit,
+        obj: &ObjId,
+        key: &str,
+    ) -> Result<(), DocError> {
         if new == old {
             return Ok(());
         }
@@ -501,14 +576,20 @@ pub mod flat {
         format!("{}{SEP}{}", a.to_key(), b.to_key())
     }
 
-    fn flatten<A: MapKey, B: MapKey, V: AmValue>(v: &BTreeMap<A, BTreeMap<B, V>>) -> BTreeMap<String, &V> {
+    fn flatten<A: MapKey, B: MapKey, V: AmValue>(
+        v: &BTreeMap<A, BTreeMap<B, V>>,
+    ) -> BTreeMap<String, &V> {
         v.iter()
             .flat_map(|(a, m)| m.iter().map(move |(b, x)| (flat_key(a, b), x)))
             .collect()
     }
 
-    pub fn to_am<A: MapKey, B: MapKey, V: AmValue>(v: &BTreeMap<A, BTreeMap<B, V>>) -> Option<hv::Value> {
-        Some(map_value(flatten(v).into_iter().map(|(k, x)| (k, x.to_am()))))
+    pub fn to_am<A: MapKey, B: MapKey, V: AmValue>(
+        v: &BTreeMap<A, BTreeMap<B, V>>,
+    ) -> Option<hv::Value> {
+        Some(map_value(
+            flatten(v).into_iter().map(|(k, x)| (k, x.to_am())),
+        ))
     }
 
     pub fn from_am<A: MapKey, B: MapKey, V: AmValue>(
@@ -522,9 +603,15 @@ pub mod flat {
         let mut out: BTreeMap<A, BTreeMap<B, V>> = BTreeMap::new();
         for (k, mv) in m.iter() {
             let at = at.child(k);
-            let (a, b) = k.split_once(SEP).ok_or_else(|| at.error("an \"outer/inner\" key"))?;
-            let a = A::from_key(a).ok_or_else(|| at.error("a valid key"))?;
-            let b = B::from_key(b).ok_or_else(|| at.error("a valid key"))?;
+            let (a, b) = k
+                .split_once(SEP)
+                .ok_or_else(|| at.error("an \"outer/inner\" key"))?;
+            let (a, b) = match (A::from_key(a), B::from_key(b)) {
+                (Some(a), Some(b)) => (a, b),
+                (None, _) if A::SKIP_UNKNOWN => continue,
+                (_, None) if B::SKIP_UNKNOWN => continue,
+                _ => return Err(at.error("a valid key")),
+            };
             let x = V::from_am(Some(&mv.value), at)?;
             out.entry(a).or_default().insert(b, x);
         }
@@ -564,7 +651,9 @@ pub mod flat {
 pub mod flatset {
     use super::*;
 
-    fn as_map_of_unit<A: MapKey, B: MapKey>(v: &BTreeMap<A, BTreeSet<B>>) -> BTreeMap<A, BTreeMap<B, bool>> {
+    fn as_map_of_unit<A: MapKey, B: MapKey>(
+        v: &BTreeMap<A, BTreeSet<B>>,
+    ) -> BTreeMap<A, BTreeMap<B, bool>> {
         v.iter()
             .map(|(a, s)| (a.clone(), s.iter().map(|b| (b.clone(), true)).collect()))
             .collect()
@@ -574,9 +663,14 @@ pub mod flatset {
         flat::to_am(&as_map_of_unit(v))
     }
 
-    pub fn from_am<A: MapKey, B: MapKey>(v: Option<&hv::Value>, at: At<'_>) -> Result<BTreeMap<A, BTreeSet<B>>, DocError> {
+    pub fn from_am<A: MapKey, B: MapKey>(
+        v: Option<&hv::Value>,
+        at: At<'_>,
+    ) -> Result<BTreeMap<A, BTreeSet<B>>, DocError> {
         let m: BTreeMap<A, BTreeMap<B, bool>> = flat::from_am(v, at)?;
-        Ok(m.into_iter().map(|(a, s)| (a, s.into_keys().collect())).collect())
+        Ok(m.into_iter()
+            .map(|(a, s)| (a, s.into_keys().collect()))
+            .collect())
     }
 
     pub fn update<A: MapKey, B: MapKey>(

@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::string_enum;
-use crate::ids::{AttachmentId, ClientId, MeasureId, MemoId, PeriodId, RecordId, SnapshotId, UnitId, UserId};
+use crate::ids::{
+    AttachmentId, ClientId, MeasureId, MemoId, PeriodId, RecordId, SnapshotId, UnitId, UserId,
+};
 
 /// Client (asiakas): one young person, one Automerge document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,8 +413,7 @@ impl FollowUpInterval {
     /// The due date after a period ending on `period_end` (same day of the
     /// year; 29 February falls back to 28 February).
     pub fn due_after(self, period_end: NaiveDate) -> NaiveDate {
-        let target = period_end
-            .checked_add_months(chrono::Months::new(12 * self.years()));
+        let target = period_end.checked_add_months(chrono::Months::new(12 * self.years()));
         target.unwrap_or(NaiveDate::MAX)
     }
 }

@@ -72,7 +72,10 @@ impl Organisation {
     /// Retires a code: it still resolves for old records but is not offered
     /// for new ones.
     pub fn retire_code(&mut self, list: CodeList, code: impl Into<String>) {
-        self.retired_codes.entry(list).or_default().insert(code.into());
+        self.retired_codes
+            .entry(list)
+            .or_default()
+            .insert(code.into());
     }
 
     /// The active user with this login name, if any.

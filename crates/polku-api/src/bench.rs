@@ -1,0 +1,250 @@
+//! `polku bench`: unlock, open-and-decode and storage figures for a store of N
+//! clients × M memos, each beside a baseline measured in the same run.
+//!
+//! The benchmark builds its own scratch store in the system's temporary directory
+//! (deleted afterwards) so that a real store is never filled with benchmark data.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use polku_core::DocKind;
+use polku_core::doc::ClientDoc;
+use polku_store::{AgePerBlobStats, KdfParams, LockedStore, RawDecryptStats};
+
+use crate::session::Session;
+use crate::workspace::Workspace;
+use crate::{ApiError, Result};
+
+/// Figures of one benchmark run.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Clients in the store.
+    pub clients: usize,
+    /// Memos per client.
+    pub memos_per_client: usize,
+    /// Time to write the demo data (one transaction).
+    pub populate: Duration,
+    /// argon2id parameters used.
+    pub kdf: KdfParams,
+    /// Unlock: open and check the database file.
+    pub unlock_open: Duration,
+    /// Unlock: argon2id.
+    pub unlock_kdf: Duration,
+    /// Unlock: unwrap the store key, decrypt the data key, organisation document and search index.
+    pub unlock_rest: Duration,
+    /// Read + decrypt + Automerge-load every client document.
+    pub load_all: Duration,
+    /// Hydrate every loaded document into the domain model.
+    pub hydrate: Duration,
+    /// Baseline: raw SQLite reads plus decryption of the same bytes (envelope AEAD).
+    pub raw: RawDecryptStats,
+    /// Baseline: the same blobs with one age X25519 decryption each.
+    pub age_per_blob: AgePerBlobStats,
+    /// Bytes of all files of the store on disk (after a checkpoint).
+    pub disk_bytes: u64,
+    /// Bytes of the domain data as JSON (the plaintext a worker typed, roughly).
+    pub json_bytes: u64,
+}
+
+impl BenchReport {
+    /// Opening and decoding every client, end to end.
+    pub fn open_all(&self) -> Duration {
+        self.load_all + self.hydrate
+    }
+    /// The raw baseline: SQLite reads + decryption.
+    pub fn raw_total(&self) -> Duration {
+        self.raw.read + self.raw.decrypt
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let age_total = self.raw.read + self.age_per_blob.decrypt;
+        writeln!(
+            f,
+            "polku bench: {} clients x {} memos ({} threads available)",
+            self.clients,
+            self.memos_per_client,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )?;
+        writeln!(f, "  populate (one transaction)        {:9.1} ms", ms(self.populate))?;
+        writeln!(
+            f,
+            "unlock                              {:9.1} ms",
+            ms(self.unlock_open + self.unlock_kdf + self.unlock_rest)
+        )?;
+        writeln!(
+            f,
+            "  argon2id (m={} KiB, t={}, p={})  {:9.1} ms",
+            self.kdf.m_cost_kib, self.kdf.t_cost, self.kdf.p_cost,
+            ms(self.unlock_kdf)
+        )?;
+        writeln!(f, "  open + check database             {:9.1} ms", ms(self.unlock_open))?;
+        writeln!(f, "  keys, org document, search index  {:9.1} ms", ms(self.unlock_rest))?;
+        writeln!(f, "open and decode every client        {:9.1} ms", ms(self.open_all()))?;
+        writeln!(f, "  read + decrypt + Automerge load   {:9.1} ms", ms(self.load_all))?;
+        writeln!(f, "  hydrate into the domain model     {:9.1} ms", ms(self.hydrate))?;
+        writeln!(
+            f,
+            "baseline: raw SQLite + decryption   {:9.1} ms  ({} blobs, {:.1} MiB)",
+            ms(self.raw_total()),
+            self.raw.blobs,
+            mib(self.raw.plaintext_bytes)
+        )?;
+        writeln!(f, "  SQLite reads                      {:9.1} ms", ms(self.raw.read))?;
+        writeln!(f, "  envelope decryption               {:9.1} ms", ms(self.raw.decrypt))?;
+        writeln!(
+            f,
+            "baseline: SQLite + age per blob     {:9.1} ms  (X25519 per blob)",
+            ms(age_total)
+        )?;
+        writeln!(
+            f,
+            "ratio open-all / raw baseline       {:9.2} x",
+            ratio(self.open_all(), self.raw_total())
+        )?;
+        writeln!(
+            f,
+            "ratio open-all / age-per-blob       {:9.2} x",
+            ratio(self.open_all(), age_total)
+        )?;
+        writeln!(
+            f,
+            "ratio age-per-blob / envelope decrypt {:7.2} x",
+            ratio(self.age_per_blob.decrypt, self.raw.decrypt)
+        )?;
+        writeln!(f, "store size on disk                  {:9.2} MiB", mib(self.disk_bytes))?;
+        writeln!(
+            f,
+            "  Automerge plaintext               {:9.2} MiB  (disk / Automerge {:.2} x)",
+            mib(self.raw.plaintext_bytes),
+            self.disk_bytes as f64 / (self.raw.plaintext_bytes as f64).max(1.0)
+        )?;
+        write!(
+            f,
+            "  domain data as JSON               {:9.2} MiB  (disk / JSON {:.2} x)",
+            mib(self.json_bytes),
+            self.disk_bytes as f64 / (self.json_bytes as f64).max(1.0)
+        )
+    }
+}
+
+/// Removes the scratch directory when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the benchmark with `login`/`password` as the scratch store's admin.
+/// `near` only names where the real store lives; the scratch store is created in
+/// the system's temporary directory.
+pub fn run(
+    _near: &Path,
+    login: &str,
+    password: &str,
+    clients: usize,
+    memos_per_client: usize,
+) -> Result<BenchReport> {
+    let scratch = Scratch(std::env::temp_dir().join(format!("polku-bench-{}", uuid::Uuid::now_v7())));
+    let dir = scratch.0.as_path();
+    let now = chrono::Utc::now();
+    let kdf = KdfParams::default();
+    Workspace::init_with(dir, login, password, now, kdf)?;
+
+    let mut session = Workspace::open(dir)?.login(login, password, now)?;
+    let t = Instant::now();
+    session.add_demo_with(clients, 1, Some(memos_per_client), now)?;
+    let populate = t.elapsed();
+    session.close()?;
+
+    // Unlock, step by step.
+    let t = Instant::now();
+    let locked = LockedStore::open(dir)?;
+    let unlock_open = t.elapsed();
+    let t = Instant::now();
+    let key = locked.derive_key(login, password)?;
+    let unlock_kdf = t.elapsed();
+    let t = Instant::now();
+    let store = locked.unlock(key)?;
+    let session = Session::start(store, now)?;
+    let unlock_rest = t.elapsed();
+
+    // Open and decode every client document.
+    let t = Instant::now();
+    let docs = session.store().load_all(DocKind::Client)?;
+    let load_all = t.elapsed();
+    let t = Instant::now();
+    let mut decoded = Vec::with_capacity(docs.len());
+    for (_, am) in docs {
+        decoded.push(ClientDoc::from_automerge(am)?.client()?);
+    }
+    let hydrate = t.elapsed();
+    if decoded.len() != clients {
+        return Err(ApiError::Invalid("benchmark store lost documents"));
+    }
+    let memos: usize = decoded.iter().map(|c| c.memos.len()).sum();
+    if memos != clients * memos_per_client {
+        return Err(ApiError::Invalid("benchmark store lost memos"));
+    }
+    let json_bytes = decoded
+        .iter()
+        .map(|c| serde_json::to_vec(c).map_or(0, |v| v.len() as u64))
+        .sum();
+
+    // Baselines over the same rows.
+    let raw = session.store().bench_raw_decrypt(DocKind::Client)?;
+    let age_per_blob = session.store().bench_age_per_blob(DocKind::Client)?;
+    session.store().checkpoint()?;
+    let disk_bytes = dir_size(dir);
+    drop(session);
+
+    Ok(BenchReport {
+        clients,
+        memos_per_client,
+        populate,
+        kdf,
+        unlock_open,
+        unlock_kdf,
+        unlock_rest,
+        load_all,
+        hydrate,
+        raw,
+        age_per_blob,
+        disk_bytes,
+        json_bytes,
+    })
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,58 @@
+//! The API's error type. Messages never contain personal data.
+
+use polku_core::ClientId;
+use polku_core::codes::UnknownCode;
+use polku_core::doc::DocError;
+use polku_store::StoreError;
+
+/// What went wrong in an API call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The encrypted store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A document could not be read or written.
+    #[error("document error")]
+    Doc(#[from] DocError),
+    /// A code is not in the code lists.
+    #[error(transparent)]
+    UnknownCode(#[from] UnknownCode),
+    /// No client with this id is visible.
+    #[error("client {0} not found")]
+    ClientNotFound(ClientId),
+    /// The store has no organisation document.
+    #[error("the store has no organisation document")]
+    NoOrganisation,
+    /// The unlocked login is not a user of the organisation.
+    #[error("this login is not a user of the organisation")]
+    NotAnOrgUser,
+    /// A unit name or id that the organisation does not have.
+    #[error("unknown unit")]
+    UnknownUnit,
+    /// The user belongs to no unit and none was given.
+    #[error("no unit given and the user belongs to no unit")]
+    NoUnit,
+    /// Input that cannot be accepted.
+    #[error("invalid input: {0}")]
+    Invalid(&'static str),
+}
+
+impl ApiError {
+    /// Whether this is a refused login (wrong password, unknown user).
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Store(StoreError::WrongPassword | StoreError::UnknownUser)
+                | ApiError::NotAnOrgUser
+        )
+    }
+
+    /// Whether the store or a document in it is damaged.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Store(StoreError::Corrupt { .. } | StoreError::NotAStore)
+        ) || matches!(self, ApiError::Doc(_))
+    }
+}
