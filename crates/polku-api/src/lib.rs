@@ -7,6 +7,7 @@
 pub mod bench;
 mod error;
 mod session;
+mod views;
 mod workspace;
 
 pub use error::ApiError;

@@ -1,15 +1,15 @@
 //! A logged-in user's session over an unlocked store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use polku_core::codes::{CodeList, CodeSet};
 use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
 use polku_core::model::{Client, ClientSummary, Memo, Organisation, User};
 use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
-use polku_store::{Store, StoreError};
+use polku_store::{Store, StoreError, heads_hash};
 
-use crate::{ApiError, Result};
+use crate::{ApiError, Result, views};
 
 /// Change rows a document may collect before closing a session folds them into
 /// its snapshot.
@@ -52,6 +52,9 @@ pub struct Session {
     user: User,
     /// In-memory search index (name, birth date, unit), decrypted at unlock.
     index: BTreeMap<ClientId, ClientSummary>,
+    /// Client documents changed in this session: their views are refreshed
+    /// (and long change logs compacted) on close.
+    dirty: BTreeSet<ClientId>,
 }
 
 impl Session {
@@ -82,6 +85,7 @@ impl Session {
             org,
             user,
             index,
+            dirty: BTreeSet::new(),
         })
     }
 
@@ -130,10 +134,39 @@ impl Session {
             .collect()
     }
 
-    /// Read one client.
+    /// Read one client: from its view when fresh, else from its Automerge
+    /// document (and the view is rebuilt).
     pub fn show_client(&mut self, id: ClientId, _now: DateTime<Utc>) -> Result<Client> {
-        let doc = self.load_client(id)?;
-        Ok(doc.client()?)
+        if !self.index.contains_key(&id) {
+            return Err(ApiError::ClientNotFound(id));
+        }
+        if let Some(client) = self.store.get_view(id.into())?.and_then(|v| views::decode(&v)) {
+            return Ok(client);
+        }
+        let mut doc = self.load_client(id)?;
+        let client = doc.client()?;
+        self.write_view(id, &mut doc, &client)?;
+        Ok(client)
+    }
+
+    /// Read every client: views where fresh, Automerge (on all cores) for the rest,
+    /// whose views are then rebuilt.
+    pub fn all_clients(&mut self, _now: DateTime<Utc>) -> Result<Vec<Client>> {
+        let mut out = Vec::with_capacity(self.index.len());
+        let mut stale = Vec::new();
+        for (id, view) in self.store.load_views(DocKind::Client)? {
+            match view.as_deref().and_then(views::decode) {
+                Some(client) => out.push(client),
+                None => stale.push(ClientId::from(id.0)),
+            }
+        }
+        for id in stale {
+            let mut doc = self.load_client_any(id)?;
+            let client = doc.client()?;
+            self.write_view(id, &mut doc, &client)?;
+            out.push(client);
+        }
+        Ok(out)
     }
 
     /// Add a client; returns its id.
@@ -162,9 +195,11 @@ impl Session {
         let mut doc = ClientDoc::new(&client)?;
         let summary = client.summary();
         let index = index_bytes(&summary)?;
+        let view = views::encode(&client).ok_or(ApiError::Invalid("client view"))?;
         self.store.batch(|b| {
-            b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
-            b.put_index(client.id.into(), &index)
+            let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
+            b.put_index(client.id.into(), &index)?;
+            b.put_view(client.id.into(), hh, &view)
         })?;
         self.index.insert(client.id, summary);
         Ok(client.id)
@@ -198,6 +233,7 @@ impl Session {
         let change = doc.save_incremental();
         let heads = doc.heads();
         self.store.append_change(client.into(), &change, &heads)?;
+        self.dirty.insert(client);
         Ok(id)
     }
 
@@ -241,10 +277,13 @@ impl Session {
                 if self.index.contains_key(&client.id) {
                     continue;
                 }
-                let mut doc = ClientDoc::new(client).map_err(|_| StoreError::InvalidDocument)?;
-                b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
+                let invalid = |_| StoreError::InvalidDocument;
+                let mut doc = ClientDoc::new(client).map_err(invalid)?;
+                let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
                 let summary = client.summary();
                 b.put_index(client.id.into(), &index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?)?;
+                let view = views::encode(client).ok_or(StoreError::InvalidDocument)?;
+                b.put_view(client.id.into(), hh, &view)?;
                 summaries.push(summary);
                 report.clients += 1;
                 report.memos += client.memos.len();
@@ -265,8 +304,19 @@ impl Session {
         Ok(report)
     }
 
-    /// Fold long change logs into snapshots and close the store.
-    pub fn close(self) -> Result<()> {
+    /// Refresh the views of the clients changed in this session, fold long change
+    /// logs into snapshots and close the store.
+    pub fn close(mut self) -> Result<()> {
+        for id in std::mem::take(&mut self.dirty) {
+            match self.load_client_any(id) {
+                Ok(mut doc) => {
+                    let client = doc.client()?;
+                    self.write_view(id, &mut doc, &client)?;
+                }
+                Err(ApiError::ClientNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         self.store.compact_all(COMPACT_AFTER_CHANGES)?;
         self.store.close()?;
         Ok(())
@@ -281,12 +331,23 @@ impl Session {
         if !self.index.contains_key(&id) {
             return Err(ApiError::ClientNotFound(id));
         }
+        self.load_client_any(id)
+    }
+
+    fn load_client_any(&self, id: ClientId) -> Result<ClientDoc> {
         let am = match self.store.load_doc(id.into()) {
             Ok(am) => am,
             Err(StoreError::DocNotFound(_)) => return Err(ApiError::ClientNotFound(id)),
             Err(e) => return Err(e.into()),
         };
         Ok(ClientDoc::from_automerge(am)?)
+    }
+
+    fn write_view(&self, id: ClientId, doc: &mut ClientDoc, client: &Client) -> Result<()> {
+        let view = views::encode(client).ok_or(ApiError::Invalid("client view"))?;
+        self.store
+            .put_view(id.into(), heads_hash(&doc.heads()), &view)?;
+        Ok(())
     }
 
     fn update_org(&mut self, f: impl FnOnce(&mut Organisation)) -> Result<()> {

@@ -166,25 +166,30 @@ impl AuditLog {
         Self::default()
     }
 
-    /// A log from stored entries of any nodes, in any order, refusing the
-    /// first bad one: for loading what the store persisted. Held entries
-    /// would mean a gap, so they are refused too.
+    /// A log from stored entries of any nodes, in any order, refusing them
+    /// all if one is bad: for loading what the store persisted. An entry
+    /// still held at the end means a gap, and is refused too. The error names
+    /// the first bad entry by node, then seq.
     pub fn from_entries(entries: impl IntoIterator<Item = Entry>) -> Result<Self, VerifyError> {
         let mut log = Self::new();
         let report = log.merge(entries);
-        if let Some(err) = report.rejected.first() {
-            return Err(*err);
+        let gaps = log.chains.values().filter_map(|chain| {
+            let (&found, _) = chain.pending.first_key_value()?;
+            Some(VerifyError::SeqNotIncremental {
+                node: chain.node(),
+                expected: chain.tip.next_seq,
+                found,
+            })
+        });
+        match report
+            .rejected
+            .into_iter()
+            .chain(gaps)
+            .min_by_key(VerifyError::entry)
+        {
+            Some(err) => Err(err),
+            None => Ok(log),
         }
-        for chain in log.chains.values() {
-            if let Some((&found, _)) = chain.pending.first_key_value() {
-                return Err(VerifyError::SeqNotIncremental {
-                    node: chain.node(),
-                    expected: chain.tip.next_seq,
-                    found,
-                });
-            }
-        }
-        Ok(log)
     }
 
     /// Appends an entry to `key`'s own chain, signed with `key`, and returns

@@ -189,6 +189,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         ms(t.elapsed())
     );
     drop(all);
+    let t = Instant::now();
+    for id in store.list_docs(DocKind::Client)? {
+        store.load_doc(id)?;
+    }
+    println!("load_doc for every doc, one thread: {}", ms(t.elapsed()));
     let age = store.bench_age_per_blob(DocKind::Client)?;
     println!(
         "age per blob baseline: {} blobs, encrypt {}, decrypt {} ({:.0} µs/blob)",
@@ -199,15 +204,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
 
     let t = Instant::now();
-    let mut doc = store.load_doc(id0)?;
+    let mut ac = store.load_doc(id0)?;
     println!("load_doc (one): {}", ms(t.elapsed()));
-    let heads = doc.get_heads();
-    let mut ac = AutoCommit::load(&doc.save())?;
+    let heads = ac.get_heads();
     let (_, memos) = ac.get(ROOT, "memos")?.ok_or("memos")?;
     add_memo(&mut ac, &memos, 999)?;
-    doc = ac.document().clone();
     let t = Instant::now();
-    store.save_changes(id0, &doc, &heads)?;
+    store.save_changes(id0, ac.document(), &heads)?;
     println!(
         "save_changes (one memo, durable commit): {}",
         ms(t.elapsed())

@@ -75,6 +75,8 @@ pub(crate) enum Slot {
     MetaValue = 7,
     /// `attachments.digest`; id = attachment id, seq = size.
     AttachmentDigest = 8,
+    /// `doc_views.view`; id = doc id, extra = heads hash.
+    DocView = 9,
 }
 
 /// Where a sealed blob lives; becomes the AEAD associated data.

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::thread;
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{AutoCommit, Automerge, ChangeHash};
 use polku_core::{DocId, DocKind};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
@@ -140,10 +140,10 @@ impl SealedDoc {
     }
 
     /// Decrypt and load into Automerge, checking the heads hash.
-    pub fn decode(&self, keys: &StoreKeys) -> Result<Automerge> {
+    pub fn decode(&self, keys: &StoreKeys) -> Result<AutoCommit> {
         let (snapshot, changes) = self.decrypt(keys)?;
         let mut doc =
-            Automerge::load(&snapshot).map_err(|_| StoreError::corrupt("document snapshot"))?;
+            AutoCommit::load(&snapshot).map_err(|_| StoreError::corrupt("document snapshot"))?;
         if !changes.is_empty() {
             doc.load_incremental(&changes)
                 .map_err(|_| StoreError::corrupt("document change"))?;
@@ -234,7 +234,7 @@ pub(crate) fn read_all_sealed(conn: &Connection, kind: DocKind) -> Result<Vec<Se
 pub(crate) fn decode_parallel(
     keys: &StoreKeys,
     docs: &[SealedDoc],
-) -> Result<Vec<(DocId, Automerge)>> {
+) -> Result<Vec<(DocId, AutoCommit)>> {
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -422,13 +422,13 @@ impl Store {
 
     /// Load a document: decrypt its snapshot, apply its change rows in
     /// order, check its heads hash.
-    pub fn load_doc(&self, id: DocId) -> Result<Automerge> {
+    pub fn load_doc(&self, id: DocId) -> Result<AutoCommit> {
         read_sealed(&self.conn, id)?.decode(&self.keys)
     }
 
     /// Load every document of `kind`, ordered by id: two table scans, then
     /// decryption (cached data key) and Automerge decoding on all cores.
-    pub fn load_all(&self, kind: DocKind) -> Result<Vec<(DocId, Automerge)>> {
+    pub fn load_all(&self, kind: DocKind) -> Result<Vec<(DocId, AutoCommit)>> {
         let sealed = read_all_sealed(&self.conn, kind)?;
         decode_parallel(&self.keys, &sealed)
     }
@@ -442,7 +442,7 @@ impl Store {
         if sealed.changes.is_empty() {
             return Ok(false);
         }
-        let doc = sealed.decode(&self.keys)?;
+        let mut doc = sealed.decode(&self.keys)?;
         let generation = sealed.generation + 1;
         let raw_id = id.0.as_bytes();
         let kind = [sealed.kind.code()];

@@ -46,6 +46,7 @@ mod kdf;
 mod schema;
 mod store;
 mod users;
+mod views;
 
 pub use attachments::{AttachmentInfo, AttachmentReader};
 pub use bench::{AgePerBlobStats, RawDecryptStats};

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{Result, StoreError};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -39,6 +39,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_search_index_and_kv.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_doc_views.sql"),
     },
 ];
 
@@ -232,6 +236,10 @@ mod tests {
             (
                 2,
                 "072008da379d068727456078fa7e7ba13ce358c0aae86b4ff0ef3a237e0da18e",
+            ),
+            (
+                3,
+                "c9802e5385e3b1589bd6fcc6e680e70ecf5c6467aa66c273bd55e2427b85c345",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

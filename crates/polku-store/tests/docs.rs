@@ -31,7 +31,7 @@ fn snapshot_plus_incremental_changes_round_trip() {
     assert_eq!(info.kind, DocKind::Client);
     assert_eq!(info.heads_hash, heads_hash(&doc.get_heads()));
 
-    let loaded = store.load_doc(id).expect("load");
+    let mut loaded = store.load_doc(id).expect("load");
     assert_eq!(loaded.get_heads(), doc.get_heads());
     assert_eq!(name(&loaded), "Aino");
     assert_eq!(
@@ -42,7 +42,7 @@ fn snapshot_plus_incremental_changes_round_trip() {
     // Survives closing and unlocking again.
     store.close().expect("close");
     let store = Store::unlock(dir.path(), LOGIN, PASSWORD).expect("unlock");
-    let loaded = store.load_doc(id).expect("load");
+    let mut loaded = store.load_doc(id).expect("load");
     assert_eq!(loaded.get_heads(), doc.get_heads());
     assert_eq!(memos(&loaded).len(), 5);
 }
@@ -114,7 +114,7 @@ fn compaction_preserves_content_and_removes_change_rows() {
     assert_eq!(count_rows(dir.path(), "doc_changes"), 0);
 
     for (id, doc) in ids.iter().zip(docs.iter_mut()) {
-        let loaded = store.load_doc(*id).expect("load");
+        let mut loaded = store.load_doc(*id).expect("load");
         assert_eq!(loaded.get_heads(), doc.get_heads());
         assert_eq!(memos(&loaded), memos(doc));
         assert_eq!(
@@ -156,9 +156,9 @@ fn load_all_returns_every_document_of_a_kind() {
         .expect("batch");
     expected.sort_by_key(|(id, _)| *id);
 
-    let all = store.load_all(DocKind::Client).expect("load_all");
+    let mut all = store.load_all(DocKind::Client).expect("load_all");
     assert_eq!(all.len(), 40);
-    for ((id, doc), (eid, heads)) in all.iter().zip(&expected) {
+    for ((id, doc), (eid, heads)) in all.iter_mut().zip(&expected) {
         assert_eq!(id, eid);
         assert_eq!(&doc.get_heads(), heads);
     }

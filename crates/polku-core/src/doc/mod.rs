@@ -18,6 +18,7 @@
 
 mod client;
 mod conflict;
+pub(crate) mod modes;
 mod schema;
 pub(crate) mod value;
 

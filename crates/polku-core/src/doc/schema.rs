@@ -7,7 +7,8 @@ use automerge::hydrate as hv;
 use automerge::{AutoCommit, ObjId};
 
 use super::DocError;
-use super::value::{AmValue, At, am_struct, flat};
+use super::modes::{am_struct, flat};
+use super::value::{AmValue, At};
 use crate::codes::Labels;
 use crate::ids::*;
 use crate::model::*;
