@@ -59,14 +59,19 @@ fn memos_whose_write_returned_survive_sigkill() {
             }
         });
         // Wait until the child has unlocked the store, then let it write for a random time.
-        let first = rx.recv_timeout(Duration::from_secs(60)).expect("child ready");
+        let first = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("child ready");
         assert_eq!(first, "ready", "round {round}: unexpected first line");
         std::thread::sleep(Duration::from_millis(rng.random_range(5..250)));
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("wait");
-        assert!(!status.success(), "round {round}: child should have been killed");
+        assert!(
+            !status.success(),
+            "round {round}: child should have been killed"
+        );
         reader.join().expect("reader");
-        
+
         while let Ok(line) = rx.try_recv() {
             let n: u64 = line
                 .strip_prefix("ack ")
@@ -82,6 +87,10 @@ fn memos_whose_write_returned_survive_sigkill() {
         let mut session = Workspace::open(dir.path())
             .and_then(|w| w.login("admin", PASSWORD, chrono::Utc::now()))
             .unwrap_or_else(|e| panic!("round {round}: store does not open after SIGKILL: {e}"));
+        session
+            .store()
+            .verify()
+            .unwrap_or_else(|e| panic!("round {round}: store damaged after SIGKILL: {e}"));
         let shown = session
             .show_client(client, chrono::Utc::now())
             .unwrap_or_else(|e| panic!("round {round}: client unreadable: {e}"));
@@ -98,7 +107,11 @@ fn memos_whose_write_returned_survive_sigkill() {
         // Closing compacts: recovery must also survive compaction of a crashed log.
         session.close().expect("close");
     }
-    assert!(acked.len() >= KILLS, "too few writes acknowledged: {}", acked.len());
+    assert!(
+        acked.len() >= KILLS,
+        "too few writes acknowledged: {}",
+        acked.len()
+    );
     eprintln!(
         "{} memos acknowledged over {KILLS} kills; {kills_mid_write} kills landed after a write committed but before its ack",
         acked.len()

@@ -62,9 +62,14 @@ fn scan(dir: &std::path::Path, needles: &BTreeSet<String>, when: &str) {
                 !contains_bytes(&bytes, needle.as_bytes()),
                 "{when}: a seeded value ({} bytes) found in plaintext in {}",
                 needle.len(),
-                file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                file.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
             );
         }
     }
-    assert!(total > 200 * 1024, "store suspiciously small: {total} bytes");
+    assert!(
+        total > 200 * 1024,
+        "store suspiciously small: {total} bytes"
+    );
 }

@@ -80,7 +80,11 @@ impl fmt::Display for BenchReport {
             self.memos_per_client,
             std::thread::available_parallelism().map_or(1, |n| n.get())
         )?;
-        writeln!(f, "  populate (one transaction)        {:9.1} ms", ms(self.populate))?;
+        writeln!(
+            f,
+            "  populate (one transaction)        {:9.1} ms",
+            ms(self.populate)
+        )?;
         writeln!(
             f,
             "unlock                              {:9.1} ms",
@@ -89,14 +93,36 @@ impl fmt::Display for BenchReport {
         writeln!(
             f,
             "  argon2id (m={} KiB, t={}, p={})  {:9.1} ms",
-            self.kdf.m_cost_kib, self.kdf.t_cost, self.kdf.p_cost,
+            self.kdf.m_cost_kib,
+            self.kdf.t_cost,
+            self.kdf.p_cost,
             ms(self.unlock_kdf)
         )?;
-        writeln!(f, "  open + check database             {:9.1} ms", ms(self.unlock_open))?;
-        writeln!(f, "  keys, org document, search index  {:9.1} ms", ms(self.unlock_rest))?;
-        writeln!(f, "open and decode every client        {:9.1} ms", ms(self.open_all()))?;
-        writeln!(f, "  read + decrypt + Automerge load   {:9.1} ms", ms(self.load_all))?;
-        writeln!(f, "  hydrate into the domain model     {:9.1} ms", ms(self.hydrate))?;
+        writeln!(
+            f,
+            "  open + check database             {:9.1} ms",
+            ms(self.unlock_open)
+        )?;
+        writeln!(
+            f,
+            "  keys, org document, search index  {:9.1} ms",
+            ms(self.unlock_rest)
+        )?;
+        writeln!(
+            f,
+            "open and decode every client        {:9.1} ms",
+            ms(self.open_all())
+        )?;
+        writeln!(
+            f,
+            "  read + decrypt + Automerge load   {:9.1} ms",
+            ms(self.load_all)
+        )?;
+        writeln!(
+            f,
+            "  hydrate into the domain model     {:9.1} ms",
+            ms(self.hydrate)
+        )?;
         writeln!(
             f,
             "baseline: raw SQLite + decryption   {:9.1} ms  ({} blobs, {:.1} MiB)",
@@ -104,8 +130,16 @@ impl fmt::Display for BenchReport {
             self.raw.blobs,
             mib(self.raw.plaintext_bytes)
         )?;
-        writeln!(f, "  SQLite reads                      {:9.1} ms", ms(self.raw.read))?;
-        writeln!(f, "  envelope decryption               {:9.1} ms", ms(self.raw.decrypt))?;
+        writeln!(
+            f,
+            "  SQLite reads                      {:9.1} ms",
+            ms(self.raw.read)
+        )?;
+        writeln!(
+            f,
+            "  envelope decryption               {:9.1} ms",
+            ms(self.raw.decrypt)
+        )?;
         writeln!(
             f,
             "baseline: SQLite + age per blob     {:9.1} ms  (X25519 per blob)",
@@ -126,7 +160,11 @@ impl fmt::Display for BenchReport {
             "ratio age-per-blob / envelope decrypt {:7.2} x",
             ratio(self.age_per_blob.decrypt, self.raw.decrypt)
         )?;
-        writeln!(f, "store size on disk                  {:9.2} MiB", mib(self.disk_bytes))?;
+        writeln!(
+            f,
+            "store size on disk                  {:9.2} MiB",
+            mib(self.disk_bytes)
+        )?;
         writeln!(
             f,
             "  Automerge plaintext               {:9.2} MiB  (disk / Automerge {:.2} x)",
@@ -161,7 +199,8 @@ pub fn run(
     clients: usize,
     memos_per_client: usize,
 ) -> Result<BenchReport> {
-    let scratch = Scratch(std::env::temp_dir().join(format!("polku-bench-{}", uuid::Uuid::now_v7())));
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("polku-bench-{}", uuid::Uuid::now_v7())));
     let dir = scratch.0.as_path();
     let now = chrono::Utc::now();
     let kdf = KdfParams::default();

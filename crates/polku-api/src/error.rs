@@ -12,9 +12,9 @@ pub enum ApiError {
     /// The encrypted store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A document could not be read or written.
+    /// A document could not be read or written (boxed: the error is large).
     #[error("document error")]
-    Doc(#[from] DocError),
+    Doc(#[source] Box<DocError>),
     /// A code is not in the code lists.
     #[error(transparent)]
     UnknownCode(#[from] UnknownCode),
@@ -54,5 +54,11 @@ impl ApiError {
             self,
             ApiError::Store(StoreError::Corrupt { .. } | StoreError::NotAStore)
         ) || matches!(self, ApiError::Doc(_))
+    }
+}
+
+impl From<DocError> for ApiError {
+    fn from(e: DocError) -> Self {
+        ApiError::Doc(Box::new(e))
     }
 }

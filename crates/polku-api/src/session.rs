@@ -72,10 +72,15 @@ impl Session {
             .ok_or(ApiError::NotAnOrgUser)?;
         let mut index = BTreeMap::new();
         for (id, bytes) in store.index_entries()? {
-            let summary: ClientSummary = serde_json::from_slice(&bytes)
-                .map_err(|_| StoreError::Corrupt { what: "search index" })?;
+            let summary: ClientSummary =
+                serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt {
+                    what: "search index",
+                })?;
             if DocId::from(summary.id) != id {
-                return Err(StoreError::Corrupt { what: "search index" }.into());
+                return Err(StoreError::Corrupt {
+                    what: "search index",
+                }
+                .into());
             }
             index.insert(summary.id, summary);
         }
@@ -108,8 +113,11 @@ impl Session {
     pub fn list_clients(&self, _now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
         let mut list: Vec<ClientSummary> = self.index.values().cloned().collect();
         list.sort_by(|a, b| {
-            (a.last_name.as_str(), a.first_name.as_str(), a.id)
-                .cmp(&(b.last_name.as_str(), b.first_name.as_str(), b.id))
+            (a.last_name.as_str(), a.first_name.as_str(), a.id).cmp(&(
+                b.last_name.as_str(),
+                b.first_name.as_str(),
+                b.id,
+            ))
         });
         Ok(list)
     }
@@ -140,7 +148,11 @@ impl Session {
         if !self.index.contains_key(&id) {
             return Err(ApiError::ClientNotFound(id));
         }
-        if let Some(client) = self.store.get_view(id.into())?.and_then(|v| views::decode(&v)) {
+        if let Some(client) = self
+            .store
+            .get_view(id.into())?
+            .and_then(|v| views::decode(&v))
+        {
             return Ok(client);
         }
         let mut doc = self.load_client(id)?;
@@ -240,7 +252,12 @@ impl Session {
     /// Add deterministic synthetic demo data: two units, four workers, `clients`
     /// clients with periods, measures and memos, and activity memos. Documents that
     /// already exist (same seed run before) are skipped.
-    pub fn add_demo(&mut self, clients: usize, seed: u64, now: DateTime<Utc>) -> Result<DemoReport> {
+    pub fn add_demo(
+        &mut self,
+        clients: usize,
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<DemoReport> {
         self.add_demo_with(clients, seed, None, now)
     }
 
@@ -281,7 +298,10 @@ impl Session {
                 let mut doc = ClientDoc::new(client).map_err(invalid)?;
                 let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
                 let summary = client.summary();
-                b.put_index(client.id.into(), &index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?)?;
+                b.put_index(
+                    client.id.into(),
+                    &index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?,
+                )?;
                 let view = views::encode(client).ok_or(StoreError::InvalidDocument)?;
                 b.put_view(client.id.into(), hh, &view)?;
                 summaries.push(summary);
@@ -289,7 +309,8 @@ impl Session {
                 report.memos += client.memos.len();
             }
             for memo in &data.activity_memos {
-                let mut doc = ActivityMemoDoc::new(memo).map_err(|_| StoreError::InvalidDocument)?;
+                let mut doc =
+                    ActivityMemoDoc::new(memo).map_err(|_| StoreError::InvalidDocument)?;
                 match b.create_doc(memo.id.into(), DocKind::ActivityMemo, &doc.save()) {
                     Ok(_) => report.activity_memos += 1,
                     Err(StoreError::DocExists(_)) => {}
@@ -368,12 +389,18 @@ impl Session {
 
     fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
         match unit {
-            None => self.user.units.iter().next().copied().ok_or(ApiError::NoUnit),
+            None => self
+                .user
+                .units
+                .iter()
+                .next()
+                .copied()
+                .ok_or(ApiError::NoUnit),
             Some(u) => {
-                if let Ok(id) = u.parse::<UnitId>() {
-                    if self.org.units.contains_key(&id) {
-                        return Ok(id);
-                    }
+                if let Ok(id) = u.parse::<UnitId>()
+                    && self.org.units.contains_key(&id)
+                {
+                    return Ok(id);
                 }
                 self.org
                     .units

@@ -118,6 +118,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("polku: {err}");
             let mut source = err.source();
@@ -208,11 +209,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => {
             let user = require_user(cli.user)?;
             let password = read_password("Password: ")?;
-            let report = polku_api::bench::run(&store_dir, &user, &password, args.clients, args.memos)?;
+            let report =
+                polku_api::bench::run(&store_dir, &user, &password, args.clients, args.memos)?;
             println!("{report}");
             Ok(())
         }
     }
+}
+
+/// The reader of our output went away (`polku client list | head`): not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn login(store_dir: &std::path::Path, user: Option<String>) -> Result<Session> {

@@ -1,22 +1,36 @@
 //! Printing results for people (tables, text) and for scripts (`--json`).
+//!
+//! Everything is written to a locked stdout with `writeln!`, so a closed pipe
+//! (`polku client list | head`) is an I/O error the caller handles, not a panic.
+
+use std::io::Write;
 
 use anyhow::Result;
 use polku_core::codes::{CodeList, CodeSet, Lang};
+use polku_core::model::MeasureStatus;
 use polku_core::model::{Client, ClientSummary};
 
 /// `client list`.
 pub fn client_list(list: &[ClientSummary], json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(list)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(list)?)?;
         return Ok(());
     }
-    println!("{:<36}  {:<24}  {:<10}", "ID", "NIMI / NAMN / NAME", "SYNT.");
+    writeln!(
+        out,
+        "{:<36}  {:<24}  {:<10}",
+        "ID", "NIMI / NAMN / NAME", "SYNT."
+    )?;
     for c in list {
         let name = format!("{}, {}", c.last_name, c.first_name);
-        let born = c.birth_date.map(|d| d.format("%-d.%-m.%Y").to_string()).unwrap_or_default();
-        println!("{:<36}  {:<24}  {:<10}", c.id, name, born);
+        let born = c
+            .birth_date
+            .map(|d| d.format("%-d.%-m.%Y").to_string())
+            .unwrap_or_default();
+        writeln!(out, "{:<36}  {:<24}  {:<10}", c.id, name, born)?;
     }
-    println!("{} asiakasta / klienter / clients", list.len());
+    writeln!(out, "{} asiakasta / klienter / clients", list.len())?;
     Ok(())
 }
 
@@ -32,51 +46,76 @@ fn label(codes: &CodeSet, list: CodeList, code: Option<&str>) -> String {
 
 /// `client show`.
 pub fn client(c: &Client, codes: &CodeSet, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(c)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(c)?)?;
         return Ok(());
     }
     let b = &c.basic;
-    println!("{} {}  ({})", b.first_name, b.last_name, c.id);
+    writeln!(out, "{} {}  ({})", b.first_name, b.last_name, c.id)?;
     if let Some(d) = b.birth_date {
-        println!("  Syntymäaika:  {}", d.format("%-d.%-m.%Y"));
+        writeln!(out, "  Syntymäaika:  {}", d.format("%-d.%-m.%Y"))?;
     }
-    println!("  Sukupuoli:    {}", label(codes, CodeList::Gender, b.gender.as_deref()));
-    println!(
+    writeln!(
+        out,
+        "  Sukupuoli:    {}",
+        label(codes, CodeList::Gender, b.gender.as_deref())
+    )?;
+    writeln!(
+        out,
         "  Äidinkieli:   {}",
         label(codes, CodeList::MotherTongue, b.mother_tongue.as_deref())
-    );
+    )?;
     for p in c.periods.values() {
-        let start = p.start.map(|d| d.format("%-d.%-m.%Y").to_string()).unwrap_or_default();
-        let end = p.end.map(|d| d.format("%-d.%-m.%Y").to_string()).unwrap_or_default();
-        println!(
+        let start = p
+            .start
+            .map(|d| d.format("%-d.%-m.%Y").to_string())
+            .unwrap_or_default();
+        let end = p
+            .end
+            .map(|d| d.format("%-d.%-m.%Y").to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
             "  Jakso {start} – {end}: {}",
             label(codes, CodeList::ArrivalRoute, p.arrival_route.as_deref())
-        );
+        )?;
         for m in p.measures.values() {
-            println!(
+            writeln!(
+                out,
                 "    Toimenpide: {} ({})",
                 label(codes, CodeList::Measure, Some(&m.code)),
-                m.status
-            );
+                status_fi(m.status)
+            )?;
         }
         if p.outcome.is_some() {
-            println!(
+            writeln!(
+                out,
                 "    Sijoittuminen: {}",
                 label(codes, CodeList::Outcome, p.outcome.as_deref())
-            );
+            )?;
         }
     }
     let mut memos: Vec<_> = c.memos.values().collect();
     memos.sort_by_key(|m| (m.date, m.id));
-    println!("  Muistiot ({}):", memos.len());
+    writeln!(out, "  Muistiot ({}):", memos.len())?;
     for m in memos {
-        println!(
+        writeln!(
+            out,
             "    {} [{}] {}",
             m.date.format("%-d.%-m.%Y"),
             label(codes, CodeList::MemoType, Some(&m.kind)),
             m.text
-        );
+        )?;
     }
     Ok(())
+}
+
+fn status_fi(status: MeasureStatus) -> &'static str {
+    match status {
+        MeasureStatus::Planned => "suunniteltu",
+        MeasureStatus::Ongoing => "käynnissä",
+        MeasureStatus::Completed => "toteutunut",
+        MeasureStatus::Discontinued => "keskeytynyt",
+    }
 }

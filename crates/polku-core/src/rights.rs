@@ -265,7 +265,11 @@ pub fn can(user: &User, rights: &Rights, action: Action, target: Target<'_>) -> 
                 Scope::Unit | Scope::Own => unit.is_some_and(|u| user.units.contains(&u)),
                 Scope::None => false,
             };
-            if ok { Ok(()) } else { deny(MissingRight::Modify) }
+            if ok {
+                Ok(())
+            } else {
+                deny(MissingRight::Modify)
+            }
         }
         (action, Target::Client(client)) => client_action(user, rights, action, client),
         _ => deny(MissingRight::Admin(AdminRight::Users)),

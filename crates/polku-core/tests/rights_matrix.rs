@@ -54,16 +54,32 @@ fn world(role: Role, active: bool) -> World {
 fn check_client_table(w: &World, rights: &Rights, table: [[Option<MissingRight>; 3]; 7]) {
     let own_resp = BTreeSet::from([w.user.id]);
     let other_resp = BTreeSet::from([w.colleague]);
-    let own = ClientScope { unit: Some(w.my_unit), responsible: &own_resp };
-    let unit = ClientScope { unit: Some(w.my_unit), responsible: &other_resp };
-    let other = ClientScope { unit: Some(w.other_unit), responsible: &other_resp };
+    let own = ClientScope {
+        unit: Some(w.my_unit),
+        responsible: &own_resp,
+    };
+    let unit = ClientScope {
+        unit: Some(w.my_unit),
+        responsible: &other_resp,
+    };
+    let other = ClientScope {
+        unit: Some(w.other_unit),
+        responsible: &other_resp,
+    };
     for (action, row) in CLIENT_ACTIONS.iter().zip(table) {
-        for (target, (name, expected)) in [&own, &unit, &other]
-            .into_iter()
-            .zip([("own", row[0]), ("unit", row[1]), ("other", row[2])])
-        {
-            let got = can(&w.user, rights, *action, Target::Client(target)).err().map(|d: Denied| d.missing);
-            assert_eq!(got, expected, "{:?} {action:?} on {name} client", w.user.role);
+        for (target, (name, expected)) in [&own, &unit, &other].into_iter().zip([
+            ("own", row[0]),
+            ("unit", row[1]),
+            ("other", row[2]),
+        ]) {
+            let got = can(&w.user, rights, *action, Target::Client(target))
+                .err()
+                .map(|d: Denied| d.missing);
+            assert_eq!(
+                got, expected,
+                "{:?} {action:?} on {name} client",
+                w.user.role
+            );
         }
     }
 }
@@ -77,10 +93,15 @@ fn check_org_table(w: &World, rights: &Rights, table: [Option<MissingRight>; 7])
         (Action::RunStatistics, Target::Organisation),
         (Action::RunSupervisorReports, Target::Organisation),
         (Action::CreateClient, Target::NewClientIn(Some(w.my_unit))),
-        (Action::CreateClient, Target::NewClientIn(Some(w.other_unit))),
+        (
+            Action::CreateClient,
+            Target::NewClientIn(Some(w.other_unit)),
+        ),
     ];
     for ((action, target), expected) in actions.into_iter().zip(table) {
-        let got = can(&w.user, rights, action, target).err().map(|d| d.missing);
+        let got = can(&w.user, rights, action, target)
+            .err()
+            .map(|d| d.missing);
         assert_eq!(got, expected, "{:?} {action:?} {target:?}", w.user.role);
     }
 }
@@ -106,19 +127,27 @@ fn coordinator_sees_basic_data_of_the_unit_and_runs_reports() {
         &rights,
         [
             // own    unit    other
-            [OK, OK, VIEW],             // view basic
-            [FULL, FULL, VIEW],         // view record
-            [FULL, FULL, VIEW],         // view memos
-            [MODIFY, MODIFY, VIEW],     // modify basic
-            [MODIFY, MODIFY, VIEW],     // modify record
-            [MODIFY, MODIFY, VIEW],     // write memo
-            [MODIFY, MODIFY, VIEW],     // erase
+            [OK, OK, VIEW],         // view basic
+            [FULL, FULL, VIEW],     // view record
+            [FULL, FULL, VIEW],     // view memos
+            [MODIFY, MODIFY, VIEW], // modify basic
+            [MODIFY, MODIFY, VIEW], // modify record
+            [MODIFY, MODIFY, VIEW], // write memo
+            [MODIFY, MODIFY, VIEW], // erase
         ],
     );
     check_org_table(
         &w,
         &rights,
-        [admin(AdminRight::Users), admin(AdminRight::Codes), OK, OK, OK, MODIFY, MODIFY],
+        [
+            admin(AdminRight::Users),
+            admin(AdminRight::Codes),
+            OK,
+            OK,
+            OK,
+            MODIFY,
+            MODIFY,
+        ],
     );
 }
 
@@ -181,12 +210,12 @@ fn adjusted_rights_no_memos_and_all_clients() {
         &rights,
         [
             // own    unit    other
-            [OK, OK, OK],           // view basic
-            [OK, OK, OK],           // view record
-            [MEMOS, MEMOS, MEMOS],  // view memos
-            [OK, OK, MODIFY],       // modify basic
-            [OK, OK, MODIFY],       // modify record
-            [MEMOS, MEMOS, MODIFY], // write memo
+            [OK, OK, OK],             // view basic
+            [OK, OK, OK],             // view record
+            [MEMOS, MEMOS, MEMOS],    // view memos
+            [OK, OK, MODIFY],         // modify basic
+            [OK, OK, MODIFY],         // modify record
+            [MEMOS, MEMOS, MODIFY],   // write memo
             [MODIFY, MODIFY, MODIFY], // erase
         ],
     );

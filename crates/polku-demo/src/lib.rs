@@ -122,7 +122,9 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
 }
 
 fn day(first_day: NaiveDate, offset: u64) -> NaiveDate {
-    first_day.checked_add_days(Days::new(offset)).unwrap_or(first_day)
+    first_day
+        .checked_add_days(Days::new(offset))
+        .unwrap_or(first_day)
 }
 
 fn instant(date: NaiveDate) -> DateTime<Utc> {
@@ -192,7 +194,12 @@ const LIVELIHOODS: &[&str] = &[
     "no_income",
 ];
 const HOUSING: &[&str] = &["with_parents", "rental", "student_housing", "supported"];
-const EDUCATION: &[&str] = &["basic", "preparatory", "vocational", "general_upper_secondary"];
+const EDUCATION: &[&str] = &[
+    "basic",
+    "preparatory",
+    "vocational",
+    "general_upper_secondary",
+];
 const EDUCATION_STATUS: &[&str] = &["not_studying", "studying", "applying", "discontinued"];
 const MEMO_TYPES: &[&str] = &["meeting", "phone", "message", "online", "accompanying"];
 const REFERRAL_SOURCES: &[&str] = &[
@@ -213,7 +220,10 @@ fn client(
     span_days: u64,
 ) -> Client {
     let start = day(first_day, rng.random_range(0..span_days));
-    let mut c = Client::new(ClientId::from_parts(millis(start), rng.random()), instant(start));
+    let mut c = Client::new(
+        ClientId::from_parts(millis(start), rng.random()),
+        instant(start),
+    );
 
     let gender = weighted(
         rng,
@@ -239,7 +249,13 @@ fn client(
         c.basic.mother_tongue = Some(
             weighted(
                 rng,
-                &[("fi", 80), ("sv", 6), ("se", 1), ("other", 12), ("unknown", 1)],
+                &[
+                    ("fi", 80),
+                    ("sv", 6),
+                    ("se", 1),
+                    ("other", 12),
+                    ("unknown", 1),
+                ],
             )
             .to_owned(),
         );
@@ -278,7 +294,11 @@ fn client(
         let length = rng.random_range(20..400);
         let end = day(period_start, length);
         let ends = n + 1 < periods || (end < config.today && rng.random_bool(0.6));
-        let last_day = if ends { end.min(config.today) } else { config.today };
+        let last_day = if ends {
+            end.min(config.today)
+        } else {
+            config.today
+        };
         if ends {
             p.end = Some(last_day);
             p.closed = true;
@@ -289,9 +309,11 @@ fn client(
                 m.end = Some(last_day);
             }
         }
-        c.snapshots.insert_snapshot(snapshot(rng, period_start, p.id, SnapshotPhase::Start));
+        c.snapshots
+            .insert_snapshot(snapshot(rng, period_start, p.id, SnapshotPhase::Start));
         if ends {
-            c.snapshots.insert_snapshot(snapshot(rng, last_day, p.id, SnapshotPhase::End));
+            c.snapshots
+                .insert_snapshot(snapshot(rng, last_day, p.id, SnapshotPhase::End));
         }
         memo_days.push((period_start, last_day));
         let next = day(last_day, rng.random_range(10..90));
@@ -358,7 +380,11 @@ fn snapshot(
     period: PeriodId,
     phase: SnapshotPhase,
 ) -> SituationSnapshot {
-    let mut s = SituationSnapshot::new(SnapshotId::from_parts(millis(date), rng.random()), date, phase);
+    let mut s = SituationSnapshot::new(
+        SnapshotId::from_parts(millis(date), rng.random()),
+        date,
+        phase,
+    );
     s.period = Some(period);
     s.highest_education = Some(pick(rng, EDUCATION).to_owned());
     s.education_status = Some(pick(rng, EDUCATION_STATUS).to_owned());
@@ -377,16 +403,27 @@ fn activity_memo(
     let date = day(first_day, rng.random_range(0..span_days));
     let kind = pick(
         rng,
-        &["street_work", "online_work", "group_meeting", "school_visit", "training"],
+        &[
+            "street_work",
+            "online_work",
+            "group_meeting",
+            "school_visit",
+            "training",
+        ],
     );
-    let unit = staff
-        .units
-        .choose(rng)
-        .map(|u| u.id)
-        .unwrap_or_default();
-    let mut memo = ActivityMemo::new(ActivityMemoId::from_parts(millis(date), rng.random()), kind, date, unit);
+    let unit = staff.units.choose(rng).map(|u| u.id).unwrap_or_default();
+    let mut memo = ActivityMemo::new(
+        ActivityMemoId::from_parts(millis(date), rng.random()),
+        kind,
+        date,
+        unit,
+    );
     memo.duration_minutes = rng.random_range(2..9) * 30;
-    memo.place = pick(rng, &["Keskusta", "Asema", "Nuorisotalo", "Verkko", "Koulu"]).to_owned();
+    memo.place = pick(
+        rng,
+        &["Keskusta", "Asema", "Nuorisotalo", "Verkko", "Koulu"],
+    )
+    .to_owned();
     for w in staff.workers.iter().filter(|w| w.units.contains(&unit)) {
         memo.workers.insert(w.id);
     }

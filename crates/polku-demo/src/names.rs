@@ -5,19 +5,21 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 
 const FIRST_FEMALE: &[&str] = &[
-    "Aino", "Emma", "Ella", "Aada", "Venla", "Iida", "Siiri", "Helmi", "Lilja", "Linnea",
-    "Veera", "Pihla", "Nelli", "Oona", "Sofia", "Elli", "Enni", "Milla", "Saana", "Jenna",
+    "Aino", "Emma", "Ella", "Aada", "Venla", "Iida", "Siiri", "Helmi", "Lilja", "Linnea", "Veera",
+    "Pihla", "Nelli", "Oona", "Sofia", "Elli", "Enni", "Milla", "Saana", "Jenna",
 ];
 const FIRST_MALE: &[&str] = &[
-    "Eino", "Leo", "Väinö", "Onni", "Elias", "Oliver", "Eetu", "Aaro", "Niilo", "Veeti",
-    "Joona", "Lauri", "Otto", "Rasmus", "Topias", "Miro", "Aleksi", "Juho", "Santeri", "Valtteri",
+    "Eino", "Leo", "Väinö", "Onni", "Elias", "Oliver", "Eetu", "Aaro", "Niilo", "Veeti", "Joona",
+    "Lauri", "Otto", "Rasmus", "Topias", "Miro", "Aleksi", "Juho", "Santeri", "Valtteri",
 ];
-const FIRST_OTHER: &[&str] = &["Alex", "Kim", "Robin", "Noa", "Sasha", "Rene", "Toni", "Niko"];
+const FIRST_OTHER: &[&str] = &[
+    "Alex", "Kim", "Robin", "Noa", "Sasha", "Rene", "Toni", "Niko",
+];
 
 const LAST_HEAD: &[&str] = &[
-    "Kivi", "Leppä", "Koivu", "Paju", "Tammi", "Kuusi", "Haapa", "Pihla", "Rasi", "Vuo",
-    "Sarvi", "Hiekka", "Kallio", "Harju", "Laakso", "Louhi", "Korpi", "Vaara", "Routa", "Kaisla",
-    "Joki", "Ruoho", "Hongi", "Sammal",
+    "Kivi", "Leppä", "Koivu", "Paju", "Tammi", "Kuusi", "Haapa", "Pihla", "Rasi", "Vuo", "Sarvi",
+    "Hiekka", "Kallio", "Harju", "Laakso", "Louhi", "Korpi", "Vaara", "Routa", "Kaisla", "Joki",
+    "Ruoho", "Hongi", "Sammal",
 ];
 const LAST_TAIL: &[&str] = &[
     "oja", "salo", "koski", "mäki", "lahti", "niemi", "vaara", "aho", "rinne", "harju", "nen",
@@ -25,10 +27,25 @@ const LAST_TAIL: &[&str] = &[
 ];
 
 const STREETS: &[&str] = &[
-    "Kuusitie", "Rantakatu", "Myllypolku", "Koulukatu", "Asemakatu", "Pajukuja", "Tervatie",
+    "Kuusitie",
+    "Rantakatu",
+    "Myllypolku",
+    "Koulukatu",
+    "Asemakatu",
+    "Pajukuja",
+    "Tervatie",
     "Lähdekatu",
 ];
-const TOWNS: &[&str] = &["Tampere", "Oulu", "Jyväskylä", "Kuopio", "Lahti", "Vaasa", "Pori", "Joensuu"];
+const TOWNS: &[&str] = &[
+    "Tampere",
+    "Oulu",
+    "Jyväskylä",
+    "Kuopio",
+    "Lahti",
+    "Vaasa",
+    "Pori",
+    "Joensuu",
+];
 
 /// A first name for the given gender code ("male", "female", else other).
 pub fn first_name(rng: &mut impl Rng, gender: &str) -> &'static str {

@@ -77,6 +77,8 @@ pub(crate) enum Slot {
     AttachmentDigest = 8,
     /// `doc_views.view`; id = doc id, extra = heads hash.
     DocView = 9,
+    /// `audit_entries.entry`; id = node id (32 bytes), seq = seq.
+    AuditEntry = 10,
 }
 
 /// Where a sealed blob lives; becomes the AEAD associated data.
@@ -316,6 +318,26 @@ mod tests {
         assert_eq!(sealed.len(), 5 + SEAL_OVERHEAD);
         assert_eq!(sealed[0], SEAL_VERSION);
         assert_eq!(k.open(row, &sealed, "t").expect("open"), b"hello");
+    }
+
+    /// The codes are part of every stored ciphertext's associated data.
+    #[test]
+    fn slot_codes_are_pinned() {
+        let pinned = [
+            (Slot::DocSnapshot, 1),
+            (Slot::DocChange, 2),
+            (Slot::UserLogin, 3),
+            (Slot::UserWrap, 4),
+            (Slot::IndexEntry, 5),
+            (Slot::MetaKey, 6),
+            (Slot::MetaValue, 7),
+            (Slot::AttachmentDigest, 8),
+            (Slot::DocView, 9),
+            (Slot::AuditEntry, 10),
+        ];
+        for (slot, code) in pinned {
+            assert_eq!(slot as u8, code, "{slot:?}");
+        }
     }
 
     #[test]

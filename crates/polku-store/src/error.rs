@@ -41,6 +41,29 @@ pub enum StoreError {
     /// No local login with this name exists in the store.
     #[error("unknown user")]
     UnknownUser,
+    /// Too many consecutive failed logins on this device: the attempt was
+    /// refused without checking the password. Try again after
+    /// `retry_after_secs` seconds (at most five minutes).
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is allowed (at least 1).
+        retry_after_secs: u64,
+    },
+    /// An audit entry with this node and sequence number is already stored
+    /// with different bytes: someone tried to fork or rewrite a chain. The
+    /// stored entry is kept.
+    #[error("a different audit entry {seq} is already stored for this node")]
+    AuditConflict {
+        /// The sequence number both entries claim.
+        seq: u64,
+    },
+    /// The sealed audit entry with this sequence number does not
+    /// authenticate (edited or damaged on disk).
+    #[error("audit entry {seq} is damaged")]
+    AuditEntryDamaged {
+        /// The damaged entry's sequence number (not personal data).
+        seq: u64,
+    },
     /// The disk (or quota) is full; the operation was rolled back.
     #[error("the disk is full")]
     DiskFull,

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{Result, StoreError};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -43,6 +43,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 3,
         sql: include_str!("migrations/0003_doc_views.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_audit.sql"),
     },
 ];
 
@@ -240,6 +244,10 @@ mod tests {
             (
                 3,
                 "c9802e5385e3b1589bd6fcc6e680e70ecf5c6467aa66c273bd55e2427b85c345",
+            ),
+            (
+                4,
+                "0000000000000000000000000000000000000000000000000000000000000000",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -48,7 +48,9 @@ impl Store {
 
     /// The current view of `id`, or `None` when it has none or it is stale.
     pub fn get_view(&self, id: DocId) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> = self
+        // (current heads hash, view's heads hash, sealed view)
+        type Row = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+        let row: Option<Row> = self
             .conn
             .prepare_cached(
                 "SELECT d.heads_hash, v.heads_hash, v.view

@@ -1,0 +1,271 @@
+//! The `polku` command contract: exit codes, messages, JSON output, determinism.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const PASSWORD: &str = "cli-test-password";
+
+fn polku(store: &Path, user: Option<&str>, args: &[&str]) -> Output {
+    polku_with_password(store, user, Some(PASSWORD), args)
+}
+
+fn polku_with_password(
+    store: &Path,
+    user: Option<&str>,
+    password: Option<&str>,
+    args: &[&str],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_polku"));
+    cmd.arg("--store").arg(store);
+    if let Some(u) = user {
+        cmd.arg("--user").arg(u);
+    }
+    cmd.args(args)
+        .env_remove("POLKU_STORE")
+        .env_remove("POLKU_USER")
+        .stdin(Stdio::null());
+    match password {
+        Some(p) => cmd.env("POLKU_PASSWORD", p),
+        None => cmd.env_remove("POLKU_PASSWORD"),
+    };
+    cmd.output().expect("run polku")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "polku failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn demo_store(dir: &Path, clients: &str, seed: &str) {
+    ok(&polku(dir, None, &["init", "--admin", "admin"]));
+    ok(&polku(
+        dir,
+        Some("admin"),
+        &["demo", "--clients", clients, "--seed", seed],
+    ));
+}
+
+fn list_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&polku(
+        dir,
+        Some("admin"),
+        &["client", "list", "--json"],
+    )))
+    .expect("json")
+}
+
+/// Every file of the store and its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn init_demo_list_show_and_memo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "25", "7");
+    let list = list_json(dir.path());
+    let list = list.as_array().expect("array");
+    assert_eq!(list.len(), 25);
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+
+    let shown: serde_json::Value = serde_json::from_str(&ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", &id, "--json"],
+    )))
+    .expect("json");
+    assert_eq!(shown["id"], list[0]["id"]);
+    assert_eq!(shown["basic"]["last_name"], list[0]["last_name"]);
+    let memos_before = shown["memos"].as_object().expect("memos").len();
+
+    let memo_id = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["memo", "add", &id, "Soitettiin, sovittiin tapaaminen."],
+    ));
+    let memo_id = memo_id.trim();
+    let shown: serde_json::Value = serde_json::from_str(&ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", &id, "--json"],
+    )))
+    .expect("json");
+    let memos = shown["memos"].as_object().expect("memos");
+    assert_eq!(memos.len(), memos_before + 1);
+    assert_eq!(memos[memo_id]["text"], "Soitettiin, sovittiin tapaaminen.");
+
+    let added = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &[
+            "client",
+            "add",
+            "--first-name",
+            "Aino",
+            "--last-name",
+            "Testinen",
+            "--birth-date",
+            "2006-02-03",
+            "--gender",
+            "female",
+            "--mother-tongue",
+            "fi",
+            "--json",
+        ],
+    ));
+    let added: serde_json::Value = serde_json::from_str(&added).expect("json");
+    assert_eq!(list_json(dir.path()).as_array().expect("array").len(), 26);
+    let new_id = added["id"].as_str().expect("id");
+    let shown = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", new_id],
+    ));
+    assert!(
+        shown.contains("Testinen") && shown.contains("3.2.2006"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_data() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let c = tempfile::tempdir().expect("tempdir");
+    demo_store(a.path(), "15", "11");
+    demo_store(b.path(), "15", "11");
+    demo_store(c.path(), "15", "12");
+    assert_eq!(list_json(a.path()), list_json(b.path()));
+    assert_ne!(list_json(a.path()), list_json(c.path()));
+}
+
+#[test]
+fn unknown_code_is_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(&polku(dir.path(), None, &["init", "--admin", "admin"]));
+    let out = polku(
+        dir.path(),
+        Some("admin"),
+        &[
+            "client",
+            "add",
+            "--first-name",
+            "A",
+            "--last-name",
+            "B",
+            "--gender",
+            "zz-unknown",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown code"), "{}", stderr(&out));
+    assert_eq!(list_json(dir.path()).as_array().expect("array").len(), 0);
+}
+
+#[test]
+fn wrong_password_fails_clearly_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "5", "1");
+    let before = snapshot(dir.path());
+    let out = polku_with_password(
+        dir.path(),
+        Some("admin"),
+        Some("not-the-password"),
+        &["client", "list"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("wrong password"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a refused login changed the store"
+    );
+
+    let out = polku(dir.path(), Some("nobody"), &["client", "list"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("unknown user"));
+    assert!(
+        !stderr(&out).contains("nobody"),
+        "the message repeats the login name"
+    );
+}
+
+#[test]
+fn password_is_never_an_argument_and_a_missing_terminal_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = polku(
+        dir.path(),
+        None,
+        &["init", "--admin", "admin", "--password", "x"],
+    );
+    assert!(!out.status.success());
+    let out = polku_with_password(dir.path(), None, None, &["init", "--admin", "admin"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("password"), "{}", stderr(&out));
+    assert!(!dir.path().join("polku.db").exists());
+}
+
+#[test]
+fn a_store_cut_in_half_is_reported_as_damaged_without_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "40", "2");
+    let db = dir.path().join("polku.db");
+    let bytes = std::fs::read(&db).expect("read");
+    std::fs::write(&db, &bytes[..bytes.len() / 2]).expect("cut");
+    let out = polku(dir.path(), Some("admin"), &["client", "list"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("damaged"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    std::fs::write(&db, b"this is not a database at all").expect("garbage");
+    let out = polku(dir.path(), Some("admin"), &["client", "list"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("not a Polku store"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_ids_are_refused_without_echoing_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "3", "1");
+    let out = polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", "Matti Meikäläinen"],
+    );
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("Matti"), "{}", stderr(&out));
+    let out = polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", "019cc786-6680-71b5-9558-a554187f134a"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
