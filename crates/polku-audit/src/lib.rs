@@ -46,6 +46,7 @@ mod query;
 mod signatures;
 mod verify;
 pub mod wire;
+mod writer;
 
 pub use action::{Action, Reason};
 pub use detail::{Code, Detail, DetailError, FieldList, MAX_CODE_LEN, MAX_FIELDS};
@@ -57,3 +58,4 @@ pub use verify::{
     VerifyError, verify_chain, verify_continuation, verify_entry, verify_link, verify_log,
 };
 pub use wire::DecodeError;
+pub use writer::ChainWriter;

@@ -10,7 +10,9 @@
 //! Every byte of personal data is encrypted: Automerge snapshots and change
 //! rows, attachments, the search index, login names and the key/value area.
 //! Plaintext is limited to random ids, kinds, sizes, hashes, counters and
-//! schema/crypto metadata. See `src/crypto.rs` for the key hierarchy and the
+//! schema/crypto metadata. The audit log's entries are stored sealed and
+//! append-only (`src/audit.rs`); failed logins before unlock are recorded
+//! with only a time, a random user id and a reason (`src/users.rs`). See `src/crypto.rs` for the key hierarchy and the
 //! on-disk formats ("do not change"), and `src/migrations/` for the schema.
 //!
 //! ```no_run
@@ -37,6 +39,7 @@
 //! ```
 
 mod attachments;
+mod audit;
 mod bench;
 mod crypto;
 mod docs;
@@ -56,4 +59,4 @@ pub use error::{Result, StoreError};
 pub use kdf::KdfParams;
 pub use schema::SCHEMA_VERSION;
 pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
-pub use users::{LocalUser, NewUser};
+pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};

@@ -247,7 +247,7 @@ mod tests {
             ),
             (
                 4,
-                "0000000000000000000000000000000000000000000000000000000000000000",
+                "66e65493ce9a9a815a5b4d4489fe852dc54c74f0477ec9bd6999621a1a93c2a9",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use polku_core::UserId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
@@ -12,9 +13,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, StoreKeys};
 use crate::error::{Result, StoreError};
-use crate::kdf::{KdfParams, Kek};
+use crate::kdf::Kek;
 use crate::schema::{self, FORMAT_MARKER, SCHEMA_VERSION};
-use crate::users::{self, NewUser};
+use crate::users::{self, AuthFailureReason, NewUser};
 
 /// Name of the database file inside a store directory.
 pub const DB_FILE: &str = "polku.db";
@@ -26,6 +27,8 @@ const META_FORMAT: &str = "format";
 const META_STORE_ID: &str = "store_id";
 const META_LOOKUP_SALT: &str = "lookup_salt";
 const META_DATA_KEY: &str = "data_key";
+/// First schema version with `auth_failures`.
+const AUTH_FAILURES_SINCE: u32 = 4;
 
 /// An unlocked store: the database connection plus the decrypted keys.
 ///
@@ -51,9 +54,10 @@ impl fmt::Debug for Store {
 pub struct UnlockTimings {
     /// Opening and checking the database file.
     pub open: Duration,
-    /// argon2id key derivation (dominant by design).
+    /// argon2id key derivation (dominant by design) and unwrapping the
+    /// store key with it, i.e. checking the password.
     pub kdf: Duration,
-    /// Unwrapping the store key and age-decrypting the data key.
+    /// age-decrypting the data key.
     pub unwrap: Duration,
     /// Schema migration (zero when already current).
     pub migrate: Duration,
@@ -76,21 +80,17 @@ impl fmt::Debug for LockedStore {
     }
 }
 
-/// The result of [`LockedStore::derive_key`]: the password-derived key and
-/// the user's wrapped store key. Zeroized on drop.
+/// The result of [`LockedStore::derive_key`]: the store key, unwrapped with
+/// the user's password (so the password was right).
 pub struct DerivedKey {
     user_id: UserId,
-    kek: Kek,
-    params: KdfParams,
-    salt: Vec<u8>,
-    wrapped: Vec<u8>,
+    identity: age::x25519::Identity,
 }
 
 impl fmt::Debug for DerivedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DerivedKey")
             .field("user_id", &self.user_id)
-            .field("params", &self.params)
             .finish_non_exhaustive()
     }
 }
@@ -128,46 +128,92 @@ impl LockedStore {
         self.version
     }
 
-    /// Run argon2id for `login`'s stored parameters. For an unknown login
-    /// this still runs argon2id (with the parameters of an existing user) so
-    /// that timing does not reveal which logins exist, then returns
-    /// [`StoreError::UnknownUser`].
+    /// [`LockedStore::derive_key_at`] at the current time.
     pub fn derive_key(&self, login: &str, password: &str) -> Result<DerivedKey> {
+        self.derive_key_at(login, password, Utc::now())
+    }
+
+    /// Check `login`'s password at time `now`: run argon2id with the user's
+    /// stored parameters and unwrap the store key with the result.
+    ///
+    /// * [`StoreError::WrongPassword`]: the key does not open.
+    /// * [`StoreError::UnknownUser`]: no such login. argon2id still runs
+    ///   (with the parameters of an existing user) so that timing does not
+    ///   reveal which logins exist.
+    /// * [`StoreError::TooManyAttempts`]: refused without running argon2id.
+    ///   After `n >= 5` consecutive failed logins (the wrong-password and
+    ///   unknown-user rows in `auth_failures`, deleted by the API layer after
+    ///   a successful login) the next attempt is allowed only
+    ///   `min(2^(n-5), 300)` seconds after the last failure. Refused
+    ///   attempts neither count nor restart the wait. If the last failure
+    ///   lies in the future (the clock moved back), the wait counts from the
+    ///   first refused attempt instead: never more than five minutes.
+    ///
+    /// Each of these three records one row in `auth_failures` (reason 1, 2
+    /// or 3; the user id for a wrong password or a throttled known login,
+    /// none for an unknown login name, never the name) in its own small
+    /// transaction; nothing else is written. A failure to record is
+    /// ignored: the login error is what the caller needs to see. A store
+    /// still at a schema older than v4 (migrated only at the first
+    /// successful unlock) has no `auth_failures` table: nothing is recorded
+    /// and there is no backoff until then.
+    pub fn derive_key_at(
+        &self,
+        login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DerivedKey> {
         let lookup = crypto::login_lookup(&self.lookup_salt, login)?;
-        match users::wrapping_by_lookup(&self.conn, &lookup)? {
+        let record = self.version >= AUTH_FAILURES_SINCE;
+        if record && let Some(retry_after_secs) = users::backoff(&self.conn, now)? {
+            let user = users::user_by_lookup(&self.conn, &lookup).unwrap_or(None);
+            // Ignored on failure (see above).
+            let _ = users::record_auth_failure(&self.conn, now, user, AuthFailureReason::Throttled);
+            return Err(StoreError::TooManyAttempts { retry_after_secs });
+        }
+        let (user, result) = match users::wrapping_by_lookup(&self.conn, &lookup)? {
             Some(w) => {
                 let kek = Kek::derive(password, &w.params, &w.salt)?;
-                Ok(DerivedKey {
-                    user_id: w.user_id,
-                    kek,
-                    params: w.params,
-                    salt: w.salt,
-                    wrapped: w.wrapped,
-                })
+                let uid = w.user_id.as_bytes();
+                let result = kek
+                    .unwrap(uid, &w.params, &w.salt, &w.wrapped)
+                    .map(|identity| DerivedKey {
+                        user_id: w.user_id,
+                        identity,
+                    });
+                (Some(w.user_id), result)
             }
             None => {
                 let params = users::decoy_params(&self.conn)?;
                 let salt = crypto::random_bytes::<{ crate::kdf::SALT_LEN }>();
                 // The result is discarded; only the time spent matters.
                 let _ = Kek::derive(password, &params, &salt)?;
-                Err(StoreError::UnknownUser)
+                (None, Err(StoreError::UnknownUser))
             }
+        };
+        let reason = match &result {
+            Err(StoreError::WrongPassword) => Some(AuthFailureReason::WrongPassword),
+            Err(StoreError::UnknownUser) => Some(AuthFailureReason::UnknownUser),
+            _ => None,
+        };
+        if let Some(reason) = reason
+            && record
+        {
+            // Ignored on failure (see above).
+            let _ = users::record_auth_failure(&self.conn, now, user, reason);
         }
+        result
     }
 
-    /// Finish unlocking with a derived key: unwrap the store key
-    /// ([`StoreError::WrongPassword`] if it does not open), decrypt the data
-    /// key, then migrate the schema. Nothing is written unless the password
-    /// was right.
+    /// Finish unlocking with a derived key: decrypt the data key, then
+    /// migrate the schema. Writes nothing but the migration.
     pub fn unlock(self, key: DerivedKey) -> Result<Store> {
         self.unlock_inner(key).map(|(s, _, _)| s)
     }
 
     fn unlock_inner(self, key: DerivedKey) -> Result<(Store, Duration, Duration)> {
         let t = Instant::now();
-        let identity =
-            key.kek
-                .unwrap(key.user_id.as_bytes(), &key.params, &key.salt, &key.wrapped)?;
+        let identity = key.identity;
         let blob: Vec<u8> = self
             .conn
             .query_row(
@@ -345,6 +391,8 @@ impl Store {
         }
         self.list_users()?;
         self.index_entries()?;
+        self.audit_entries()?;
+        self.auth_failures()?;
         for key in self.list_meta_keys()? {
             self.get_meta(&key)?;
         }
@@ -374,6 +422,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::KdfParams;
     use automerge::{ROOT, transaction::Transactable};
     use polku_core::{DocId, DocKind};
 

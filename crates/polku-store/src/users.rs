@@ -6,13 +6,38 @@
 //! once the store is unlocked. Note that the salt must be readable before
 //! unlock, so someone holding the file can still test guessed names against
 //! the lookup hash; the name is a selector, the password is the secret.
+//!
+//! # Failed logins and backoff (schema v4)
+//!
+//! A failed login happens before unlock, when no key is available, so it
+//! cannot be written to the signed audit chain at once. It is recorded in
+//! `auth_failures` with only a time, the random user id (none for an unknown
+//! login name) and an [`AuthFailureReason`]. After the next successful
+//! unlock the API layer folds these rows into the audit chain and deletes
+//! them ([`Batch::delete_auth_failures`]); so the rows present are the
+//! consecutive failures since the last successful login.
+//!
+//! From the fifth consecutive failure on, [`crate::LockedStore::derive_key_at`]
+//! refuses attempts for `min(2^(n-5), 300)` seconds after the last failure
+//! (`n` failures) with [`StoreError::TooManyAttempts`], without running
+//! argon2id. Refused ("throttled") attempts are recorded too, but neither
+//! count as failures nor restart the wait: retrying impatiently never locks
+//! anyone out for longer. If the clock has moved back (the last failure lies
+//! in the future), the wait is counted from the first refused attempt
+//! instead, so nobody is locked out for longer than five minutes.
+//!
+//! This slows down guessing through the program only; someone holding the
+//! file can run argon2id offline. The stored KDF parameters are the defence
+//! there.
 
+use chrono::{DateTime, Utc};
 use polku_core::UserId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::Store;
 use crate::crypto::{self, RowRef, Slot, StoreKeys};
+use crate::docs::Batch;
 use crate::error::{Result, StoreError};
 use crate::kdf::{KDF_ARGON2ID_V13, KdfParams, Kek, SALT_LEN};
 
@@ -56,6 +81,140 @@ pub(crate) struct Wrapping {
     pub params: KdfParams,
     pub salt: Vec<u8>,
     pub wrapped: Vec<u8>,
+}
+
+/// Why a login failed. The codes are stored in `auth_failures.reason`:
+/// do not change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthFailureReason {
+    /// Code 1: the password did not open the user's key.
+    WrongPassword,
+    /// Code 2: no local login with that name (the name is not recorded).
+    UnknownUser,
+    /// Code 3: refused without checking the password (too many failures).
+    Throttled,
+}
+
+impl AuthFailureReason {
+    /// The stored code (1 wrong password, 2 unknown user, 3 throttled).
+    pub fn code(self) -> u8 {
+        match self {
+            AuthFailureReason::WrongPassword => 1,
+            AuthFailureReason::UnknownUser => 2,
+            AuthFailureReason::Throttled => 3,
+        }
+    }
+
+    /// The reason for a stored code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(AuthFailureReason::WrongPassword),
+            2 => Some(AuthFailureReason::UnknownUser),
+            3 => Some(AuthFailureReason::Throttled),
+            _ => None,
+        }
+    }
+}
+
+/// A failed login recorded before unlock (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailure {
+    /// Row id, increasing; pass the last one folded into the audit chain to
+    /// [`Batch::delete_auth_failures`].
+    pub id: i64,
+    /// When it happened (this device's clock, millisecond precision).
+    pub time: DateTime<Utc>,
+    /// The user whose password was wrong; `None` for an unknown login name.
+    pub user_id: Option<UserId>,
+    /// What failed.
+    pub reason: AuthFailureReason,
+}
+
+/// Failures allowed before the backoff starts.
+const BACKOFF_FREE_FAILURES: u64 = 5;
+/// Longest wait between attempts, in seconds.
+pub(crate) const BACKOFF_CAP_SECS: u64 = 300;
+
+/// The wait after `failures` consecutive failures: none below five, then
+/// 1, 2, 4, … seconds, at most [`BACKOFF_CAP_SECS`].
+pub(crate) fn backoff_secs(failures: u64) -> Option<u64> {
+    let exp = failures.checked_sub(BACKOFF_FREE_FAILURES)?;
+    Some(if exp >= 9 {
+        BACKOFF_CAP_SECS
+    } else {
+        (1u64 << exp).min(BACKOFF_CAP_SECS)
+    })
+}
+
+/// Whether a login attempt at `now` must be refused; `Some(seconds to
+/// wait)` if so. Reads only (see the module documentation for the rule).
+pub(crate) fn backoff(conn: &Connection, now: DateTime<Utc>) -> Result<Option<u64>> {
+    let real = [
+        i64::from(AuthFailureReason::WrongPassword.code()),
+        i64::from(AuthFailureReason::UnknownUser.code()),
+    ];
+    let failures: i64 = conn.query_row(
+        "SELECT count(*) FROM auth_failures WHERE reason IN (?1, ?2)",
+        real,
+        |r| r.get(0),
+    )?;
+    let Some(wait) = backoff_secs(u64::try_from(failures).unwrap_or(0)) else {
+        return Ok(None);
+    };
+    let now_ms = now.timestamp_millis();
+    // The last failure, or (clock moved back) the first later refused
+    // attempt that is not in the future.
+    let anchor: Option<i64> = conn
+        .query_row(
+            "SELECT time_ms FROM auth_failures
+             WHERE id >= (SELECT max(id) FROM auth_failures WHERE reason IN (?1, ?2))
+               AND time_ms <= ?3
+             ORDER BY id LIMIT 1",
+            params![real[0], real[1], now_ms],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(anchor) = anchor else {
+        // Every candidate lies in the future: count the wait from now.
+        return Ok(Some(wait));
+    };
+    let until = anchor.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
+    if now_ms >= until {
+        return Ok(None);
+    }
+    let remaining = u64::try_from(until - now_ms).unwrap_or(0);
+    Ok(Some(remaining.div_ceil(1000).clamp(1, wait)))
+}
+
+/// The user id for a login's lookup hash, if the login exists.
+pub(crate) fn user_by_lookup(conn: &Connection, lookup: &[u8; 32]) -> Result<Option<UserId>> {
+    let raw: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT user_id FROM users WHERE lookup = ?1",
+            [lookup.as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    raw.map(|r| uid_from(&r)).transpose()
+}
+
+/// Record one failed login (its own autocommit transaction).
+pub(crate) fn record_auth_failure(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    user_id: Option<UserId>,
+    reason: AuthFailureReason,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO auth_failures (time_ms, user_id, reason) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        now.timestamp_millis(),
+        user_id.as_ref().map(|u| u.as_bytes().as_slice()),
+        i64::from(reason.code())
+    ])?;
+    Ok(())
 }
 
 fn uid_from(raw: &[u8]) -> Result<UserId> {
@@ -172,7 +331,56 @@ pub(crate) fn insert_user(
     Ok(())
 }
 
+impl Batch<'_> {
+    /// Delete the recorded failed logins with an id up to and including
+    /// `up_to_id` (once they are folded into the audit chain). Failures
+    /// recorded meanwhile (higher ids) are kept. Returns how many were
+    /// deleted. Deleting them resets the login backoff.
+    pub fn delete_auth_failures(&self, up_to_id: i64) -> Result<u64> {
+        let n = self
+            .tx
+            .prepare_cached("DELETE FROM auth_failures WHERE id <= ?1")?
+            .execute([up_to_id])?;
+        Ok(n as u64)
+    }
+}
+
 impl Store {
+    /// The failed logins recorded since they were last deleted, oldest
+    /// first.
+    pub fn auth_failures(&self) -> Result<Vec<AuthFailure>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, time_ms, user_id, reason FROM auth_failures ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let bad = || StoreError::corrupt("failed login record");
+            let time = DateTime::from_timestamp_millis(r.get(1)?).ok_or_else(bad)?;
+            let user_id = r
+                .get::<_, Option<Vec<u8>>>(2)?
+                .map(|raw| uid_from(&raw))
+                .transpose()?;
+            let reason = u8::try_from(r.get::<_, i64>(3)?)
+                .ok()
+                .and_then(AuthFailureReason::from_code)
+                .ok_or_else(bad)?;
+            out.push(AuthFailure {
+                id: r.get(0)?,
+                time,
+                user_id,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Delete failed logins up to `up_to_id`. See
+    /// [`Batch::delete_auth_failures`].
+    pub fn delete_auth_failures(&self, up_to_id: i64) -> Result<u64> {
+        self.batch(|b| b.delete_auth_failures(up_to_id))
+    }
+
     fn lookup_salt(&self) -> Result<[u8; 32]> {
         let raw: Vec<u8> = self.conn.query_row(
             "SELECT value FROM store_meta WHERE key = 'lookup_salt'",
@@ -268,5 +476,36 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_fifth_failure_and_is_capped() {
+        assert_eq!(backoff_secs(0), None);
+        assert_eq!(backoff_secs(4), None);
+        assert_eq!(backoff_secs(5), Some(1));
+        assert_eq!(backoff_secs(6), Some(2));
+        assert_eq!(backoff_secs(10), Some(32));
+        assert_eq!(backoff_secs(13), Some(256));
+        assert_eq!(backoff_secs(14), Some(300));
+        assert_eq!(backoff_secs(u64::MAX), Some(300));
+    }
+
+    #[test]
+    fn reason_codes_are_pinned() {
+        for (r, c) in [
+            (AuthFailureReason::WrongPassword, 1),
+            (AuthFailureReason::UnknownUser, 2),
+            (AuthFailureReason::Throttled, 3),
+        ] {
+            assert_eq!(r.code(), c);
+            assert_eq!(AuthFailureReason::from_code(c), Some(r));
+        }
+        assert_eq!(AuthFailureReason::from_code(0), None);
+        assert_eq!(AuthFailureReason::from_code(4), None);
     }
 }

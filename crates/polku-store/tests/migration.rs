@@ -7,7 +7,7 @@ use std::path::Path;
 use automerge::{ROOT, ReadDoc};
 use common::*;
 use polku_core::{AttachmentId, DocId, DocKind, UserId};
-use polku_store::{KdfParams, LockedStore, SCHEMA_VERSION, Store};
+use polku_store::{KdfParams, LockedStore, SCHEMA_VERSION, Store, StoreError};
 
 // Documented in tests/fixtures/README.md; written by examples/make_v1_fixture.rs.
 const FIXTURE: &str = "tests/fixtures/v1";
@@ -73,13 +73,29 @@ fn v1_fixture_migrates_and_reads() {
     store.put_meta(b"k", b"v").expect("meta");
     assert!(store.compact(id).expect("compact"));
     assert_eq!(store.index_entries().expect("entries").len(), 1);
+    // So do the v3 and v4 tables.
+    store
+        .put_view(id, store.heads_hash_of(id).expect("hh"), b"view")
+        .expect("view");
+    store
+        .append_audit(&[3u8; 32], 0, b"audit entry")
+        .expect("audit");
+    assert_eq!(store.audit_len().expect("audit"), 1);
+    assert!(store.auth_failures().expect("failures").is_empty());
     store.verify().expect("verify");
     store.close().expect("close");
 
     // Reopening does not migrate again, and the schema equals a fresh store's.
     let locked = LockedStore::open(dir.path()).expect("reopen");
     assert_eq!(locked.schema_version(), SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 4);
+    // Failed logins are recorded now that the schema has the table.
+    assert!(matches!(
+        locked.derive_key(FIXTURE_LOGIN, "wrong"),
+        Err(StoreError::WrongPassword)
+    ));
     drop(locked);
+    assert_eq!(count_rows(dir.path(), "auth_failures"), 1);
     let fresh = tempfile::tempdir().expect("tempdir");
     drop(new_store(fresh.path()));
     assert_eq!(schema_sql(dir.path()), schema_sql(fresh.path()));
@@ -88,11 +104,28 @@ fn v1_fixture_migrates_and_reads() {
 #[test]
 fn wrong_password_leaves_the_fixture_at_v1() {
     let dir = fixture_copy();
-    assert!(Store::unlock(dir.path(), FIXTURE_LOGIN, "wrong").is_err());
+    let before = std::fs::read(dir.path().join(polku_store::DB_FILE)).expect("read");
+    // Before v4 there is no table for failed logins: nothing is recorded
+    // (and there is no backoff) until the first successful unlock migrates.
+    for _ in 0..7 {
+        assert!(matches!(
+            Store::unlock(dir.path(), FIXTURE_LOGIN, "wrong"),
+            Err(StoreError::WrongPassword)
+        ));
+    }
+    assert!(matches!(
+        Store::unlock(dir.path(), "nobody", FIXTURE_PASSWORD),
+        Err(StoreError::UnknownUser)
+    ));
     assert_eq!(
         LockedStore::open(dir.path())
             .expect("open")
             .schema_version(),
         1
     );
+    assert_eq!(
+        std::fs::read(dir.path().join(polku_store::DB_FILE)).expect("read"),
+        before
+    );
+    drop(Store::unlock(dir.path(), FIXTURE_LOGIN, FIXTURE_PASSWORD).expect("unlock"));
 }

@@ -18,6 +18,8 @@ const INDEX_MARKER: &str = "Hakuindeksimerkki";
 const META_KEY_MARKER: &str = "Avainmerkki";
 const META_VALUE_MARKER: &str = "Arvomerkki";
 const ATTACHMENT_MARKER: &str = "Liitetiedostomerkki";
+const AUDIT_MARKER: &str = "Lokimerkintamerkki";
+const WRONG_PASSWORD_MARKER: &str = "Vaarasalasanamerkki";
 
 fn markers() -> Vec<String> {
     let base = [
@@ -29,6 +31,8 @@ fn markers() -> Vec<String> {
         META_KEY_MARKER,
         META_VALUE_MARKER,
         ATTACHMENT_MARKER,
+        AUDIT_MARKER,
+        WRONG_PASSWORD_MARKER,
     ];
     let mut out = Vec::new();
     for m in base {
@@ -120,6 +124,18 @@ fn no_personal_data_in_any_file() {
         .expect("attachment");
     store.compact(ids[0]).expect("compact");
     store.delete_doc(ids[1]).expect("delete");
+    store
+        .batch(|b| {
+            for seq in 0..5 {
+                b.append_audit(
+                    &[7u8; 32],
+                    seq,
+                    format!("{{\"action\":\"{AUDIT_MARKER}\",\"seq\":{seq}}}").as_bytes(),
+                )?;
+            }
+            Ok(())
+        })
+        .expect("audit");
 
     // While open: the write-ahead log and shared memory files exist.
     let n = assert_no_markers(dir.path(), "while open");
@@ -128,9 +144,16 @@ fn no_personal_data_in_any_file() {
     store.close().expect("close");
     assert_no_markers(dir.path(), "after close");
 
+    // Failed logins are recorded without the name or the password tried.
+    assert!(Store::unlock(dir.path(), LOGIN_MARKER, WRONG_PASSWORD_MARKER).is_err());
+    assert!(Store::unlock(dir.path(), &format!("{LOGIN_MARKER}x"), "salasana").is_err());
+    assert_eq!(count_rows(dir.path(), "auth_failures"), 2);
+    assert_no_markers(dir.path(), "after failed logins");
+
     // And after another unlock, read and compaction round.
     let store = Store::unlock(dir.path(), LOGIN_MARKER, "salasana").expect("unlock");
     assert_eq!(store.load_all(DocKind::Client).expect("load").len(), 19);
+    assert_eq!(store.audit_len().expect("audit"), 5);
     store.compact_all(0).expect("compact_all");
     assert_no_markers(dir.path(), "after compaction");
     drop(store);

@@ -55,8 +55,12 @@ fn snapshot_state(dir: &Path) -> Vec<(String, i64)> {
     out
 }
 
+fn auth_failure_rows(dir: &Path) -> i64 {
+    count_rows(dir, "auth_failures")
+}
+
 #[test]
-fn wrong_password_and_unknown_user_are_typed_and_change_nothing() {
+fn wrong_password_and_unknown_user_are_typed_and_change_nothing_else() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, _) = new_store(dir.path());
     store
@@ -78,11 +82,14 @@ fn wrong_password_and_unknown_user_are_typed_and_change_nothing() {
         Err(StoreError::InvalidInput { .. })
     ));
     assert_eq!(snapshot_state(dir.path()), before);
+    // Only the two failed logins were recorded (not the unusable name).
+    assert_eq!(auth_failure_rows(dir.path()), 2);
 
     // The login is matched case-insensitively with whitespace collapsed.
     let store = Store::unlock(dir.path(), "  maija   TESTAAJA ", PASSWORD).expect("unlock");
     drop(store);
     assert_eq!(snapshot_state(dir.path()), before);
+    assert_eq!(auth_failure_rows(dir.path()), 2);
 }
 
 #[test]
@@ -123,7 +130,10 @@ fn unknown_user_still_runs_the_kdf() {
     drop(store);
     let locked = LockedStore::open(dir.path()).expect("open");
     let t = std::time::Instant::now();
-    let _ = locked.derive_key(LOGIN, "wrong").expect("derive");
+    assert!(matches!(
+        locked.derive_key(LOGIN, "wrong"),
+        Err(StoreError::WrongPassword)
+    ));
     let known = t.elapsed();
     let t = std::time::Instant::now();
     assert!(matches!(
@@ -272,9 +282,13 @@ fn unlock_in_steps_and_timed() {
     assert_eq!(store.current_user(), me);
     drop(store);
 
+    // The password is checked by `derive_key` (so that a failure can be
+    // recorded there).
     let locked = LockedStore::open(dir.path()).expect("open");
-    let key = locked.derive_key(LOGIN, "wrong").expect("derive succeeds");
-    assert!(matches!(locked.unlock(key), Err(StoreError::WrongPassword)));
+    assert!(matches!(
+        locked.derive_key(LOGIN, "wrong"),
+        Err(StoreError::WrongPassword)
+    ));
 
     let (_store, t) = Store::unlock_timed(dir.path(), LOGIN, PASSWORD).expect("timed");
     assert!(t.kdf > std::time::Duration::ZERO);
