@@ -30,3 +30,44 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+use polku_api::{KdfParams, Session, UserInput, Workspace};
+use polku_core::model::Role;
+
+/// A fresh store with demo data (two units "Keskusta" and "Itä") and an admin.
+/// Cheap argon2 parameters keep scenario tests fast; they are not what users get.
+pub fn demo_workspace(dir: &Path, clients: usize) -> Session {
+    let now = chrono::Utc::now();
+    Workspace::init_with(dir, "admin", PASSWORD, now, KdfParams::INSECURE_FOR_TESTS).expect("init");
+    let mut admin = login(dir, "admin", PASSWORD);
+    admin.add_demo(clients, 5, now).expect("demo");
+    admin
+}
+
+/// Log in or panic.
+pub fn login(dir: &Path, user: &str, password: &str) -> Session {
+    Workspace::open(dir)
+        .and_then(|w| w.login(user, password, chrono::Utc::now()))
+        .unwrap_or_else(|e| panic!("login failed: {e}"))
+}
+
+/// Add a worker in `unit` whose temporary password is already changed to `password`.
+pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str, password: &str) {
+    let now = chrono::Utc::now();
+    admin
+        .add_user(
+            UserInput {
+                login: login_name.to_owned(),
+                display_name: None,
+                role: Role::Worker,
+                units: vec![unit.to_owned()],
+            },
+            "temporary-1",
+            now,
+        )
+        .expect("add user");
+    let mut s = login(dir, login_name, "temporary-1");
+    assert!(s.must_change_password());
+    s.change_password(password, now).expect("change password");
+    s.close().expect("close");
+}

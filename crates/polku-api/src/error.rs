@@ -33,6 +33,30 @@ pub enum ApiError {
     /// The user belongs to no unit and none was given.
     #[error("no unit given and the user belongs to no unit")]
     NoUnit,
+    /// The user is deactivated: no login anywhere.
+    #[error("this user account is deactivated; ask an administrator")]
+    UserInactive,
+    /// The user lacks a right; the refusal was audited.
+    #[error(transparent)]
+    Denied(#[from] polku_core::rights::Denied),
+    /// An entry of this device's audit chain is damaged; nothing more is written.
+    #[error("audit entry {seq} of this device is damaged; run `polku audit verify`")]
+    AuditDamaged {
+        /// Sequence number of the damaged entry.
+        seq: u64,
+    },
+    /// No user of the organisation has this login name.
+    #[error("no such user in the organisation")]
+    UnknownLogin,
+    /// The login name is taken.
+    #[error("the login name is already in use")]
+    LoginTaken,
+    /// The change would leave no active administrator.
+    #[error("the organisation must keep at least one active administrator")]
+    LastAdmin,
+    /// The user must change their password first.
+    #[error("the password must be changed first: run `polku user passwd`")]
+    MustChangePassword,
     /// Input that cannot be accepted.
     #[error("invalid input: {0}")]
     Invalid(&'static str),
@@ -43,8 +67,12 @@ impl ApiError {
     pub fn is_auth_failure(&self) -> bool {
         matches!(
             self,
-            ApiError::Store(StoreError::WrongPassword | StoreError::UnknownUser)
-                | ApiError::NotAnOrgUser
+            ApiError::Store(
+                StoreError::WrongPassword
+                    | StoreError::UnknownUser
+                    | StoreError::TooManyAttempts { .. }
+            ) | ApiError::NotAnOrgUser
+                | ApiError::UserInactive
         )
     }
 

@@ -2,17 +2,24 @@
 //!
 //! A [`Workspace`] is a store directory; [`Workspace::login`] unlocks it for one
 //! user and gives a [`Session`]. Every read and write of client data goes through a
-//! session, so that later layers (rights, audit) see every access.
+//! session, which checks the user's rights (PAR's matrix, `polku_core::rights`) and
+//! writes a signed entry to the device's audit chain before returning.
 
+mod audit_ops;
 pub mod bench;
 mod error;
 mod session;
+mod trail;
+mod users;
 mod views;
 mod workspace;
 
+pub use audit_ops::{AuditQuery, AuditRow};
 pub use error::ApiError;
 pub use polku_store::KdfParams;
 pub use session::{ClientInput, DemoReport, Session};
+pub use trail::{AuditMerge, AuditProblem, VerifySummary};
+pub use users::UserInput;
 pub use workspace::Workspace;
 
 /// Result of this crate.

@@ -3,13 +3,42 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use polku_audit::{Action as AuditAction, Detail, Reason};
 use polku_core::codes::{CodeList, CodeSet};
 use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
 use polku_core::model::{Client, ClientSummary, Memo, Organisation, User};
+use polku_core::rights::{Action, ClientScope, Rights, Target, can};
 use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
-use polku_store::{Store, StoreError, heads_hash};
+use polku_store::{AuthFailureReason, Store, StoreError, heads_hash};
+use uuid::Uuid;
 
+use crate::trail::Trail;
 use crate::{ApiError, Result, views};
+
+/// Audit detail codes used by sessions. Do not change (they are in signed entries).
+pub(crate) mod codes {
+    use polku_audit::Code;
+
+    /// A client's basic data only was shown.
+    pub const BASIC: Code = code("basic");
+    /// A client's whole record was shown.
+    pub const FULL: Code = code("full");
+    /// The client list.
+    pub const CLIENT_LIST: Code = code("client_list");
+    /// A memo was added.
+    pub const MEMO_ADD: Code = code("memo_add");
+    /// Demo data were added.
+    pub const DEMO: Code = code("demo");
+    /// A store was created.
+    pub const STORE_INIT: Code = code("store_init");
+
+    const fn code(s: &'static str) -> Code {
+        match Code::new(s) {
+            Ok(c) => c,
+            Err(_) => panic!("invalid audit code in the program text"),
+        }
+    }
+}
 
 /// Change rows a document may collect before closing a session folds them into
 /// its snapshot.
@@ -43,13 +72,18 @@ pub struct DemoReport {
     pub activity_memos: usize,
 }
 
-/// An unlocked store and the user who unlocked it.
+/// An unlocked store and the user who unlocked it. Every read and write of
+/// client data goes through a session: it checks the user's rights and writes
+/// a signed audit entry before returning.
 #[derive(Debug)]
 pub struct Session {
-    store: Store,
+    pub(crate) store: Store,
+    pub(crate) trail: Trail,
     org_id: DocId,
-    org: Organisation,
-    user: User,
+    pub(crate) org: Organisation,
+    pub(crate) user: User,
+    pub(crate) rights: Rights,
+    must_change_password: bool,
     /// In-memory search index (name, birth date, unit), decrypted at unlock.
     index: BTreeMap<ClientId, ClientSummary>,
     /// Client documents changed in this session: their views are refreshed
@@ -58,18 +92,74 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn start(store: Store, _now: DateTime<Utc>) -> Result<Session> {
+    /// Start a session for the user who unlocked `store`: fold the failed logins
+    /// recorded while the store was locked into the signed chain, refuse an
+    /// inactive user (audited), and audit the login.
+    pub(crate) fn start(store: Store, now: DateTime<Utc>) -> Result<Session> {
         let org_id = store
             .list_docs(DocKind::Organisation)?
             .into_iter()
             .next()
             .ok_or(ApiError::NoOrganisation)?;
         let org = OrgDoc::from_automerge(store.load_doc(org_id)?)?.organisation()?;
-        let user = org
-            .users
-            .get(&store.current_user())
-            .cloned()
-            .ok_or(ApiError::NotAnOrgUser)?;
+        let mut trail = Trail::open(&store)?;
+        let user = org.users.get(&store.current_user()).cloned();
+
+        // Failed logins recorded before unlock, then this login (or its refusal).
+        let failures = store.auth_failures()?;
+        let head = trail.head();
+        let written = store.batch(|b| {
+            for f in &failures {
+                let reason = match f.reason {
+                    AuthFailureReason::WrongPassword => Reason::WrongPassword,
+                    AuthFailureReason::UnknownUser => Reason::UnknownUser,
+                    AuthFailureReason::Throttled => Reason::RateLimited,
+                    _ => Reason::WrongPassword,
+                };
+                trail.record_in(
+                    b,
+                    f.time,
+                    f.user_id,
+                    AuditAction::FailedLogin,
+                    None,
+                    Detail::Reason(reason),
+                )?;
+            }
+            if let Some(last) = failures.last() {
+                b.delete_auth_failures(last.id)?;
+            }
+            match &user {
+                Some(u) if u.active => {
+                    trail.record_in(b, now, Some(u.id), AuditAction::Login, None, Detail::None)
+                }
+                Some(u) => trail.record_in(
+                    b,
+                    now,
+                    Some(u.id),
+                    AuditAction::FailedLogin,
+                    None,
+                    Detail::Reason(Reason::UserInactive),
+                ),
+                None => trail.record_in(
+                    b,
+                    now,
+                    Some(store.current_user()),
+                    AuditAction::FailedLogin,
+                    None,
+                    Detail::Reason(Reason::UnknownUser),
+                ),
+            }
+        });
+        if let Err(e) = written {
+            trail.rewind(head);
+            return Err(e.into());
+        }
+        let user = user.ok_or(ApiError::NotAnOrgUser)?;
+        if !user.active {
+            store.close()?;
+            return Err(ApiError::UserInactive);
+        }
+        let must_change_password = crate::users::must_change(&store, user.id)?;
         let mut index = BTreeMap::new();
         for (id, bytes) in store.index_entries()? {
             let summary: ClientSummary =
@@ -84,14 +174,99 @@ impl Session {
             }
             index.insert(summary.id, summary);
         }
+        let rights = Rights::for_role(user.role);
         Ok(Session {
             store,
+            trail,
             org_id,
             org,
             user,
+            rights,
+            must_change_password,
             index,
             dirty: BTreeSet::new(),
         })
+    }
+
+    /// Whether the user must change their password before doing anything else
+    /// (a new user, or a password reset by an admin).
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password
+    }
+
+    pub(crate) fn set_must_change_password(&mut self, value: bool) {
+        self.must_change_password = value;
+    }
+
+    /// Write one audit entry by the session's user (its own durable transaction).
+    pub(crate) fn record(
+        &mut self,
+        now: DateTime<Utc>,
+        action: AuditAction,
+        target: Option<Uuid>,
+        detail: Detail,
+    ) -> Result<()> {
+        let user = Some(self.user.id);
+        let trail = &mut self.trail;
+        let head = trail.head();
+        self.store
+            .batch(|b| trail.record_in(b, now, user, action, target, detail))
+            .inspect_err(|_| trail.rewind(head))?;
+        Ok(())
+    }
+
+    /// Check a right; a refusal is audited and returned as [`ApiError::Denied`].
+    pub(crate) fn check(
+        &mut self,
+        action: Action,
+        target: Target<'_>,
+        audit_target: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match can(&self.user, &self.rights, action, target) {
+            Ok(()) => Ok(()),
+            Err(denied) => {
+                self.record(
+                    now,
+                    AuditAction::Denied,
+                    audit_target,
+                    Detail::Reason(Reason::NotPermitted),
+                )?;
+                Err(ApiError::Denied(denied))
+            }
+        }
+    }
+
+    fn may(&self, action: Action, summary: &ClientSummary) -> bool {
+        let scope = ClientScope {
+            unit: summary.unit,
+            responsible: &summary.responsible,
+        };
+        can(&self.user, &self.rights, action, Target::Client(&scope)).is_ok()
+    }
+
+    fn check_client(
+        &mut self,
+        action: Action,
+        id: ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<ClientSummary> {
+        let summary = self
+            .index
+            .get(&id)
+            .cloned()
+            .ok_or(ApiError::ClientNotFound(id))?;
+        let scope = ClientScope {
+            unit: summary.unit,
+            responsible: &summary.responsible,
+        };
+        self.check(action, Target::Client(&scope), Some(id.0), now)?;
+        Ok(summary)
+    }
+
+    /// The user's rights.
+    pub fn rights(&self) -> &Rights {
+        &self.rights
     }
 
     /// The logged-in user.
@@ -109,9 +284,25 @@ impl Session {
         Ok(CodeSet::for_organisation(&self.org))
     }
 
-    /// Clients in the search index, by last name then first name.
-    pub fn list_clients(&self, _now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
-        let mut list: Vec<ClientSummary> = self.index.values().cloned().collect();
+    /// The clients the user may see, by last name then first name (audited as one
+    /// view of the list).
+    pub fn list_clients(&mut self, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
+        let mut list: Vec<ClientSummary> = self
+            .index
+            .values()
+            .filter(|s| self.may(Action::ViewBasic, s))
+            .cloned()
+            .collect();
+        let count = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        self.record(
+            now,
+            AuditAction::View,
+            None,
+            Detail::CodeCount {
+                code: codes::CLIENT_LIST,
+                count,
+            },
+        )?;
         list.sort_by(|a, b| {
             (a.last_name.as_str(), a.first_name.as_str(), a.id).cmp(&(
                 b.last_name.as_str(),
@@ -124,10 +315,12 @@ impl Session {
 
     /// Clients whose name or birth date matches every word of `query`
     /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD or d.m.yyyy).
-    pub fn search(&self, query: &str) -> Vec<ClientSummary> {
+    pub fn search(&mut self, query: &str, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-        self.index
+        let found: Vec<ClientSummary> = self
+            .index
             .values()
+            .filter(|s| self.may(Action::ViewBasic, s))
             .filter(|s| {
                 words.iter().all(|w| {
                     s.first_name.to_lowercase().starts_with(w.as_str())
@@ -139,15 +332,42 @@ impl Session {
                 })
             })
             .cloned()
-            .collect()
+            .collect();
+        let count = u32::try_from(found.len()).unwrap_or(u32::MAX);
+        self.record(
+            now,
+            AuditAction::View,
+            None,
+            Detail::CodeCount {
+                code: codes::CLIENT_LIST,
+                count,
+            },
+        )?;
+        Ok(found)
     }
 
     /// Read one client: from its view when fresh, else from its Automerge
-    /// document (and the view is rebuilt).
-    pub fn show_client(&mut self, id: ClientId, _now: DateTime<Utc>) -> Result<Client> {
-        if !self.index.contains_key(&id) {
-            return Err(ApiError::ClientNotFound(id));
+    /// document (and the view is rebuilt). Checks the view right, hides what the
+    /// user may not see (basic data only, no memos), and writes the view entry
+    /// before returning anything.
+    pub fn show_client(&mut self, id: ClientId, now: DateTime<Utc>) -> Result<Client> {
+        let summary = self.check_client(Action::ViewBasic, id, now)?;
+        let full = self.may(Action::ViewRecord, &summary);
+        let memos = self.may(Action::ViewMemos, &summary);
+        let mut client = self.read_client(id)?;
+        if !full {
+            client = basic_only(client);
+        } else if !memos {
+            client.memos.clear();
         }
+        let code = if full { codes::FULL } else { codes::BASIC };
+        self.record(now, AuditAction::View, Some(id.0), Detail::Code(code))?;
+        Ok(client)
+    }
+
+    /// Read a client without rights or audit: only for this crate's audited paths
+    /// and the benchmark's unaudited baseline.
+    pub(crate) fn read_client(&mut self, id: ClientId) -> Result<Client> {
         if let Some(client) = self
             .store
             .get_view(id.into())?
@@ -163,10 +383,19 @@ impl Session {
 
     /// Read every client: views where fresh, Automerge (on all cores) for the rest,
     /// whose views are then rebuilt.
-    pub fn all_clients(&mut self, _now: DateTime<Utc>) -> Result<Vec<Client>> {
+    /// Only clients whose whole record the user may view are returned; the read
+    /// is audited as one entry with the count.
+    pub fn all_clients(&mut self, now: DateTime<Utc>) -> Result<Vec<Client>> {
         let mut out = Vec::with_capacity(self.index.len());
         let mut stale = Vec::new();
         for (id, view) in self.store.load_views(DocKind::Client)? {
+            let visible = self
+                .index
+                .get(&ClientId::from(id.0))
+                .is_some_and(|s| self.may(Action::ViewRecord, s));
+            if !visible {
+                continue;
+            }
             match view.as_deref().and_then(views::decode) {
                 Some(client) => out.push(client),
                 None => stale.push(ClientId::from(id.0)),
@@ -178,6 +407,8 @@ impl Session {
             self.write_view(id, &mut doc, &client)?;
             out.push(client);
         }
+        let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        self.record(now, AuditAction::View, None, Detail::Count(count))?;
         Ok(out)
     }
 
@@ -196,6 +427,12 @@ impl Session {
             codes.lookup_for_new(CodeList::MotherTongue, m)?;
         }
         let unit = self.resolve_unit(input.unit.as_deref())?;
+        self.check(
+            Action::CreateClient,
+            Target::NewClientIn(Some(unit)),
+            None,
+            now,
+        )?;
         let mut client = Client::new(ClientId::new(), now);
         client.basic.first_name = first.to_owned();
         client.basic.last_name = last.to_owned();
@@ -208,11 +445,24 @@ impl Session {
         let summary = client.summary();
         let index = index_bytes(&summary)?;
         let view = views::encode(&client).ok_or(ApiError::Invalid("client view"))?;
-        self.store.batch(|b| {
-            let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
-            b.put_index(client.id.into(), &index)?;
-            b.put_view(client.id.into(), hh, &view)
-        })?;
+        let user = Some(self.user.id);
+        let trail = &mut self.trail;
+        let head = trail.head();
+        self.store
+            .batch(|b| {
+                let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
+                b.put_index(client.id.into(), &index)?;
+                b.put_view(client.id.into(), hh, &view)?;
+                trail.record_in(
+                    b,
+                    now,
+                    user,
+                    AuditAction::Create,
+                    Some(client.id.0),
+                    Detail::None,
+                )
+            })
+            .inspect_err(|_| trail.rewind(head))?;
         self.index.insert(client.id, summary);
         Ok(client.id)
     }
@@ -230,6 +480,7 @@ impl Session {
         }
         let kind = kind.unwrap_or("meeting");
         self.codes()?.lookup_for_new(CodeList::MemoType, kind)?;
+        self.check_client(Action::WriteMemo, client, now)?;
         let mut doc = self.load_client(client)?;
         let memo = Memo {
             id: MemoId::new(),
@@ -244,7 +495,22 @@ impl Session {
         })?;
         let change = doc.save_incremental();
         let heads = doc.heads();
-        self.store.append_change(client.into(), &change, &heads)?;
+        let user = Some(self.user.id);
+        let trail = &mut self.trail;
+        let head = trail.head();
+        self.store
+            .batch(|b| {
+                b.append_change(client.into(), &change, &heads)?;
+                trail.record_in(
+                    b,
+                    now,
+                    user,
+                    AuditAction::Update,
+                    Some(client.0),
+                    Detail::Code(codes::MEMO_ADD),
+                )
+            })
+            .inspect_err(|_| trail.rewind(head))?;
         self.dirty.insert(client);
         Ok(id)
     }
@@ -269,6 +535,7 @@ impl Session {
         memos_per_client: Option<usize>,
         now: DateTime<Utc>,
     ) -> Result<DemoReport> {
+        self.check(Action::ManageUsers, Target::Organisation, None, now)?;
         let staff = polku_demo::staff(seed);
         self.update_org(|org| {
             for unit in &staff.units {
@@ -322,12 +589,28 @@ impl Session {
         for s in summaries {
             self.index.insert(s.id, s);
         }
+        let count = u32::try_from(report.clients).unwrap_or(u32::MAX);
+        self.record(
+            now,
+            AuditAction::Create,
+            None,
+            Detail::CodeCount {
+                code: codes::DEMO,
+                count,
+            },
+        )?;
         Ok(report)
     }
 
     /// Refresh the views of the clients changed in this session, fold long change
     /// logs into snapshots and close the store.
-    pub fn close(mut self) -> Result<()> {
+    pub fn close(self) -> Result<()> {
+        self.close_at(Utc::now())
+    }
+
+    /// [`Session::close`] at a given time (the logout entry's time).
+    pub fn close_at(mut self, now: DateTime<Utc>) -> Result<()> {
+        self.record(now, AuditAction::Logout, None, Detail::None)?;
         for id in std::mem::take(&mut self.dirty) {
             match self.load_client_any(id) {
                 Ok(mut doc) => {
@@ -372,17 +655,42 @@ impl Session {
     }
 
     fn update_org(&mut self, f: impl FnOnce(&mut Organisation)) -> Result<()> {
+        self.update_org_audited(Utc::now(), None, f)
+    }
+
+    /// Change the organisation document and, in the same transaction, write the
+    /// audit entry `(action, target, detail)` if given.
+    pub(crate) fn update_org_audited(
+        &mut self,
+        now: DateTime<Utc>,
+        audit: Option<(AuditAction, Option<Uuid>, Detail)>,
+        f: impl FnOnce(&mut Organisation),
+    ) -> Result<()> {
         let mut doc = OrgDoc::from_automerge(self.store.load_doc(self.org_id)?)?;
         let before = doc.heads();
         doc.update(f)?;
-        if doc.heads() != before {
-            let change = doc.save_incremental();
-            let heads = doc.heads();
-            self.store.append_change(self.org_id, &change, &heads)?;
-        }
+        let changed = doc.heads() != before;
+        let change = doc.save_incremental();
+        let heads = doc.heads();
+        let org_id = self.org_id;
+        let user = Some(self.user.id);
+        let trail = &mut self.trail;
+        let head = trail.head();
+        self.store
+            .batch(|b| {
+                if changed {
+                    b.append_change(org_id, &change, &heads)?;
+                }
+                if let Some((action, target, detail)) = audit {
+                    trail.record_in(b, now, user, action, target, detail)?;
+                }
+                Ok(())
+            })
+            .inspect_err(|_| trail.rewind(head))?;
         self.org = doc.organisation()?;
         if let Some(u) = self.org.users.get(&self.user.id) {
             self.user = u.clone();
+            self.rights = Rights::for_role(self.user.role);
         }
         Ok(())
     }
@@ -396,23 +704,21 @@ impl Session {
                 .next()
                 .copied()
                 .ok_or(ApiError::NoUnit),
-            Some(u) => {
-                if let Ok(id) = u.parse::<UnitId>()
-                    && self.org.units.contains_key(&id)
-                {
-                    return Ok(id);
-                }
-                self.org
-                    .units
-                    .values()
-                    .find(|x| x.name.eq_ignore_ascii_case(u.trim()))
-                    .map(|x| x.id)
-                    .ok_or(ApiError::UnknownUnit)
-            }
+            Some(u) => self.unit_by_name(u),
         }
     }
 }
 
 fn index_bytes(summary: &ClientSummary) -> Result<Vec<u8>> {
     serde_json::to_vec(summary).map_err(|_| ApiError::Invalid("search index entry"))
+}
+
+/// A client with its basic data only (perustiedot): for users with the
+/// "basic data only" right.
+fn basic_only(client: Client) -> Client {
+    let mut out = Client::new(client.id, client.created_at);
+    out.basic = client.basic;
+    out.unit = client.unit;
+    out.responsible = client.responsible;
+    out
 }

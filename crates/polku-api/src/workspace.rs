@@ -10,6 +10,8 @@ use polku_store::{KdfParams, LockedStore, NewUser, Store};
 
 use crate::Result;
 use crate::session::Session;
+use crate::trail::{self, Trail};
+use polku_audit::{Action, Detail};
 
 /// A store directory, opened and checked but not unlocked.
 #[derive(Debug)]
@@ -66,9 +68,27 @@ impl Workspace {
             active: true,
         });
         org.insert_unit(unit);
-        let _ = now;
         let mut doc = OrgDoc::new(&org)?;
-        store.create_doc(DocId::from(org.id), DocKind::Organisation, &doc.save())?;
+        let org_doc = DocId::from(org.id);
+        store.batch(|b| {
+            b.create_doc(org_doc, DocKind::Organisation, &doc.save())?;
+            Ok(())
+        })?;
+        store.batch(|b| {
+            trail::create_node_key(b)
+                .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })
+        })?;
+        let mut trail = Trail::open(&store)?;
+        store.batch(|b| {
+            trail.record_in(
+                b,
+                now,
+                Some(admin_id),
+                Action::Create,
+                Some(org.id.0),
+                Detail::Code(crate::session::codes::STORE_INIT),
+            )
+        })?;
         store.close()?;
         Ok(())
     }
@@ -87,7 +107,7 @@ impl Workspace {
 
     /// Unlock the store as `login` and start a session.
     pub fn login(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
-        let key = self.locked.derive_key(login, password)?;
+        let key = self.locked.derive_key_at(login, password, now)?;
         let store = self.locked.unlock(key)?;
         Session::start(store, now)
     }

@@ -52,6 +52,28 @@ impl ChainWriter {
         })
     }
 
+    /// Continue after `last` instead (the chain grew elsewhere, e.g. another
+    /// session on the same device). Checks `last` as [`ChainWriter::resume`] does.
+    pub fn reset_to(&mut self, last: Option<&Entry>) -> Result<(), VerifyError> {
+        self.head = match last {
+            None => None,
+            Some(entry) => {
+                if entry.node != self.key.node_id() {
+                    return Err(VerifyError::ForeignNode {
+                        chain: self.key.node_id(),
+                        node: entry.node,
+                        seq: entry.seq,
+                    });
+                }
+                Some(Head {
+                    seq: entry.seq,
+                    hash: verify_entry(entry)?,
+                })
+            }
+        };
+        Ok(())
+    }
+
     /// The node this writer signs for.
     pub fn node_id(&self) -> crate::NodeId {
         self.key.node_id()

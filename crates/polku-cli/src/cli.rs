@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use polku_api::{ApiError, ClientInput, Session, Workspace};
+use polku_api::{ApiError, AuditQuery, ClientInput, Session, UserInput, Workspace};
 use polku_core::ClientId;
+use polku_core::model::Role;
 
 use crate::output;
 
@@ -15,10 +17,10 @@ use crate::output;
 #[command(name = "polku", version, about)]
 struct Cli {
     /// Store directory. Defaults to $POLKU_STORE, else the user's data directory.
-    #[arg(long, global = true, env = "POLKU_STORE")]
+    #[arg(long, env = "POLKU_STORE")]
     store: Option<PathBuf>,
     /// Login name of the user running the command.
-    #[arg(long, global = true, env = "POLKU_USER")]
+    #[arg(long, env = "POLKU_USER")]
     user: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -47,8 +49,70 @@ enum Command {
     /// Memos (muistiot) on clients.
     #[command(subcommand)]
     Memo(MemoCommand),
+    /// Users, roles and passwords.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The signed audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure unlock, decode and storage figures against a raw baseline.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user with a temporary password (from POLKU_NEW_PASSWORD or a prompt).
+    Add {
+        login: String,
+        /// admin, coordinator or worker.
+        #[arg(long, default_value = "worker")]
+        role: String,
+        /// Unit name or id (repeat for several units).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List the organisation's users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate a user: no login anywhere.
+    Deactivate { login: String },
+    /// Activate a user again.
+    Activate { login: String },
+    /// Change a user's role.
+    SetRole {
+        login: String,
+        /// admin, coordinator or worker.
+        role: String,
+    },
+    /// Change your own password (the new one from POLKU_NEW_PASSWORD or a prompt).
+    Passwd,
+    /// Set a temporary password for a user, who must change it at the next login.
+    ResetPassword { login: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// List audit entries.
+    List {
+        /// Only entries about this client.
+        #[arg(long)]
+        client: Option<String>,
+        /// Only entries by this user (login name).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only entries on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify every chain: exit 0 with a summary, or non-zero naming the first bad entry.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +177,8 @@ struct BenchArgs {
     memos: usize,
 }
 
-/// Exit codes: 1 for any failure, 3 for a refused login, 4 for a damaged store.
+/// Exit codes: 1 for any failure, 3 for a refused login, 4 for a damaged store,
+/// 5 for an audit log that does not verify, 6 for a missing right.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -129,6 +194,8 @@ pub fn main() -> ExitCode {
             let code = match err.downcast_ref::<ApiError>() {
                 Some(e) if e.is_auth_failure() => 3,
                 Some(e) if e.is_corrupt() => 4,
+                Some(ApiError::Denied(_)) => 6,
+                _ if err.downcast_ref::<polku_api::AuditProblem>().is_some() => 5,
                 _ => 1,
             };
             ExitCode::from(code)
@@ -150,17 +217,17 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { clients, seed } => {
-            let mut session = login(&store_dir, cli.user)?;
+            let mut session = login(&store_dir, cli.user, now)?;
             let report = session.add_demo(clients, seed, now)?;
             println!(
                 "Added {} clients, {} memos and {} activity memos (seed {seed}).",
                 report.clients, report.memos, report.activity_memos
             );
-            session.close()?;
+            session.close_at(now)?;
             Ok(())
         }
         Command::Client(cmd) => {
-            let mut session = login(&store_dir, cli.user)?;
+            let mut session = login(&store_dir, cli.user, now)?;
             match cmd {
                 ClientCommand::List { json } => {
                     let list = session.list_clients(now)?;
@@ -191,7 +258,7 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
             }
-            session.close()?;
+            session.close_at(now)?;
             Ok(())
         }
         Command::Memo(MemoCommand::Add {
@@ -199,11 +266,94 @@ fn run(cli: Cli) -> Result<()> {
             text,
             kind,
         }) => {
-            let mut session = login(&store_dir, cli.user)?;
+            let mut session = login(&store_dir, cli.user, now)?;
             let id = parse_client_id(&client_id)?;
             let memo = session.add_memo(id, &text, kind.as_deref(), now)?;
             println!("{memo}");
-            session.close()?;
+            session.close_at(now)?;
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let passwd = matches!(cmd, UserCommand::Passwd);
+            let mut session = login_for(&store_dir, cli.user, passwd, now)?;
+            match cmd {
+                UserCommand::Add {
+                    login,
+                    role,
+                    units,
+                    display_name,
+                } => {
+                    let role = parse_role(&role)?;
+                    let password = read_new_password(&format!("Temporary password for {login}: "))?;
+                    let id = session.add_user(
+                        UserInput {
+                            login,
+                            display_name,
+                            role,
+                            units,
+                        },
+                        &password,
+                        now,
+                    )?;
+                    println!("{id}");
+                }
+                UserCommand::List { json } => {
+                    let users = session.list_users(now)?;
+                    let org = session.organisation().clone();
+                    output::users(&users, &org, json)?;
+                }
+                UserCommand::Deactivate { login } => session.set_active(&login, false, now)?,
+                UserCommand::Activate { login } => session.set_active(&login, true, now)?,
+                UserCommand::SetRole { login, role } => {
+                    session.set_role(&login, parse_role(&role)?, now)?
+                }
+                UserCommand::Passwd => {
+                    let password = read_new_password("New password: ")?;
+                    session.change_password(&password, now)?;
+                    println!("Password changed.");
+                }
+                UserCommand::ResetPassword { login } => {
+                    let password = read_new_password(&format!("Temporary password for {login}: "))?;
+                    session.reset_password(&login, &password, now)?;
+                }
+            }
+            session.close_at(now)?;
+            Ok(())
+        }
+        Command::Audit(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            match cmd {
+                AuditCommand::List {
+                    client,
+                    user,
+                    since,
+                    json,
+                } => {
+                    let client = client.as_deref().map(parse_client_id).transpose()?;
+                    let rows = session.audit_list(
+                        &AuditQuery {
+                            client,
+                            user,
+                            since,
+                        },
+                        now,
+                    )?;
+                    output::audit_rows(&rows, json)?;
+                }
+                AuditCommand::Verify => match session.audit_verify(now)? {
+                    Ok(summary) => println!(
+                        "Audit log verified: {} entries in {} chains; every signature, back-link and sequence number is intact.",
+                        summary.entries, summary.nodes
+                    ),
+                    Err(problem) => {
+                        session.close_at(now)?;
+                        return Err(
+                            anyhow::Error::new(problem).context("the audit log does not verify")
+                        );
+                    }
+                },
+            }
+            session.close_at(now)?;
             Ok(())
         }
         Command::Bench(args) => {
@@ -225,11 +375,49 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn login(store_dir: &std::path::Path, user: Option<String>) -> Result<Session> {
+fn login(store_dir: &std::path::Path, user: Option<String>, now: DateTime<Utc>) -> Result<Session> {
+    login_for(store_dir, user, false, now)
+}
+
+/// Log in; unless `changing_password`, refuse to go on while the user must
+/// change a temporary password.
+fn login_for(
+    store_dir: &std::path::Path,
+    user: Option<String>,
+    changing_password: bool,
+    now: DateTime<Utc>,
+) -> Result<Session> {
     let user = require_user(user)?;
     let password = read_password("Password: ")?;
     let workspace = Workspace::open(store_dir)?;
-    Ok(workspace.login(&user, &password, chrono::Utc::now())?)
+    let session = workspace.login(&user, &password, now)?;
+    if session.must_change_password() && !changing_password {
+        session.close_at(now)?;
+        return Err(ApiError::MustChangePassword.into());
+    }
+    Ok(session)
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    role.trim()
+        .to_lowercase()
+        .parse::<Role>()
+        .map_err(|_| anyhow::anyhow!("unknown role; use admin, coordinator or worker"))
+}
+
+/// A new password: `POLKU_NEW_PASSWORD` when set, else asked twice on the terminal.
+fn read_new_password(prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var("POLKU_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password(prompt)
+        .context("could not read the password from the terminal")?;
+    let again = rpassword::prompt_password("Again: ")
+        .context("could not read the password from the terminal")?;
+    if first != again {
+        bail!("the passwords differ");
+    }
+    Ok(first)
 }
 
 fn require_user(user: Option<String>) -> Result<String> {

@@ -6,9 +6,10 @@
 use std::io::Write;
 
 use anyhow::Result;
+use polku_api::AuditRow;
 use polku_core::codes::{CodeList, CodeSet, Lang};
 use polku_core::model::MeasureStatus;
-use polku_core::model::{Client, ClientSummary};
+use polku_core::model::{Client, ClientSummary, Organisation, User};
 
 /// `client list`.
 pub fn client_list(list: &[ClientSummary], json: bool) -> Result<()> {
@@ -118,4 +119,58 @@ fn status_fi(status: MeasureStatus) -> &'static str {
         MeasureStatus::Completed => "toteutunut",
         MeasureStatus::Discontinued => "keskeytynyt",
     }
+}
+
+/// `user list`.
+pub fn users(users: &[User], org: &Organisation, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(users)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<16}  {:<12}  {:<8}  YKSIKÖT / ENHETER / UNITS",
+        "LOGIN", "ROLE", "ACTIVE"
+    )?;
+    for u in users {
+        let units: Vec<&str> = u
+            .units
+            .iter()
+            .filter_map(|id| org.units.get(id).map(|x| x.name.as_str()))
+            .collect();
+        writeln!(
+            out,
+            "{:<16}  {:<12}  {:<8}  {}",
+            u.login,
+            u.role.as_str(),
+            if u.active { "yes" } else { "no" },
+            units.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// `audit list`.
+pub fn audit_rows(rows: &[AuditRow], json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(rows)?)?;
+        return Ok(());
+    }
+    for r in rows {
+        writeln!(
+            out,
+            "{}  {}#{:<5}  {:<14}  {:<12}  {:<36}  {}",
+            r.time.format("%Y-%m-%d %H:%M:%S"),
+            &r.node[..8.min(r.node.len())],
+            r.seq,
+            r.user.as_deref().unwrap_or("-"),
+            r.action,
+            r.target.map(|t| t.to_string()).unwrap_or_default(),
+            r.detail
+        )?;
+    }
+    writeln!(out, "{} entries", rows.len())?;
+    Ok(())
 }

@@ -186,22 +186,52 @@ fn unknown_code_is_refused_clearly() {
 fn wrong_password_fails_clearly_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     demo_store(dir.path(), "5", "1");
-    let before = snapshot(dir.path());
+    let list_before = list_json(dir.path());
+    let id = list_before[0]["id"].as_str().expect("id").to_owned();
+    let client_before = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", &id, "--json"],
+    ));
+    let names_before: Vec<String> = snapshot(dir.path()).into_iter().map(|(n, _)| n).collect();
     let out = polku_with_password(
         dir.path(),
         Some("admin"),
         Some("not-the-password"),
-        &["client", "list"],
+        &["memo", "add", &id, "x"],
     );
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     assert!(err.contains("wrong password"), "{err}");
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        snapshot(dir.path()),
-        before,
-        "a refused login changed the store"
+    // Only the failed-login record was written (it becomes a signed audit entry at
+    // the next unlock); no file appeared or vanished, no document or index changed.
+    let names_after: Vec<String> = snapshot(dir.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names_after, names_before);
+    assert_eq!(list_json(dir.path()), list_before);
+    let client_after = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["client", "show", &id, "--json"],
+    ));
+    assert!(
+        client_after == client_before,
+        "a refused login changed a client"
     );
+    let audit: serde_json::Value = serde_json::from_str(&ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["audit", "list", "--json"],
+    )))
+    .expect("json");
+    let failed: Vec<_> = audit
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|r| r["action"] == "failed_login")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["detail"], "wrong_password");
 
     let out = polku(dir.path(), Some("nobody"), &["client", "list"]);
     assert_eq!(out.status.code(), Some(3));
@@ -268,4 +298,124 @@ fn bad_ids_are_refused_without_echoing_input() {
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_shown_client_has_a_view_entry_and_the_log_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "5", "3");
+    let list = list_json(dir.path());
+    let id = list[2]["id"].as_str().expect("id").to_owned();
+    ok(&polku(dir.path(), Some("admin"), &["client", "show", &id]));
+    let rows: serde_json::Value = serde_json::from_str(&ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["audit", "list", "--client", &id, "--json"],
+    )))
+    .expect("json");
+    let rows = rows.as_array().expect("array");
+    assert!(
+        rows.iter()
+            .any(|r| r["action"] == "view" && r["user"] == "admin" && r["target"] == id.as_str()),
+        "{rows:#?}"
+    );
+    assert!(rows.iter().all(|r| r["target"] == id.as_str()));
+    let out = ok(&polku(dir.path(), Some("admin"), &["audit", "verify"]));
+    assert!(out.contains("verified"), "{out}");
+}
+
+#[test]
+fn user_management_and_a_refused_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo_store(dir.path(), "10", "3");
+    let mut cmd_env = |args: &[&str], new_pw: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polku"));
+        cmd.arg("--store")
+            .arg(dir.path())
+            .args(args)
+            .env("POLKU_PASSWORD", PASSWORD)
+            .env("POLKU_NEW_PASSWORD", new_pw)
+            .stdin(Stdio::null());
+        cmd.output().expect("run")
+    };
+    ok(&cmd_env(
+        &[
+            "--user",
+            "admin",
+            "user",
+            "add",
+            "ville",
+            "--role",
+            "coordinator",
+            "--unit",
+            "Itä",
+        ],
+        "temp-pass-9",
+    ));
+    let users = ok(&polku(dir.path(), Some("admin"), &["user", "list"]));
+    assert!(
+        users.contains("ville") && users.contains("coordinator"),
+        "{users}"
+    );
+    // A temporary password must be changed first.
+    let out = polku_with_password(
+        dir.path(),
+        Some("ville"),
+        Some("temp-pass-9"),
+        &["client", "list"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("user passwd"), "{}", stderr(&out));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_polku"));
+    c.arg("--store")
+        .arg(dir.path())
+        .args(["--user", "ville", "user", "passwd"])
+        .env("POLKU_PASSWORD", "temp-pass-9")
+        .env("POLKU_NEW_PASSWORD", "villen-oma-salasana")
+        .stdin(Stdio::null());
+    ok(&c.output().expect("run"));
+    // A coordinator may not manage users: exit 6, and the refusal is audited.
+    let out = polku_with_password(
+        dir.path(),
+        Some("ville"),
+        Some("villen-oma-salasana"),
+        &["user", "deactivate", "admin"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("user and rights management"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["user", "set-role", "ville", "worker"],
+    ));
+    ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["user", "deactivate", "ville"],
+    ));
+    let out = polku_with_password(
+        dir.path(),
+        Some("ville"),
+        Some("villen-oma-salasana"),
+        &["client", "list"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("deactivated"), "{}", stderr(&out));
+    let audit = ok(&polku(
+        dir.path(),
+        Some("admin"),
+        &["audit", "list", "--user", "ville"],
+    ));
+    assert!(
+        audit.contains("denied") && audit.contains("user_inactive"),
+        "{audit}"
+    );
+    // The last administrator cannot be deactivated.
+    let out = polku(dir.path(), Some("admin"), &["user", "deactivate", "admin"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("administrator"), "{}", stderr(&out));
 }

@@ -215,9 +215,27 @@ pub enum MissingRight {
     Memos,
 }
 
+impl std::fmt::Display for MissingRight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            MissingRight::ActiveUser => "the user account is deactivated",
+            MissingRight::Admin(AdminRight::Users) => "user and rights management",
+            MissingRight::Admin(AdminRight::Codes) => "code-list management",
+            MissingRight::Admin(AdminRight::Audit) => "audit-log viewing",
+            MissingRight::Admin(AdminRight::SupervisorReports) => "supervisor reports",
+            MissingRight::Admin(AdminRight::Statistics) => "reports and statistics",
+            MissingRight::View => "viewing this client",
+            MissingRight::Modify => "modifying this client",
+            MissingRight::FullRecord => "more than basic data",
+            MissingRight::Memos => "memo rights",
+        };
+        f.write_str(text)
+    }
+}
+
 /// An action was refused; says which right is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("access denied: missing right {missing:?}")]
+#[error("access denied: missing right: {missing}")]
 pub struct Denied {
     /// The missing right.
     pub missing: MissingRight,

@@ -26,6 +26,9 @@ use crate::crypto::{RowRef, SealKey, Slot};
 use crate::docs::Batch;
 use crate::error::{Result, StoreError};
 
+/// One stored audit entry as read back: `(node id, seq, encoded entry)`.
+pub type AuditRow = ([u8; 32], u64, Vec<u8>);
+
 /// Where an entry's ciphertext is bound (its associated data).
 fn row(node: &[u8; 32], seq: u64) -> RowRef<'_> {
     RowRef::new(Slot::AuditEntry, node).seq(seq)
@@ -49,6 +52,33 @@ fn open_entry(seal: &SealKey, node: &[u8; 32], seq: u64, sealed: &[u8]) -> Resul
 }
 
 impl Batch<'_> {
+    /// The highest seq of `node`'s chain, read inside this transaction
+    /// (plaintext metadata; nothing is decrypted). A writer compares it with
+    /// its own head to notice entries appended by another session meanwhile.
+    pub fn audit_last_seq(&self, node: &[u8; 32]) -> Result<Option<u64>> {
+        let seq: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT max(seq) FROM audit_entries WHERE node = ?1")?
+            .query_row([node.as_slice()], |r| r.get(0))?;
+        seq.map(seq_from_sql).transpose()
+    }
+
+    /// The last entry of `node`'s chain, decrypted, read inside this transaction.
+    pub fn audit_last(&self, node: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT seq, entry FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([node.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(seq, sealed)| {
+            let seq = seq_from_sql(seq)?;
+            Ok((seq, open_entry(&self.keys.seal, node, seq, &sealed)?))
+        })
+        .transpose()
+    }
+
     /// Append the encoded audit entry `seq` of `node`'s chain.
     ///
     /// Insert only. If this `(node, seq)` is already stored with identical
@@ -99,7 +129,7 @@ impl Store {
     /// Every stored audit entry, decrypted, ordered by node id then seq.
     /// The first entry that does not authenticate stops the read with
     /// [`StoreError::AuditEntryDamaged`].
-    pub fn audit_entries(&self) -> Result<Vec<([u8; 32], u64, Vec<u8>)>> {
+    pub fn audit_entries(&self) -> Result<Vec<AuditRow>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT node, seq, entry FROM audit_entries ORDER BY node, seq")?;

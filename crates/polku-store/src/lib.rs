@@ -52,6 +52,7 @@ mod users;
 mod views;
 
 pub use attachments::{AttachmentInfo, AttachmentReader};
+pub use audit::AuditRow;
 pub use bench::{AgePerBlobStats, RawDecryptStats};
 pub use crypto::SEAL_OVERHEAD;
 pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
