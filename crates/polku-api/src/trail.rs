@@ -176,7 +176,7 @@ pub(crate) fn read_verified(
     // Fork evidence joins the log: two entries at one position are a fork.
     let mut all = entries.clone();
     all.extend(fork_evidence(store)?);
-    all.sort_by(|a, b| (a.node, a.seq).cmp(&(b.node, b.seq)));
+    all.sort_by_key(|e| (e.node, e.seq));
     match polku_audit::verify_log(&all) {
         Ok(heads) => {
             let summary = VerifySummary {
@@ -218,7 +218,7 @@ pub struct AuditMerge {
 /// The merged log does not depend on the order of merges.
 pub(crate) fn merge_entries(store: &Store, mut entries: Vec<Entry>) -> Result<AuditMerge> {
     use std::collections::BTreeMap;
-    entries.sort_by(|a, b| (a.node, a.seq).cmp(&(b.node, b.seq)));
+    entries.sort_by_key(|e| (e.node, e.seq));
     let mut by_node: BTreeMap<NodeId, Vec<Entry>> = BTreeMap::new();
     for e in entries {
         by_node.entry(e.node).or_default().push(e);

@@ -155,7 +155,7 @@ impl Session {
     pub fn list_users(&mut self, now: DateTime<Utc>) -> Result<Vec<User>> {
         self.check(Action::ManageUsers, Target::Organisation, None, now)?;
         let mut users: Vec<User> = self.org.users.values().cloned().collect();
-        users.sort_by(|a, b| a.login.to_lowercase().cmp(&b.login.to_lowercase()));
+        users.sort_by_key(|u| u.login.to_lowercase());
         let count = u32::try_from(users.len()).unwrap_or(u32::MAX);
         self.record(
             now,

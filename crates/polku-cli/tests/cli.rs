@@ -328,7 +328,7 @@ fn a_shown_client_has_a_view_entry_and_the_log_verifies() {
 fn user_management_and_a_refused_worker() {
     let dir = tempfile::tempdir().expect("tempdir");
     demo_store(dir.path(), "10", "3");
-    let mut cmd_env = |args: &[&str], new_pw: &str| {
+    let cmd_env = |args: &[&str], new_pw: &str| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_polku"));
         cmd.arg("--store")
             .arg(dir.path())
