@@ -187,8 +187,21 @@ impl fmt::Display for BenchReport {
     }
 }
 
-/// Removes the scratch directory when dropped.
-struct Scratch(PathBuf);
+/// A scratch store directory in the system's temporary directory, removed
+/// when dropped.
+#[derive(Debug)]
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(crate) fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("polku-bench-{}", uuid::Uuid::now_v7()));
+        Ok(Scratch(dir))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {

@@ -7,6 +7,7 @@
 
 mod audit_ops;
 pub mod bench;
+pub mod bench_audit;
 mod error;
 mod session;
 mod trail;

@@ -116,6 +116,16 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum BenchWhat {
+    /// Append and verify signed audit entries; audited against unaudited reads.
+    Audit {
+        /// Entries to append and verify.
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// List clients visible to the user.
     List {
@@ -169,6 +179,9 @@ enum MemoCommand {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
+    /// What to measure; the store (unlock, open every client) by default.
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Number of clients in the benchmark store.
     #[arg(long, default_value_t = 2000)]
     clients: usize,
@@ -359,9 +372,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => {
             let user = require_user(cli.user)?;
             let password = read_password("Password: ")?;
-            let report =
-                polku_api::bench::run(&store_dir, &user, &password, args.clients, args.memos)?;
-            println!("{report}");
+            match args.what {
+                None => {
+                    let report = polku_api::bench::run(
+                        &store_dir,
+                        &user,
+                        &password,
+                        args.clients,
+                        args.memos,
+                    )?;
+                    println!("{report}");
+                }
+                Some(BenchWhat::Audit { entries }) => {
+                    println!(
+                        "{}",
+                        polku_api::bench_audit::run(&user, &password, entries)?
+                    );
+                }
+            }
             Ok(())
         }
     }
