@@ -5,6 +5,7 @@
 //! Pure: no database, no async runtime, no clock. Functions that need the
 //! time take it as an argument.
 
+pub mod anonymised;
 pub mod codes;
 pub mod doc;
 pub mod ids;

@@ -1,0 +1,391 @@
+//! Anonymised records (anonymisoidut tiedot): what remains of an erased client
+//! for statistics.
+//!
+//! An [`AnonymisedRecord`] keeps exactly what the statistics count, and nothing
+//! that names or identifies the young person:
+//! - no name, birth date, identity code, contact details or address;
+//! - no free text (goals, final assessments, memo texts, background, notes);
+//! - no id of the client, its periods, measures, memos or snapshots: the record
+//!   gets a fresh random id ([`AnonymisedId`]) and its lists are sorted by
+//!   value, so nothing in it points back to the erased document;
+//! - the age only as an age group: at the start of each period and on the date
+//!   of each contact;
+//! - codes only where the client held codes; a stored "code" that is not a
+//!   well-formed code is replaced by [`INVALID_CODE`], so text typed into a code
+//!   field cannot survive erasure.
+//!
+//! Dates of periods, contacts and referrals are kept at day precision: counts
+//! for any reporting range must not change when a client is erased. The unit
+//! and the responsible workers' ids are kept for per-unit and per-worker
+//! tables; they identify staff, not the young person.
+//!
+//! The statistics count live clients through the same projection
+//! ([`AnonymisedRecord::from_client`]), so an erased client counts exactly as
+//! it did before erasure.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::codes::age_group_on;
+use crate::ids::{PeriodId, UnitId, UserId};
+use crate::model::{Client, MeasureStatus, SituationSnapshot, SnapshotPhase};
+
+/// Stands for a stored code that is not a well-formed code (see [`is_code`]).
+pub const INVALID_CODE: &str = "?";
+
+/// Id of an anonymised record: random (UUID v4), unrelated to any id the
+/// erased client had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AnonymisedId(pub Uuid);
+
+impl AnonymisedId {
+    /// The nil id, used for the transient projection of a live client.
+    pub const NIL: AnonymisedId = AnonymisedId(Uuid::nil());
+
+    /// An id from 16 random bytes supplied by the caller (this crate has no
+    /// randomness of its own).
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+}
+
+impl std::fmt::Display for AnonymisedId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// What remains of an erased client for statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnonymisedRecord {
+    /// Fresh random id.
+    pub id: AnonymisedId,
+    /// Unit (yksikkö) the client belonged to.
+    pub unit: Option<UnitId>,
+    /// Responsible workers.
+    pub responsible: BTreeSet<UserId>,
+    /// Gender code.
+    pub gender: Option<String>,
+    /// Mother-tongue group code.
+    pub mother_tongue: Option<String>,
+    /// Periods, sorted by value (start date first).
+    pub periods: Vec<AnonymisedPeriod>,
+    /// Contacts (client memos without their text), sorted by value.
+    pub contacts: Vec<AnonymisedContact>,
+    /// Referrals (Youth Act §11–12) without their follow-up text, sorted.
+    pub referrals: Vec<AnonymisedReferral>,
+}
+
+/// A period without ids or free text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AnonymisedPeriod {
+    /// Start date.
+    pub start: Option<NaiveDate>,
+    /// End date.
+    pub end: Option<NaiveDate>,
+    /// Marked as ended.
+    pub closed: bool,
+    /// Age group (list `age_group`) at the start date; `None` when the birth
+    /// date or the start date was missing.
+    pub age_group: Option<String>,
+    /// Arrival route code.
+    pub arrival_route: Option<String>,
+    /// Measures, sorted.
+    pub measures: Vec<AnonymisedMeasure>,
+    /// Outcome (sijoittuminen) code.
+    pub outcome: Option<String>,
+    /// Situation at the start of the period (its earliest start snapshot).
+    pub at_start: Option<Situation>,
+    /// Situation at the end of the period (its latest end snapshot).
+    pub at_end: Option<Situation>,
+}
+
+impl AnonymisedPeriod {
+    /// Whether the period has ended (an end date, or marked closed).
+    pub fn is_ended(&self) -> bool {
+        self.closed || self.end.is_some()
+    }
+}
+
+/// A measure: its code and status only.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AnonymisedMeasure {
+    /// Measure code.
+    pub code: String,
+    /// Status.
+    pub status: MeasureStatus,
+}
+
+/// A situation snapshot's codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Situation {
+    /// Highest completed education code.
+    pub highest_education: Option<String>,
+    /// Education status code.
+    pub education_status: Option<String>,
+    /// Main activity code.
+    pub main_activity: Option<String>,
+    /// Livelihood code.
+    pub livelihood: Option<String>,
+    /// Housing code.
+    pub housing: Option<String>,
+}
+
+/// A contact (client memo) without its text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AnonymisedContact {
+    /// Date of the contact.
+    pub date: NaiveDate,
+    /// Memo type code.
+    pub kind: String,
+    /// The worker who wrote the memo.
+    pub author: UserId,
+    /// Age group of the young person on that date.
+    pub age_group: Option<String>,
+}
+
+/// A referral without its follow-up text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AnonymisedReferral {
+    /// Date received.
+    pub received: NaiveDate,
+    /// Source code (list `referral_source`).
+    pub source: String,
+}
+
+/// Whether `s` is a well-formed code: 1–64 characters of `a-z`, `0-9`, `_`,
+/// `-`, `.` (the rule for own codes; national codes follow it too).
+pub fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+}
+
+/// A stored code as the record keeps it: blank → `None`, malformed →
+/// [`INVALID_CODE`].
+fn code(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        None
+    } else if is_code(s) {
+        Some(s.to_owned())
+    } else {
+        Some(INVALID_CODE.to_owned())
+    }
+}
+
+fn opt_code(s: &Option<String>) -> Option<String> {
+    s.as_deref().and_then(code)
+}
+
+fn situation(s: &SituationSnapshot) -> Situation {
+    Situation {
+        highest_education: opt_code(&s.highest_education),
+        education_status: opt_code(&s.education_status),
+        main_activity: opt_code(&s.main_activity),
+        livelihood: opt_code(&s.livelihood),
+        housing: opt_code(&s.housing),
+    }
+}
+
+/// The snapshot of `period` in `phase`: the earliest one for the start, the
+/// latest one for the end (ties: the first in id order).
+fn snapshot_of(client: &Client, period: PeriodId, phase: SnapshotPhase) -> Option<Situation> {
+    let mut matching = client
+        .snapshots
+        .values()
+        .filter(|s| s.period == Some(period) && s.phase == phase);
+    let chosen = if phase == SnapshotPhase::End {
+        matching.fold(None::<&SituationSnapshot>, |best, s| match best {
+            Some(b) if b.date >= s.date => Some(b),
+            _ => Some(s),
+        })
+    } else {
+        matching.fold(None::<&SituationSnapshot>, |best, s| match best {
+            Some(b) if b.date <= s.date => Some(b),
+            _ => Some(s),
+        })
+    };
+    chosen.map(situation)
+}
+
+impl AnonymisedRecord {
+    /// The statistical projection of a live client, with the nil id. The
+    /// statistics count every client through this function.
+    pub fn from_client(client: &Client) -> AnonymisedRecord {
+        let birth = client.basic.birth_date;
+        let age_group = |date: Option<NaiveDate>| {
+            birth
+                .zip(date)
+                .and_then(|(b, d)| age_group_on(b, d))
+                .map(str::to_owned)
+        };
+        let mut periods: Vec<AnonymisedPeriod> = client
+            .periods
+            .values()
+            .map(|p| {
+                let mut measures: Vec<AnonymisedMeasure> = p
+                    .measures
+                    .values()
+                    .map(|m| AnonymisedMeasure {
+                        code: code(&m.code).unwrap_or_else(|| INVALID_CODE.to_owned()),
+                        status: m.status,
+                    })
+                    .collect();
+                measures.sort();
+                AnonymisedPeriod {
+                    start: p.start,
+                    end: p.end,
+                    closed: p.closed,
+                    age_group: age_group(p.start),
+                    arrival_route: opt_code(&p.arrival_route),
+                    measures,
+                    outcome: opt_code(&p.outcome),
+                    at_start: snapshot_of(client, p.id, SnapshotPhase::Start),
+                    at_end: snapshot_of(client, p.id, SnapshotPhase::End),
+                }
+            })
+            .collect();
+        periods.sort();
+        let mut contacts: Vec<AnonymisedContact> = client
+            .memos
+            .values()
+            .map(|m| AnonymisedContact {
+                date: m.date,
+                kind: code(&m.kind).unwrap_or_else(|| INVALID_CODE.to_owned()),
+                author: m.author,
+                age_group: age_group(Some(m.date)),
+            })
+            .collect();
+        contacts.sort();
+        let mut referrals: Vec<AnonymisedReferral> = client
+            .referrals
+            .values()
+            .map(|r| AnonymisedReferral {
+                received: r.received,
+                source: code(&r.source).unwrap_or_else(|| INVALID_CODE.to_owned()),
+            })
+            .collect();
+        referrals.sort();
+        AnonymisedRecord {
+            id: AnonymisedId::NIL,
+            unit: client.unit,
+            responsible: client.responsible.clone(),
+            gender: opt_code(&client.basic.gender),
+            mother_tongue: opt_code(&client.basic.mother_tongue),
+            periods,
+            contacts,
+            referrals,
+        }
+    }
+}
+
+/// The anonymised record an erasure writes for `client`: its statistical
+/// projection under a fresh id made from `random` (16 bytes from the caller's
+/// CSPRNG).
+pub fn anonymise(client: &Client, random: [u8; 16]) -> AnonymisedRecord {
+    AnonymisedRecord {
+        id: AnonymisedId::from_random(random),
+        ..AnonymisedRecord::from_client(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, MemoId, PeriodId, SnapshotId};
+    use crate::model::{Memo, Period};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    fn client() -> Client {
+        let mut c = Client::new(ClientId::new(), chrono::Utc::now());
+        c.basic.first_name = "Sointu".into();
+        c.basic.last_name = "Kivirinta".into();
+        c.basic.birth_date = Some(date(2008, 3, 20));
+        c.basic.henkilotunnus = Some("200308A123X".into());
+        c.basic.gender = Some("female".into());
+        c.basic.mother_tongue = Some("Ruotsi ja jotain muuta".into());
+        c.background.goal = "Oma asunto".into();
+        let mut p = Period::new(PeriodId::new());
+        p.start = Some(date(2026, 1, 15));
+        p.goals = "Salainen tavoite".into();
+        p.arrival_route = Some("family".into());
+        let mut s = SituationSnapshot::new(SnapshotId::new(), date(2026, 1, 15), SnapshotPhase::Start);
+        s.period = Some(p.id);
+        s.main_activity = Some("outside".into());
+        c.insert_snapshot(s);
+        c.insert_period(p);
+        c.insert_memo(Memo {
+            id: MemoId::new(),
+            date: date(2026, 3, 25),
+            author: UserId::new(),
+            kind: "meeting".into(),
+            text: "Tapasimme kahvilassa".into(),
+        });
+        c
+    }
+
+    #[test]
+    fn keeps_age_groups_codes_and_dates_only() {
+        let c = client();
+        let r = anonymise(&c, [9; 16]);
+        assert_eq!(r.id.0.get_version_num(), 4);
+        assert_ne!(r.id.0, c.id.0);
+        let p = &r.periods[0];
+        // 17 at the period start, 18 at the contact.
+        assert_eq!(p.age_group.as_deref(), Some("16-17"));
+        assert_eq!(r.contacts[0].age_group.as_deref(), Some("18-20"));
+        assert_eq!(
+            p.at_start.as_ref().and_then(|s| s.main_activity.as_deref()),
+            Some("outside")
+        );
+        // Text in a code field does not survive.
+        assert_eq!(r.mother_tongue.as_deref(), Some(INVALID_CODE));
+        let json = serde_json::to_string(&r).expect("json");
+        for secret in [
+            "Sointu",
+            "Kivirinta",
+            "2008-03-20",
+            "200308A123X",
+            "Oma asunto",
+            "Salainen",
+            "kahvilassa",
+            "Ruotsi",
+            &c.id.to_string(),
+        ] {
+            assert!(!json.contains(secret), "{secret} leaked into {json}");
+        }
+    }
+
+    #[test]
+    fn the_projection_does_not_depend_on_ids() {
+        let a = client();
+        let mut b = a.clone();
+        // Same content under other ids.
+        b.periods = a
+            .periods
+            .values()
+            .map(|p| {
+                let mut p = p.clone();
+                p.id = PeriodId::new();
+                (p.id, p)
+            })
+            .collect();
+        let new_period = *b.periods.keys().next().expect("period");
+        for s in b.snapshots.values_mut() {
+            s.period = Some(new_period);
+        }
+        assert_eq!(
+            AnonymisedRecord::from_client(&a),
+            AnonymisedRecord::from_client(&b)
+        );
+    }
+}
