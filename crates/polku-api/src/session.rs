@@ -287,41 +287,15 @@ impl Session {
     /// The clients the user may see, by last name then first name (audited as one
     /// view of the list).
     pub fn list_clients(&mut self, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
-        let mut list: Vec<ClientSummary> = self
-            .index
-            .values()
-            .filter(|s| self.may(Action::ViewBasic, s))
-            .cloned()
-            .collect();
-        let count = u32::try_from(list.len()).unwrap_or(u32::MAX);
-        self.record(
-            now,
-            AuditAction::View,
-            None,
-            Detail::CodeCount {
-                code: codes::CLIENT_LIST,
-                count,
-            },
-        )?;
-        list.sort_by(|a, b| {
-            (a.last_name.as_str(), a.first_name.as_str(), a.id).cmp(&(
-                b.last_name.as_str(),
-                b.first_name.as_str(),
-                b.id,
-            ))
-        });
-        Ok(list)
+        self.visible_clients(|_| true, now)
     }
 
     /// Clients whose name or birth date matches every word of `query`
     /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD or d.m.yyyy).
     pub fn search(&mut self, query: &str, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-        let found: Vec<ClientSummary> = self
-            .index
-            .values()
-            .filter(|s| self.may(Action::ViewBasic, s))
-            .filter(|s| {
+        self.visible_clients(
+            |s| {
                 words.iter().all(|w| {
                     s.first_name.to_lowercase().starts_with(w.as_str())
                         || s.last_name.to_lowercase().starts_with(w.as_str())
@@ -330,20 +304,38 @@ impl Session {
                                 || b.format("%-d.%-m.%Y").to_string() == *w
                         })
                 })
-            })
+            },
+            now,
+        )
+    }
+
+    /// Index entries the user may see that match `keep`, sorted by name; the
+    /// listing is audited as one view with its count.
+    fn visible_clients(
+        &mut self,
+        keep: impl Fn(&ClientSummary) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClientSummary>> {
+        let mut list: Vec<ClientSummary> = self
+            .index
+            .values()
+            .filter(|s| self.may(Action::ViewBasic, s) && keep(s))
             .cloned()
             .collect();
-        let count = u32::try_from(found.len()).unwrap_or(u32::MAX);
-        self.record(
-            now,
-            AuditAction::View,
-            None,
-            Detail::CodeCount {
-                code: codes::CLIENT_LIST,
-                count,
-            },
-        )?;
-        Ok(found)
+        let count = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        let detail = Detail::CodeCount {
+            code: codes::CLIENT_LIST,
+            count,
+        };
+        self.record(now, AuditAction::View, None, detail)?;
+        list.sort_by(|a, b| {
+            (a.last_name.as_str(), a.first_name.as_str(), a.id).cmp(&(
+                b.last_name.as_str(),
+                b.first_name.as_str(),
+                b.id,
+            ))
+        });
+        Ok(list)
     }
 
     /// Read one client: from its view when fresh, else from its Automerge

@@ -28,28 +28,13 @@ impl ChainWriter {
     /// A writer continuing after `last` (the chain's last stored entry), or
     /// starting a new chain when `last` is `None`.
     pub fn resume(key: NodeKey, last: Option<&Entry>) -> Result<Self, VerifyError> {
-        let head = match last {
-            None => None,
-            Some(entry) => {
-                if entry.node != key.node_id() {
-                    return Err(VerifyError::ForeignNode {
-                        chain: key.node_id(),
-                        node: entry.node,
-                        seq: entry.seq,
-                    });
-                }
-                let hash = verify_entry(entry)?;
-                Some(Head {
-                    seq: entry.seq,
-                    hash,
-                })
-            }
-        };
-        Ok(Self {
+        let mut writer = Self {
             key,
-            head,
+            head: None,
             scratch: Scratch::default(),
-        })
+        };
+        writer.reset_to(last)?;
+        Ok(writer)
     }
 
     /// Continue after `last` instead (the chain grew elsewhere, e.g. another

@@ -29,6 +29,25 @@ use crate::error::{Result, StoreError};
 /// One stored audit entry as read back: `(node id, seq, encoded entry)`.
 pub type AuditRow = ([u8; 32], u64, Vec<u8>);
 
+/// The last entry of `node`'s chain, decrypted.
+fn last_entry(
+    conn: &rusqlite::Connection,
+    seal: &SealKey,
+    node: &[u8; 32],
+) -> Result<Option<(u64, Vec<u8>)>> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT seq, entry FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([node.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(seq, sealed)| {
+        let seq = seq_from_sql(seq)?;
+        Ok((seq, open_entry(seal, node, seq, &sealed)?))
+    })
+    .transpose()
+}
+
 /// Where an entry's ciphertext is bound (its associated data).
 fn row(node: &[u8; 32], seq: u64) -> RowRef<'_> {
     RowRef::new(Slot::AuditEntry, node).seq(seq)
@@ -65,18 +84,7 @@ impl Batch<'_> {
 
     /// The last entry of `node`'s chain, decrypted, read inside this transaction.
     pub fn audit_last(&self, node: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT seq, entry FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([node.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        row.map(|(seq, sealed)| {
-            let seq = seq_from_sql(seq)?;
-            Ok((seq, open_entry(&self.keys.seal, node, seq, &sealed)?))
-        })
-        .transpose()
+        last_entry(&self.tx, &self.keys.seal, node)
     }
 
     /// Append the encoded audit entry `seq` of `node`'s chain.
@@ -177,18 +185,7 @@ impl Store {
     /// The entry with the highest seq of `node`'s chain, decrypted, if any
     /// (to chain the next entry onto).
     pub fn audit_last(&self, node: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT seq, entry FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([node.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        row.map(|(seq, sealed)| {
-            let seq = seq_from_sql(seq)?;
-            Ok((seq, open_entry(&self.keys.seal, node, seq, &sealed)?))
-        })
-        .transpose()
+        last_entry(&self.conn, &self.keys.seal, node)
     }
 
     /// Each node with stored entries and its highest seq, ordered by node
