@@ -8,6 +8,7 @@
 mod audit_ops;
 pub mod bench;
 pub mod bench_audit;
+mod devices;
 mod error;
 mod session;
 mod trail;
@@ -16,12 +17,13 @@ mod views;
 mod workspace;
 
 pub use audit_ops::{AuditQuery, AuditRow};
+pub use devices::{BadTicket, EnrolGrant, EnrolRefused, TICKET_LIFETIME_HOURS, Ticket};
 pub use error::ApiError;
 pub use polku_store::KdfParams;
 pub use session::{ClientInput, DemoReport, Session};
 pub use trail::{AuditMerge, AuditProblem, VerifySummary};
 pub use users::UserInput;
-pub use workspace::Workspace;
+pub use workspace::{HubPin, Workspace};
 
 /// Result of this crate.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

@@ -264,6 +264,30 @@ impl Session {
         Ok(summary)
     }
 
+    /// Whether this store is an organisation's hub.
+    pub fn is_hub(&self) -> Result<bool> {
+        Ok(self.store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice()))
+    }
+
+    /// The hub this laptop is pinned to (`None` on a hub or a standalone store).
+    pub fn hub_pin(&self) -> Result<Option<crate::workspace::HubPin>> {
+        Ok(self
+            .store
+            .get_meta(crate::workspace::HUB_META)?
+            .and_then(|b| postcard::from_bytes(&b).ok()))
+    }
+
+    /// The device's secret node key (its iroh identity, which also signs its
+    /// audit entries). Only for the transport; never print or log it.
+    pub fn node_secret(&self) -> Result<[u8; 32]> {
+        crate::trail::node_secret(&self.store)
+    }
+
+    /// The organisation document's full save (for enrolment and backups).
+    pub(crate) fn org_doc_bytes(&self) -> Result<Vec<u8>> {
+        Ok(self.store.load_doc(self.org_id)?.save())
+    }
+
     /// The user's rights.
     pub fn rights(&self) -> &Rights {
         &self.rights

@@ -17,9 +17,24 @@ const NODE_KEY_META: &[u8] = b"polku/node-key/v1";
 
 /// Create and store a new random node key (at store creation).
 pub(crate) fn create_node_key(batch: &Batch<'_>) -> Result<()> {
-    let secret: [u8; 32] = rand::random();
-    batch.put_meta(NODE_KEY_META, &secret)?;
+    put_node_key(batch, &rand::random())
+}
+
+/// Store a given node key (a laptop joining keeps the key it enrolled with).
+pub(crate) fn put_node_key(batch: &Batch<'_>, secret: &[u8; 32]) -> Result<()> {
+    batch.put_meta(NODE_KEY_META, secret)?;
     Ok(())
+}
+
+/// The device's secret node key: signs audit entries and is the iroh identity.
+pub(crate) fn node_secret(store: &Store) -> Result<[u8; 32]> {
+    let bytes = store
+        .get_meta(NODE_KEY_META)?
+        .ok_or(StoreError::Corrupt { what: "node key" })?;
+    bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt { what: "node key" }.into())
 }
 
 fn load_node_key(store: &Store) -> Result<NodeKey> {

@@ -13,6 +13,20 @@ use crate::session::Session;
 use crate::trail::{self, Trail};
 use polku_audit::{Action, Detail};
 
+/// Sealed key/value slot holding the store's role ("hub" or "laptop"). Do not change.
+pub(crate) const ROLE_META: &[u8] = b"polku/role/v1";
+/// Sealed key/value slot holding a laptop's pinned hub. Do not change.
+pub(crate) const HUB_META: &[u8] = b"polku/hub/v1";
+
+/// The hub a laptop talks to, and only to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HubPin {
+    /// The hub's node id.
+    pub node: [u8; 32],
+    /// Where it was last reachable.
+    pub addrs: Vec<std::net::SocketAddr>,
+}
+
 /// A store directory, opened and checked but not unlocked.
 #[derive(Debug)]
 pub struct Workspace {
@@ -87,6 +101,67 @@ impl Workspace {
                 Action::Create,
                 Some(org.id.0),
                 Detail::Code(crate::session::codes::STORE_INIT),
+            )
+        })?;
+        store.close()?;
+        Ok(())
+    }
+
+    /// Create an organisation's hub store: like [`Workspace::init`], marked as the
+    /// hub that laptops enrol with and sync to.
+    pub fn init_hub(
+        dir: &Path,
+        admin_login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        Self::init_with(dir, admin_login, password, now, KdfParams::default())?;
+        let store = Store::unlock(dir, admin_login, password)?;
+        store.put_meta(ROLE_META, b"hub")?;
+        store.close()?;
+        Ok(())
+    }
+
+    /// Create a laptop store from an enrolment grant: the user's login wrapped
+    /// with `password`, the organisation document from the hub, the node key the
+    /// laptop enrolled with, and the pinned hub.
+    pub fn join(
+        dir: &Path,
+        grant: &crate::EnrolGrant,
+        login: &str,
+        password: &str,
+        node_secret: &[u8; 32],
+        hub: &HubPin,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut org = OrgDoc::load(&grant.org_doc)?;
+        let org_id = org.doc_id()?;
+        let store = Store::create(
+            dir,
+            NewUser {
+                user_id: grant.user,
+                login,
+                password,
+                kdf: KdfParams::default(),
+            },
+        )?;
+        let hub_bytes = postcard::to_allocvec(hub).map_err(|_| crate::ApiError::Invalid("hub"))?;
+        store.batch(|b| {
+            b.create_doc(org_id, DocKind::Organisation, &org.save())?;
+            b.put_meta(ROLE_META, b"laptop")?;
+            b.put_meta(HUB_META, &hub_bytes)?;
+            trail::put_node_key(b, node_secret)
+                .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })
+        })?;
+        let mut trail = Trail::open(&store)?;
+        store.batch(|b| {
+            trail.record_in(
+                b,
+                now,
+                Some(grant.user),
+                Action::DeviceEnrol,
+                None,
+                Detail::None,
             )
         })?;
         store.close()?;

@@ -1,0 +1,320 @@
+//! Devices and enrolment (laitteet ja käyttöönotto), independent of the transport.
+//!
+//! The admin on the hub creates a one-time [`Ticket`] for a user. The laptop
+//! presents its secret together with the user's login and password; the hub
+//! checks the ticket (unused, unexpired, for that user) and the password, records
+//! the laptop's node id as an enrolled device of that user, and answers with an
+//! [`EnrolGrant`] holding the organisation document. The laptop then creates its
+//! own store (its key wrapped locally with the same password) and pins the hub.
+//!
+//! Revoking a device or deactivating its user takes effect at the next contact:
+//! the hub refuses a node that [`Organisation::device_allowed`] rejects.
+
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use polku_audit::{Action as AuditAction, Code, Detail, NodeId, Reason};
+use polku_core::UserId;
+use polku_core::model::{Device, Organisation};
+use polku_core::rights::{Action, Target};
+use polku_store::{LockedStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::session::Session;
+use crate::{ApiError, Result};
+
+const TICKET_PREFIX: &str = "polku1";
+const TICKET_META: &[u8] = b"polku/ticket/v1/";
+const TICKET_CODE: Code = match Code::new("ticket") {
+    Ok(c) => c,
+    Err(_) => panic!("invalid audit code in the program text"),
+};
+
+/// How long a ticket is valid by default.
+pub const TICKET_LIFETIME_HOURS: i64 = 72;
+
+/// A one-time enrolment ticket, printed by `polku device ticket` and given to
+/// `polku join`. Holds no personal data beyond the staff login it is for.
+///
+/// Encoding (do not change without a new prefix): `polku1` + hex(postcard(Ticket)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// The hub's node id (ed25519 public key).
+    pub hub: [u8; 32],
+    /// Addresses the hub listens on.
+    pub addrs: Vec<SocketAddr>,
+    /// The one-time secret.
+    pub secret: [u8; 32],
+    /// The login the ticket is for.
+    pub login: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a ticket text cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid Polku enrolment ticket")]
+pub struct BadTicket;
+
+impl Ticket {
+    /// The printable form.
+    pub fn encode(&self) -> String {
+        let bytes = postcard::to_allocvec(self).unwrap_or_default();
+        let mut s = String::from(TICKET_PREFIX);
+        for b in bytes {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+
+    /// Parse the printable form.
+    pub fn decode(text: &str) -> std::result::Result<Ticket, BadTicket> {
+        let hex = text.trim().strip_prefix(TICKET_PREFIX).ok_or(BadTicket)?;
+        if hex.len() % 2 != 0 || hex.len() > 4096 {
+            return Err(BadTicket);
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| BadTicket))
+            .collect::<std::result::Result<Vec<u8>, _>>()?;
+        postcard::from_bytes(&bytes).map_err(|_| BadTicket)
+    }
+}
+
+/// What the hub keeps of an issued ticket (sealed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IssuedTicket {
+    user: UserId,
+    expires_at: DateTime<Utc>,
+    used: bool,
+}
+
+fn ticket_key(secret: &[u8; 32]) -> Vec<u8> {
+    let mut k = TICKET_META.to_vec();
+    k.extend_from_slice(blake3::hash(secret).as_bytes());
+    k
+}
+
+/// What the hub gives an enrolled laptop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolGrant {
+    /// The enrolled user's id.
+    pub user: UserId,
+    /// The organisation document (full Automerge save).
+    pub org_doc: Vec<u8>,
+}
+
+/// Why an enrolment was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolRefused {
+    /// Unknown, used or expired ticket, or a ticket for another user.
+    #[error("the ticket is not valid (unknown, used, expired, or for another user)")]
+    InvalidTicket,
+    /// The password did not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The user is deactivated.
+    #[error("the user is deactivated")]
+    UserInactive,
+    /// The node is already enrolled.
+    #[error("this device is already enrolled")]
+    AlreadyEnrolled,
+}
+
+impl Session {
+    /// Create a one-time enrolment ticket for `login`, valid for
+    /// [`TICKET_LIFETIME_HOURS`]. Needs the user-management right; audited.
+    pub fn create_ticket(
+        &mut self,
+        login: &str,
+        hub: [u8; 32],
+        addrs: Vec<SocketAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        self.check(Action::ManageUsers, Target::Organisation, None, now)?;
+        let user = self
+            .org
+            .users
+            .values()
+            .find(|u| u.login.eq_ignore_ascii_case(login.trim()))
+            .cloned()
+            .ok_or(ApiError::UnknownLogin)?;
+        if !user.active {
+            return Err(ApiError::UserInactive);
+        }
+        let ticket = Ticket {
+            hub,
+            addrs,
+            secret: rand::random(),
+            login: user.login.clone(),
+            expires_at: now + Duration::hours(TICKET_LIFETIME_HOURS),
+        };
+        let issued = IssuedTicket {
+            user: user.id,
+            expires_at: ticket.expires_at,
+            used: false,
+        };
+        let bytes = postcard::to_allocvec(&issued).map_err(|_| ApiError::Invalid("ticket"))?;
+        self.store.put_meta(&ticket_key(&ticket.secret), &bytes)?;
+        self.record(
+            now,
+            AuditAction::DeviceEnrol,
+            Some(user.id.0),
+            Detail::Code(TICKET_CODE),
+        )?;
+        Ok(ticket)
+    }
+
+    /// Hub side of enrolment: check the ticket secret and the user's password,
+    /// record `node` as the user's device and mark the ticket used. Every outcome
+    /// is audited; a refusal changes nothing else.
+    pub fn redeem_ticket(
+        &mut self,
+        secret: &[u8; 32],
+        node: NodeId,
+        login: &str,
+        password: &str,
+        label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<EnrolGrant, EnrolRefused>> {
+        let refuse = |s: &mut Session, reason: EnrolRefused, user: Option<UserId>| {
+            let r = match reason {
+                EnrolRefused::InvalidTicket | EnrolRefused::AlreadyEnrolled => {
+                    Reason::InvalidTicket
+                }
+                EnrolRefused::WrongPassword => Reason::WrongPassword,
+                EnrolRefused::UserInactive => Reason::UserInactive,
+            };
+            s.record(
+                now,
+                AuditAction::DeviceEnrol,
+                user.map(|u| u.0),
+                Detail::Reason(r),
+            )
+            .map(|()| Err(reason))
+        };
+        let key = ticket_key(secret);
+        let Some(issued) = self
+            .store
+            .get_meta(&key)?
+            .and_then(|b| postcard::from_bytes::<IssuedTicket>(&b).ok())
+        else {
+            return refuse(self, EnrolRefused::InvalidTicket, None);
+        };
+        let user = self.org.users.get(&issued.user).cloned();
+        let valid = !issued.used
+            && now < issued.expires_at
+            && user
+                .as_ref()
+                .is_some_and(|u| u.login.eq_ignore_ascii_case(login.trim()));
+        let Some(user) = user.filter(|_| valid) else {
+            return refuse(self, EnrolRefused::InvalidTicket, Some(issued.user));
+        };
+        if !user.active {
+            return refuse(self, EnrolRefused::UserInactive, Some(user.id));
+        }
+        let node_hex = node.to_string();
+        if self.org.devices.contains_key(&node_hex) {
+            return refuse(self, EnrolRefused::AlreadyEnrolled, Some(user.id));
+        }
+        // The password is checked against the user's wrapping on the hub.
+        match LockedStore::open(self.store.dir())?.derive_key_at(&user.login, password, now) {
+            Ok(_) => {}
+            Err(StoreError::WrongPassword | StoreError::UnknownUser) => {
+                return refuse(self, EnrolRefused::WrongPassword, Some(user.id));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let used = IssuedTicket {
+            used: true,
+            ..issued
+        };
+        let used = postcard::to_allocvec(&used).map_err(|_| ApiError::Invalid("ticket"))?;
+        self.store.put_meta(&key, &used)?;
+        let device = Device {
+            node_id: node_hex,
+            user: user.id,
+            label: label.chars().take(64).collect(),
+            enrolled_at: now,
+            revoked_at: None,
+        };
+        self.update_org_audited(
+            now,
+            Some((AuditAction::DeviceEnrol, Some(user.id.0), Detail::None)),
+            |org| org.insert_device(device),
+        )?;
+        let org_doc = self.org_doc_bytes()?;
+        Ok(Ok(EnrolGrant {
+            user: user.id,
+            org_doc,
+        }))
+    }
+
+    /// Enrolled devices.
+    pub fn devices(&mut self, now: DateTime<Utc>) -> Result<Vec<Device>> {
+        self.check(Action::ManageUsers, Target::Organisation, None, now)?;
+        let mut list: Vec<Device> = self.org.devices.values().cloned().collect();
+        list.sort_by_key(|d| d.enrolled_at);
+        Ok(list)
+    }
+
+    /// Revoke a device (by node id hex, or a unique prefix of it). Audited.
+    pub fn revoke_device(&mut self, node: &str, now: DateTime<Utc>) -> Result<()> {
+        self.check(Action::ManageUsers, Target::Organisation, None, now)?;
+        let node = node.trim().to_lowercase();
+        let matches: Vec<&Device> = self
+            .org
+            .devices
+            .values()
+            .filter(|d| !node.is_empty() && d.node_id.starts_with(&node))
+            .collect();
+        let [device] = matches.as_slice() else {
+            return Err(ApiError::Invalid("no single device matches that node id"));
+        };
+        let (id, user) = (device.node_id.clone(), device.user);
+        self.update_org_audited(
+            now,
+            Some((AuditAction::DeviceRevoke, Some(user.0), Detail::None)),
+            |org| {
+                if let Some(d) = org.devices.get_mut(&id) {
+                    d.revoked_at = Some(now);
+                }
+            },
+        )
+    }
+
+    /// Whether a node may sync now (enrolled, not revoked, its user active).
+    pub fn device_allowed(&self, node: NodeId) -> bool {
+        allowed(&self.org, node)
+    }
+}
+
+fn allowed(org: &Organisation, node: NodeId) -> bool {
+    org.device_allowed(&node.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_round_trip_and_reject_garbage() {
+        let t = Ticket {
+            hub: [3; 32],
+            addrs: vec!["127.0.0.1:4455".parse().expect("addr")],
+            secret: [9; 32],
+            login: "maija".into(),
+            expires_at: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
+        };
+        let text = t.encode();
+        assert!(text.starts_with("polku1"));
+        assert_eq!(Ticket::decode(&text), Ok(t));
+        assert_eq!(
+            Ticket::decode(&format!(" {text}\n")).map(|t| t.login),
+            Ok("maija".into())
+        );
+        assert_eq!(Ticket::decode("polku1zz"), Err(BadTicket));
+        assert_eq!(Ticket::decode(&text[..text.len() - 10]), Err(BadTicket));
+        assert_eq!(Ticket::decode("hello"), Err(BadTicket));
+    }
+}
