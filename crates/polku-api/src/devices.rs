@@ -25,6 +25,8 @@ use crate::{ApiError, Result};
 
 const TICKET_PREFIX: &str = "polku1";
 const TICKET_META: &[u8] = b"polku/ticket/v1/";
+/// Sealed slot: the addresses the hub daemon listens on. Do not change.
+const LISTEN_META: &[u8] = b"polku/hub-listen/v1";
 const TICKET_CODE: Code = match Code::new("ticket") {
     Ok(c) => c,
     Err(_) => panic!("invalid audit code in the program text"),
@@ -248,6 +250,47 @@ impl Session {
             user: user.id,
             org_doc,
         }))
+    }
+
+    /// [`Session::create_ticket`] on a hub store, for this hub's node id; with no
+    /// `addrs`, the addresses the hub daemon last listened on.
+    pub fn create_ticket_for_hub(
+        &mut self,
+        login: &str,
+        addrs: Vec<SocketAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        if !self.is_hub()? {
+            return Err(ApiError::Invalid("tickets are made on the hub store"));
+        }
+        let addrs = if addrs.is_empty() {
+            self.hub_listen_addrs()?
+        } else {
+            addrs
+        };
+        if addrs.is_empty() {
+            return Err(ApiError::Invalid(
+                "no hub address known: start `polku hub` first or give --addr",
+            ));
+        }
+        let node = polku_audit::NodeKey::from_bytes(&self.node_secret()?).node_id();
+        self.create_ticket(login, *node.as_bytes(), addrs, now)
+    }
+
+    /// Addresses the hub daemon last listened on.
+    pub fn hub_listen_addrs(&self) -> Result<Vec<SocketAddr>> {
+        Ok(self
+            .store
+            .get_meta(LISTEN_META)?
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .unwrap_or_default())
+    }
+
+    /// Remember the addresses the hub daemon listens on (for tickets).
+    pub fn set_hub_listen_addrs(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+        let bytes = postcard::to_allocvec(addrs).map_err(|_| ApiError::Invalid("addresses"))?;
+        self.store.put_meta(LISTEN_META, &bytes)?;
+        Ok(())
     }
 
     /// Enrolled devices.

@@ -33,7 +33,13 @@ enum Command {
         /// Login name of the first administrator.
         #[arg(long)]
         admin: String,
+        /// Create the organisation's hub store (laptops enrol with and sync to it).
+        #[arg(long)]
+        hub: bool,
     },
+    /// Enrolled devices (laitteet) of the organisation.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Add synthetic, realistic demo data (same seed, same data).
     Demo {
         /// Number of clients to add.
@@ -113,6 +119,27 @@ enum AuditCommand {
     },
     /// Verify every chain: exit 0 with a summary, or non-zero naming the first bad entry.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Print a one-time enrolment ticket for a user's laptop.
+    Ticket {
+        /// The user the laptop is for.
+        #[arg(long)]
+        for_user: String,
+        /// Address the laptop reaches the hub at (repeatable); defaults to the
+        /// addresses the hub daemon last listened on.
+        #[arg(long = "addr")]
+        addrs: Vec<std::net::SocketAddr>,
+    },
+    /// List enrolled devices.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device (node id or a unique prefix of it).
+    Revoke { node: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,10 +250,32 @@ fn run(cli: Cli) -> Result<()> {
     };
     let now = chrono::Utc::now();
     match cli.command {
-        Command::Init { admin } => {
+        Command::Init { admin, hub } => {
             let password = read_password(&format!("New password for {admin}: "))?;
-            Workspace::init(&store_dir, &admin, &password, now)?;
-            println!("Created store {}", store_dir.display());
+            if hub {
+                Workspace::init_hub(&store_dir, &admin, &password, now)?;
+                println!("Created hub store {}", store_dir.display());
+            } else {
+                Workspace::init(&store_dir, &admin, &password, now)?;
+                println!("Created store {}", store_dir.display());
+            }
+            Ok(())
+        }
+        Command::Device(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            match cmd {
+                DeviceCommand::Ticket { for_user, addrs } => {
+                    let ticket = session.create_ticket_for_hub(&for_user, addrs, now)?;
+                    println!("{}", ticket.encode());
+                }
+                DeviceCommand::List { json } => {
+                    let devices = session.devices(now)?;
+                    let org = session.organisation().clone();
+                    output::devices(&devices, &org, json)?;
+                }
+                DeviceCommand::Revoke { node } => session.revoke_device(&node, now)?,
+            }
+            session.close_at(now)?;
             Ok(())
         }
         Command::Demo { clients, seed } => {

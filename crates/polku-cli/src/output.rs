@@ -9,7 +9,7 @@ use anyhow::Result;
 use polku_api::AuditRow;
 use polku_core::codes::{CodeList, CodeSet, Lang};
 use polku_core::model::MeasureStatus;
-use polku_core::model::{Client, ClientSummary, Organisation, User};
+use polku_core::model::{Client, ClientSummary, Device, Organisation, User};
 
 /// `client list`.
 pub fn client_list(list: &[ClientSummary], json: bool) -> Result<()> {
@@ -172,5 +172,31 @@ pub fn audit_rows(rows: &[AuditRow], json: bool) -> Result<()> {
         )?;
     }
     writeln!(out, "{} entries", rows.len())?;
+    Ok(())
+}
+
+/// `device list`.
+pub fn devices(devices: &[Device], org: &Organisation, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(devices)?)?;
+        return Ok(());
+    }
+    for d in devices {
+        let user = org.users.get(&d.user).map_or("?", |u| u.login.as_str());
+        let state = match d.revoked_at {
+            Some(t) => format!("revoked {}", t.format("%Y-%m-%d")),
+            None => "active".to_owned(),
+        };
+        writeln!(
+            out,
+            "{}  {:<16}  {:<20}  enrolled {}  {state}",
+            &d.node_id[..16.min(d.node_id.len())],
+            user,
+            d.label,
+            d.enrolled_at.format("%Y-%m-%d")
+        )?;
+    }
+    writeln!(out, "{} devices", devices.len())?;
     Ok(())
 }
