@@ -79,16 +79,16 @@ pub struct DemoReport {
 pub struct Session {
     pub(crate) store: Store,
     pub(crate) trail: Trail,
-    org_id: DocId,
+    pub(crate) org_id: DocId,
     pub(crate) org: Organisation,
     pub(crate) user: User,
     pub(crate) rights: Rights,
     must_change_password: bool,
     /// In-memory search index (name, birth date, unit), decrypted at unlock.
-    index: BTreeMap<ClientId, ClientSummary>,
+    pub(crate) index: BTreeMap<ClientId, ClientSummary>,
     /// Client documents changed in this session: their views are refreshed
     /// (and long change logs compacted) on close.
-    dirty: BTreeSet<ClientId>,
+    pub(crate) dirty: BTreeSet<ClientId>,
 }
 
 impl Session {
@@ -288,6 +288,11 @@ impl Session {
         Ok(self.store.load_doc(self.org_id)?.save())
     }
 
+    /// The organisation's id (what both sides of a sync session must share).
+    pub fn org_id(&self) -> polku_core::OrgId {
+        self.org.id
+    }
+
     /// The user's rights.
     pub fn rights(&self) -> &Rights {
         &self.rights
@@ -402,13 +407,23 @@ impl Session {
     /// Only clients whose whole record the user may view are returned; the read
     /// is audited as one entry with the count.
     pub fn all_clients(&mut self, now: DateTime<Utc>) -> Result<Vec<Client>> {
+        let out = self.load_clients(true)?;
+        let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        self.record(now, AuditAction::View, None, Detail::Count(count))?;
+        Ok(out)
+    }
+
+    /// Read every client (`visible_only`: only those whose whole record the user
+    /// may view), rebuilding stale views. Not audited: the caller audits the read.
+    pub(crate) fn load_clients(&mut self, visible_only: bool) -> Result<Vec<Client>> {
         let mut out = Vec::with_capacity(self.index.len());
         let mut stale = Vec::new();
         for (id, view) in self.store.load_views(DocKind::Client)? {
-            let visible = self
-                .index
-                .get(&ClientId::from(id.0))
-                .is_some_and(|s| self.may(Action::ViewRecord, s));
+            let visible = !visible_only
+                || self
+                    .index
+                    .get(&ClientId::from(id.0))
+                    .is_some_and(|s| self.may(Action::ViewRecord, s));
             if !visible {
                 continue;
             }
@@ -423,8 +438,6 @@ impl Session {
             self.write_view(id, &mut doc, &client)?;
             out.push(client);
         }
-        let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
-        self.record(now, AuditAction::View, None, Detail::Count(count))?;
         Ok(out)
     }
 
@@ -725,7 +738,7 @@ impl Session {
     }
 }
 
-fn index_bytes(summary: &ClientSummary) -> Result<Vec<u8>> {
+pub(crate) fn index_bytes(summary: &ClientSummary) -> Result<Vec<u8>> {
     serde_json::to_vec(summary).map_err(|_| ApiError::Invalid("search index entry"))
 }
 

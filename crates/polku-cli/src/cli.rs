@@ -40,6 +40,22 @@ enum Command {
     /// Enrolled devices (laitteet) of the organisation.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Run the organisation's hub until stopped (SIGTERM or Ctrl-C), logging to stdout.
+    Hub {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:4646")]
+        bind: std::net::SocketAddr,
+    },
+    /// Enrol this device with a hub using a ticket and create its store.
+    Join {
+        /// The ticket printed by `polku device ticket`.
+        ticket: String,
+        /// The user the ticket is for.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Sync once with the hub and print what moved.
+    Sync,
     /// Add synthetic, realistic demo data (same seed, same data).
     Demo {
         /// Number of clients to add.
@@ -61,6 +77,8 @@ enum Command {
     /// The signed audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Statistics (PARKki): the outreach report, or `check` for missing mandatory fields.
+    Stats(crate::stats::StatsArgs),
     /// Measure unlock, decode and storage figures against a raw baseline.
     Bench(BenchArgs),
 }
@@ -149,6 +167,16 @@ enum BenchWhat {
         /// Entries to append and verify.
         #[arg(long, default_value_t = 100_000)]
         entries: usize,
+    },
+    /// A full-year statistics report over synthetic clients in memory, at a
+    /// tenth of the size and at the full size.
+    Stats {
+        /// Clients at the full size.
+        #[arg(long, default_value_t = 100_000)]
+        clients: usize,
+        /// Runs per size (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
     },
 }
 
@@ -260,6 +288,19 @@ fn run(cli: Cli) -> Result<()> {
                 println!("Created store {}", store_dir.display());
             }
             Ok(())
+        }
+        Command::Hub { bind } => {
+            let session = login(&store_dir, cli.user, now)?;
+            crate::net::hub(session, bind)
+        }
+        Command::Join { ticket, user } => {
+            let user = require_user(user.or(cli.user))?;
+            let password = read_password("Password: ")?;
+            crate::net::join(&store_dir, &ticket, &user, &password)
+        }
+        Command::Sync => {
+            let session = login(&store_dir, cli.user, now)?;
+            crate::net::sync(session)
         }
         Command::Device(cmd) => {
             let mut session = login(&store_dir, cli.user, now)?;
@@ -418,6 +459,20 @@ fn run(cli: Cli) -> Result<()> {
             session.close_at(now)?;
             Ok(())
         }
+        Command::Stats(args) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::stats::run(&mut session, args, now);
+            session.close_at(now)?;
+            result
+        }
+        Command::Bench(BenchArgs {
+            what: Some(BenchWhat::Stats { clients, repeats }),
+            ..
+        }) => {
+            let sizes = [clients / 10, clients];
+            println!("{}", polku_api::bench_stats::run(&sizes, repeats));
+            Ok(())
+        }
         Command::Bench(args) => {
             let user = require_user(cli.user)?;
             let password = read_password("Password: ")?;
@@ -438,6 +493,8 @@ fn run(cli: Cli) -> Result<()> {
                         polku_api::bench_audit::run(&user, &password, entries)?
                     );
                 }
+                // Handled above: it needs no store.
+                Some(BenchWhat::Stats { .. }) => {}
             }
             Ok(())
         }

@@ -3,7 +3,9 @@
 //! rule lives in `polku-api` and below.
 
 mod cli;
+mod net;
 mod output;
+mod stats;
 
 use std::process::ExitCode;
 

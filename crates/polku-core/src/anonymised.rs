@@ -196,7 +196,7 @@ fn situation(s: &SituationSnapshot) -> Situation {
 /// The snapshot of `period` in `phase`: the earliest one for the start, the
 /// latest one for the end (ties: the first in id order).
 fn snapshot_of(client: &Client, period: PeriodId, phase: SnapshotPhase) -> Option<Situation> {
-    let mut matching = client
+    let matching = client
         .snapshots
         .values()
         .filter(|s| s.period == Some(period) && s.phase == phase);
@@ -318,7 +318,8 @@ mod tests {
         p.start = Some(date(2026, 1, 15));
         p.goals = "Salainen tavoite".into();
         p.arrival_route = Some("family".into());
-        let mut s = SituationSnapshot::new(SnapshotId::new(), date(2026, 1, 15), SnapshotPhase::Start);
+        let mut s =
+            SituationSnapshot::new(SnapshotId::new(), date(2026, 1, 15), SnapshotPhase::Start);
         s.period = Some(p.id);
         s.main_activity = Some("outside".into());
         c.insert_snapshot(s);

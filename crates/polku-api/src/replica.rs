@@ -1,0 +1,1063 @@
+//! [`SyncReplica`]: the encrypted store as a [`polku_sync::Replica`].
+//!
+//! A logged-in [`Session`] becomes a replica with [`Session::into_replica`]
+//! and comes back with [`SyncReplica::into_session`]. The replica mirrors the
+//! in-memory reference (`polku_sync::mem::MemReplica`) over the store:
+//!
+//! - **Admission.** A hub re-reads the organisation document on every
+//!   contact (a revocation made by another process counts) and admits only
+//!   an enrolled, non-revoked device of an active user; a laptop admits only
+//!   its pinned hub.
+//! - **Scope.** A hub offers a laptop the organisation document, the clients
+//!   its user may view (PAR's rights, [`polku_core::rights::can`] with
+//!   `ViewBasic`) and the activity memos of its units; the unit and
+//!   responsible workers are read from the documents themselves (cached by
+//!   heads hash), so edits by other processes count. A laptop offers
+//!   everything it holds.
+//! - **Changes from a laptop** need the user's modify right on the client
+//!   before and after the change (plus the memo or record right for what the
+//!   change touches); the organisation document is changed only on the hub;
+//!   an activity memo needs the memo's unit among the user's units.
+//! - **Saving** appends, in one store transaction for all documents, the
+//!   changes each document got since it was loaded, and refreshes the sealed
+//!   search-index entry and view of client documents.
+//! - **Bookkeeping** (agreed sets, per-document Automerge sync states,
+//!   tombstone cursors, the tombstone log, refusals, quarantine) lives in the
+//!   store's sealed key/value area under `polku/sync/v1/`.
+//! - **Audit chains** come from the store's audit entries and are merged
+//!   with the API's append-only merge (fork evidence kept).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::AutoCommit;
+use chrono::{DateTime, Utc};
+use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
+use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
+use polku_core::model::{Client, ClientSummary, User};
+use polku_core::rights::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
+use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
+use polku_store::{StoreError, heads_hash as store_heads_hash};
+use polku_sync::docset::{DocSet, apply_in_place};
+use polku_sync::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
+use polku_sync::{
+    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, HeadsHash, LoadedDoc, Peer,
+    PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError, SessionConfig, SyncReport,
+    TombstoneBatch, TombstoneOutcome,
+};
+use uuid::Uuid;
+
+use crate::session::{Session, index_bytes};
+use crate::{ApiError, Result, views};
+
+/// Prefix of every sealed key/value slot of sync bookkeeping. Do not change.
+const PREFIX: &str = "polku/sync/v1/";
+/// Version byte of the encoded per-peer record. Do not change.
+const RECORD_VERSION: u8 = 1;
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    let mut k = String::from(PREFIX);
+    k.push_str(&parts.join("/"));
+    k.into_bytes()
+}
+
+fn node_hex(node: &NodeId) -> String {
+    node.to_string()
+}
+
+fn record_key(node: &NodeId) -> Vec<u8> {
+    key(&["peer", &node_hex(node), "record"])
+}
+
+fn state_key(node: &NodeId, id: DocId) -> Vec<u8> {
+    key(&["peer", &node_hex(node), "state", &id.0.to_string()])
+}
+
+fn peers_key() -> Vec<u8> {
+    key(&["peers"])
+}
+
+fn tomb_next_key() -> Vec<u8> {
+    key(&["tomb-next"])
+}
+
+fn tomb_key(pos: u64) -> Vec<u8> {
+    key(&["tomb", &format!("{pos:020}")])
+}
+
+fn refusal_prefix() -> Vec<u8> {
+    key(&["refused", ""])
+}
+
+fn refusal_key(node: &NodeId, id: DocId) -> Vec<u8> {
+    key(&["refused", &node_hex(node), &id.0.to_string()])
+}
+
+fn quarantine_prefix() -> Vec<u8> {
+    key(&["quarantine", ""])
+}
+
+fn quarantine_key(node: &NodeId, id: DocId) -> Vec<u8> {
+    key(&["quarantine", &node_hex(node), &id.0.to_string()])
+}
+
+fn storage<E: std::error::Error + Send + Sync + 'static>(e: E) -> ReplicaError {
+    ReplicaError::Storage(Box::new(e))
+}
+
+fn corrupt(what: &'static str) -> ReplicaError {
+    storage(StoreError::Corrupt { what })
+}
+
+/// The store's heads hash as the sync crate's (both are BLAKE3 over the
+/// sorted heads: the same bytes).
+fn to_sync_hash(h: polku_store::HeadsHash) -> HeadsHash {
+    HeadsHash(h.0)
+}
+
+/// Wire code of a quarantine reason (kept in the store). Do not change.
+fn quarantine_code(r: QuarantineReason) -> u8 {
+    match r {
+        QuarantineReason::Unreadable => 1,
+        QuarantineReason::BadMessage => 2,
+        QuarantineReason::ApplyFailed => 3,
+        QuarantineReason::TooLarge => 4,
+        QuarantineReason::KindMismatch => 5,
+        _ => 0,
+    }
+}
+
+fn quarantine_from_code(c: u8) -> QuarantineReason {
+    match c {
+        1 => QuarantineReason::Unreadable,
+        2 => QuarantineReason::BadMessage,
+        3 => QuarantineReason::ApplyFailed,
+        4 => QuarantineReason::TooLarge,
+        5 => QuarantineReason::KindMismatch,
+        _ => QuarantineReason::ApplyFailed,
+    }
+}
+
+/// What rights depend on: a document's unit and responsible workers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct DocScope {
+    unit: Option<UnitId>,
+    responsible: BTreeSet<UserId>,
+}
+
+fn client_scope(doc: AutoCommit) -> Option<DocScope> {
+    let summary = ClientDoc::from_automerge(doc).ok()?.summary().ok()?;
+    Some(DocScope {
+        unit: summary.unit,
+        responsible: summary.responsible,
+    })
+}
+
+fn memo_scope(doc: AutoCommit) -> Option<DocScope> {
+    let memo = ActivityMemoDoc::from_automerge(doc)
+        .ok()?
+        .activity_memo()
+        .ok()?;
+    Some(DocScope {
+        unit: Some(memo.unit),
+        responsible: BTreeSet::new(),
+    })
+}
+
+fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
+    match kind {
+        DocKind::Client => client_scope(doc),
+        DocKind::ActivityMemo => memo_scope(doc),
+        DocKind::Organisation => Some(DocScope::default()),
+    }
+}
+
+/// Per-peer record as stored: `[version] ‖ postcard((agreed, cursor))`.
+type StoredRecord = (Vec<([u8; 16], [u8; 32])>, u64);
+
+/// Encodes a per-peer record (see [`StoredRecord`]).
+fn encode_record(agreed: &DocSet, cursor: u64) -> Option<Vec<u8>> {
+    let list: Vec<([u8; 16], [u8; 32])> = agreed
+        .iter()
+        .map(|(id, h)| (*id.0.as_bytes(), h.0))
+        .collect();
+    let mut out = vec![RECORD_VERSION];
+    out.extend(postcard::to_allocvec(&(list, cursor)).ok()?);
+    Some(out)
+}
+
+fn decode_record(bytes: &[u8]) -> Option<PeerRecord> {
+    let (&RECORD_VERSION, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let (list, cursor): StoredRecord = postcard::from_bytes(rest).ok()?;
+    Some(PeerRecord {
+        agreed: list
+            .into_iter()
+            .map(|(id, h)| (DocId(Uuid::from_bytes(id)), HeadsHash(h)))
+            .collect(),
+        tombstone_cursor: cursor,
+    })
+}
+
+fn encode_tombstone(t: &Tombstone) -> Vec<u8> {
+    let mut out = t.doc.0.as_bytes().to_vec();
+    out.extend_from_slice(&t.erased_at.timestamp_micros().to_be_bytes());
+    out
+}
+
+fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
+    let id: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
+    let micros: [u8; 8] = bytes.get(16..24)?.try_into().ok()?;
+    Some(Tombstone {
+        doc: DocId(Uuid::from_bytes(id)),
+        erased_at: DateTime::from_timestamp_micros(i64::from_be_bytes(micros))?,
+    })
+}
+
+/// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
+/// See the module docs.
+#[derive(Debug)]
+pub struct SyncReplica {
+    session: Session,
+    hub: bool,
+    node: NodeId,
+    /// Scope facts of documents, by the heads hash they were read at (hub).
+    scopes: BTreeMap<DocId, (polku_store::HeadsHash, Option<DocScope>)>,
+    /// Whether `scopes` was filled in bulk once.
+    scopes_filled: bool,
+    /// Erased ids (the tombstone log), read once.
+    erased: Option<BTreeSet<DocId>>,
+}
+
+impl Session {
+    /// This session as a sync replica (hub or laptop, by the store's role).
+    pub fn into_replica(self) -> Result<SyncReplica> {
+        SyncReplica::new(self)
+    }
+}
+
+impl SyncReplica {
+    /// A replica over a logged-in session.
+    pub fn new(session: Session) -> Result<SyncReplica> {
+        let hub = session.is_hub()?;
+        let node = polku_audit::NodeKey::from_bytes(&session.node_secret()?).node_id();
+        Ok(SyncReplica {
+            session,
+            hub,
+            node,
+            scopes: BTreeMap::new(),
+            scopes_filled: false,
+            erased: None,
+        })
+    }
+
+    /// The session back.
+    pub fn into_session(self) -> Session {
+        self.session
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The session, mutable (the app's own edits between syncs).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// This side's role in a sync session.
+    pub fn role(&self) -> Role {
+        if self.hub { Role::Hub } else { Role::Laptop }
+    }
+
+    /// This device's node id.
+    pub fn node_id(&self) -> NodeId {
+        self.node
+    }
+
+    /// The configuration of a sync session with `peer` (default limits).
+    pub fn session_config(&self, peer: NodeId) -> SessionConfig {
+        SessionConfig::new(self.role(), self.session.org_id(), self.node, peer)
+    }
+
+    /// Refusals recorded from peers (documents or changes of ours a peer did
+    /// not accept), for the app to show. The local documents are unchanged.
+    pub fn refusals(&self) -> Result<Vec<(NodeId, Refusal)>> {
+        let mut out = Vec::new();
+        for (node, id, v) in self.list_pairs(&refusal_prefix())? {
+            if let Some(&c) = v.first() {
+                out.push((
+                    node,
+                    Refusal {
+                        doc: id,
+                        reason: RefusedReason::from_code(c),
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Documents that could not be synced with a peer, for the app to show.
+    pub fn quarantined(&self) -> Result<Vec<(NodeId, DocId, QuarantineReason)>> {
+        Ok(self
+            .list_pairs(&quarantine_prefix())?
+            .into_iter()
+            .filter_map(|(node, id, v)| Some((node, id, quarantine_from_code(*v.first()?))))
+            .collect())
+    }
+
+    /// Whether `id` was erased (its id is refused forever).
+    pub fn is_erased(&mut self, id: DocId) -> Result<bool> {
+        Ok(self.erased_set().map_err(replica_to_api)?.contains(&id))
+    }
+
+    /// Writes one audit entry for a completed sync session (action `sync`,
+    /// the documents sent and received, the peer-independent target `None`).
+    pub fn record_sync(&mut self, report: &SyncReport, now: DateTime<Utc>) -> Result<()> {
+        let sent = u32::try_from(report.docs_sent).unwrap_or(u32::MAX);
+        let received = u32::try_from(report.docs_received).unwrap_or(u32::MAX);
+        self.session.record(
+            now,
+            AuditAction::Sync,
+            None,
+            Detail::Transfer { sent, received },
+        )
+    }
+
+    /// `(node, doc, value)` of the slots `prefix<node hex>/<doc uuid>`.
+    fn list_pairs(&self, prefix: &[u8]) -> Result<Vec<(NodeId, DocId, Vec<u8>)>> {
+        let store = &self.session.store;
+        let mut out = Vec::new();
+        for k in store.list_meta_keys()? {
+            let Some(rest) = k.strip_prefix(prefix) else {
+                continue;
+            };
+            let Ok(rest) = std::str::from_utf8(rest) else {
+                continue;
+            };
+            let Some((node, doc)) = rest.split_once('/') else {
+                continue;
+            };
+            let (Ok(node), Ok(doc)) = (node.parse::<NodeId>(), doc.parse::<Uuid>()) else {
+                continue;
+            };
+            if let Some(v) = store.get_meta(&k)? {
+                out.push((node, DocId(doc), v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Re-reads the organisation document (hub: another process may have
+    /// revoked a device or changed a user since).
+    fn reload_org(&mut self) -> Result<()> {
+        let s = &mut self.session;
+        let org = OrgDoc::from_automerge(s.store.load_doc(s.org_id)?)?.organisation()?;
+        if let Some(u) = org.users.get(&s.user.id) {
+            s.user = u.clone();
+            s.rights = Rights::for_role(s.user.role);
+        }
+        s.org = org;
+        Ok(())
+    }
+
+    /// The user of a peer device and their rights, if the device is allowed.
+    fn peer_user(&self, peer: &Peer) -> Option<(User, Rights)> {
+        let org = &self.session.org;
+        let device = org.devices.get(&node_hex(&peer.node))?;
+        if device.revoked_at.is_some() {
+            return None;
+        }
+        let user = org.users.get(&device.user)?.clone();
+        let rights = Rights::for_role(user.role);
+        user.active.then_some((user, rights))
+    }
+
+    fn erased_set(&mut self) -> Result<&mut BTreeSet<DocId>, ReplicaError> {
+        if self.erased.is_none() {
+            let store = &self.session.store;
+            let next = self.tomb_next()?;
+            let mut set = BTreeSet::new();
+            for pos in 0..next {
+                let bytes = store
+                    .get_meta(&tomb_key(pos))
+                    .map_err(storage)?
+                    .ok_or(corrupt("tombstone log"))?;
+                set.insert(
+                    decode_tombstone(&bytes)
+                        .ok_or(corrupt("tombstone log"))?
+                        .doc,
+                );
+            }
+            self.erased = Some(set);
+        }
+        Ok(self.erased.get_or_insert_default())
+    }
+
+    fn tomb_next(&self) -> Result<u64, ReplicaError> {
+        match self
+            .session
+            .store
+            .get_meta(&tomb_next_key())
+            .map_err(storage)?
+        {
+            None => Ok(0),
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("tombstone log")),
+        }
+    }
+
+    fn peers(&self) -> Result<Vec<[u8; 32]>, ReplicaError> {
+        Ok(self
+            .session
+            .store
+            .get_meta(&peers_key())
+            .map_err(storage)?
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .unwrap_or_default())
+    }
+
+    /// Deletes a document, its index entry and view (with it), every peer's
+    /// sync state for it, and forgets it in memory.
+    fn delete_local(&mut self, id: DocId) -> Result<bool, ReplicaError> {
+        let peers = self.peers()?;
+        let store = &self.session.store;
+        store
+            .batch(|b| {
+                for p in &peers {
+                    b.delete_meta(&state_key(&NodeId::from_bytes(*p), id))?;
+                }
+                Ok(())
+            })
+            .map_err(storage)?;
+        let deleted = store.delete_doc(id).map_err(storage)?;
+        let client = ClientId::from(id.0);
+        self.session.index.remove(&client);
+        self.session.dirty.remove(&client);
+        self.scopes.remove(&id);
+        Ok(deleted)
+    }
+
+    /// Brings the scope cache up to date with the stored heads (hub).
+    fn refresh_scopes(
+        &mut self,
+        heads: &[(DocId, DocKind, polku_store::HeadsHash)],
+    ) -> Result<(), ReplicaError> {
+        let store = &self.session.store;
+        if !self.scopes_filled {
+            self.scopes_filled = true;
+            for kind in [DocKind::Client, DocKind::ActivityMemo] {
+                // A damaged document fails the bulk load: fall back to one by one.
+                let Ok(all) = store.load_all(kind) else {
+                    continue;
+                };
+                for (id, mut doc) in all {
+                    let hh = store_heads_hash(&doc.get_heads());
+                    self.scopes.insert(id, (hh, scope_of(kind, doc)));
+                }
+            }
+        }
+        let live: BTreeSet<DocId> = heads.iter().map(|(id, _, _)| *id).collect();
+        self.scopes.retain(|id, _| live.contains(id));
+        for (id, kind, hh) in heads {
+            if *kind == DocKind::Organisation {
+                continue;
+            }
+            if self.scopes.get(id).is_some_and(|(h, _)| h == hh) {
+                continue;
+            }
+            let scope = match store.load_doc(*id) {
+                Ok(doc) => scope_of(*kind, doc),
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(storage(e)),
+            };
+            self.scopes.insert(*id, (*hh, scope));
+        }
+        Ok(())
+    }
+
+    fn may_view(user: &User, rights: &Rights, kind: DocKind, scope: &DocScope) -> bool {
+        match kind {
+            DocKind::Organisation => true,
+            DocKind::Client => {
+                let cs = ClientScope {
+                    unit: scope.unit,
+                    responsible: &scope.responsible,
+                };
+                can(user, rights, Action::ViewBasic, Target::Client(&cs)).is_ok()
+            }
+            DocKind::ActivityMemo => {
+                user.active
+                    && (rights.view == Scope::All
+                        || scope.unit.is_some_and(|u| user.units.contains(&u)))
+            }
+        }
+    }
+
+    fn check_client_change(
+        user: &User,
+        rights: &Rights,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        let hydrate = |doc: AutoCommit| -> Option<Client> {
+            ClientDoc::from_automerge(doc).ok()?.client().ok()
+        };
+        let after = hydrate(change.after.clone()).ok_or(RefusedReason::Invalid)?;
+        if DocId::from(after.id) != change.id {
+            return Err(RefusedReason::Invalid);
+        }
+        let before = match change.before {
+            None => {
+                can(
+                    user,
+                    rights,
+                    Action::CreateClient,
+                    Target::NewClientIn(after.unit),
+                )
+                .map_err(|_| RefusedReason::NotPermitted)?;
+                Client::new(after.id, after.created_at)
+            }
+            Some(heads) => {
+                let mut copy = change.after.clone();
+                let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
+                hydrate(at).ok_or(RefusedReason::Invalid)?
+            }
+        };
+        // The modify right always; the memo and record rights for what changed.
+        let mut actions = vec![Action::ModifyBasic];
+        if before.memos != after.memos {
+            actions.push(Action::WriteMemo);
+        }
+        let mut rest = before.clone();
+        rest.basic = after.basic.clone();
+        rest.memos = after.memos.clone();
+        if rest != after {
+            actions.push(Action::ModifyRecord);
+        }
+        let scopes = [
+            (
+                change.before.is_some(),
+                ClientScope {
+                    unit: before.unit,
+                    responsible: &before.responsible,
+                },
+            ),
+            (
+                true,
+                ClientScope {
+                    unit: after.unit,
+                    responsible: &after.responsible,
+                },
+            ),
+        ];
+        for (check, scope) in &scopes {
+            if !check {
+                continue;
+            }
+            for action in &actions {
+                match can(user, rights, *action, Target::Client(scope)) {
+                    Ok(()) => {}
+                    Err(Denied {
+                        missing: MissingRight::View,
+                    }) if change.before.is_some() => return Err(RefusedReason::OutOfScope),
+                    Err(_) => return Err(RefusedReason::NotPermitted),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_memo_change(
+        user: &User,
+        rights: &Rights,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        let hydrate = |doc: AutoCommit| {
+            ActivityMemoDoc::from_automerge(doc)
+                .ok()?
+                .activity_memo()
+                .ok()
+        };
+        let after = hydrate(change.after.clone()).ok_or(RefusedReason::Invalid)?;
+        if DocId::from(after.id) != change.id {
+            return Err(RefusedReason::Invalid);
+        }
+        let mut units = vec![after.unit];
+        if let Some(heads) = change.before {
+            let mut copy = change.after.clone();
+            let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
+            units.push(hydrate(at).ok_or(RefusedReason::Invalid)?.unit);
+        }
+        let ok = user.active
+            && rights.modify != Scope::None
+            && !rights.basic_data_only
+            && units
+                .iter()
+                .all(|u| rights.modify == Scope::All || user.units.contains(u));
+        if ok {
+            Ok(())
+        } else {
+            Err(RefusedReason::NotPermitted)
+        }
+    }
+}
+
+fn replica_to_api(e: ReplicaError) -> ApiError {
+    match e {
+        ReplicaError::Storage(inner) => match inner.downcast::<StoreError>() {
+            Ok(s) => ApiError::Store(*s),
+            Err(_) => ApiError::Store(StoreError::Corrupt {
+                what: "sync bookkeeping",
+            }),
+        },
+        _ => ApiError::Store(StoreError::Corrupt {
+            what: "sync bookkeeping",
+        }),
+    }
+}
+
+fn api_storage(e: ApiError) -> ReplicaError {
+    match e {
+        ApiError::Store(s) => storage(s),
+        other => storage(other),
+    }
+}
+
+impl Replica for SyncReplica {
+    fn admit(&mut self, peer: &Peer) -> std::result::Result<(), Denial> {
+        if !self.hub {
+            return match self.session.hub_pin() {
+                Ok(Some(pin)) if pin.node == *peer.node.as_bytes() => Ok(()),
+                _ => Err(Denial::HubMismatch),
+            };
+        }
+        // Fail closed: without a fresh organisation document, admit nobody.
+        self.reload_org().map_err(|_| Denial::NotEnrolled)?;
+        let org = &self.session.org;
+        let Some(device) = org.devices.get(&node_hex(&peer.node)) else {
+            return Err(Denial::NotEnrolled);
+        };
+        if device.revoked_at.is_some() {
+            return Err(Denial::DeviceRevoked);
+        }
+        match org.users.get(&device.user) {
+            Some(u) if u.active => Ok(()),
+            _ => Err(Denial::UserDeactivated),
+        }
+    }
+
+    fn doc_set(&mut self, peer: &Peer) -> std::result::Result<Vec<DocEntry>, ReplicaError> {
+        let heads = self.session.store.list_doc_heads().map_err(storage)?;
+        let erased = self.erased_set()?.clone();
+        let heads: Vec<_> = heads
+            .into_iter()
+            .filter(|(id, _, _)| !erased.contains(id))
+            .collect();
+        if !self.hub {
+            return Ok(heads
+                .into_iter()
+                .map(|(id, kind, hh)| DocEntry {
+                    id,
+                    kind,
+                    heads: to_sync_hash(hh),
+                })
+                .collect());
+        }
+        let Some((user, rights)) = self.peer_user(peer) else {
+            return Ok(Vec::new());
+        };
+        self.refresh_scopes(&heads)?;
+        let org_doc = self.session.org_id;
+        Ok(heads
+            .into_iter()
+            .filter(|(id, kind, _)| match kind {
+                DocKind::Organisation => *id == org_doc,
+                _ => match self.scopes.get(id) {
+                    Some((_, Some(scope))) => Self::may_view(&user, &rights, *kind, scope),
+                    // Unreadable: its scope cannot be decided, it is not offered.
+                    Some((_, None)) | None => false,
+                },
+            })
+            .map(|(id, kind, hh)| DocEntry {
+                id,
+                kind,
+                heads: to_sync_hash(hh),
+            })
+            .collect())
+    }
+
+    fn doc_status(&mut self, id: DocId) -> std::result::Result<DocStatus, ReplicaError> {
+        if self.erased_set()?.contains(&id) {
+            return Ok(DocStatus::Erased);
+        }
+        match self.session.store.doc_info(id) {
+            Ok(_) => Ok(DocStatus::Present),
+            Err(StoreError::DocNotFound(_)) => Ok(DocStatus::Absent),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    fn load_doc(&mut self, id: DocId) -> std::result::Result<Option<LoadedDoc>, ReplicaError> {
+        let store = &self.session.store;
+        let kind = match store.doc_info(id) {
+            Ok(info) => info.kind,
+            Err(StoreError::DocNotFound(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        match store.load_doc(id) {
+            Ok(doc) => Ok(Some(LoadedDoc { kind, doc })),
+            Err(StoreError::DocNotFound(_)) => Ok(None),
+            Err(StoreError::Corrupt { .. } | StoreError::InvalidDocument) => {
+                Err(ReplicaError::Unreadable(id))
+            }
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
+        let erased = self.erased_set()?.clone();
+        let store = &self.session.store;
+        let mut summaries: Vec<ClientSummary> = Vec::new();
+        let mut org_changed = false;
+        store
+            .batch(|b| {
+                for w in docs.iter_mut() {
+                    if erased.contains(&w.id) {
+                        continue;
+                    }
+                    let stored = match store.doc_info(w.id) {
+                        Ok(info) => Some(info.heads_hash),
+                        Err(StoreError::DocNotFound(_)) => None,
+                        Err(e) => return Err(e),
+                    };
+                    // The stored copy moved since the session loaded it (or
+                    // appeared): merge into it instead of appending blindly.
+                    let mut merged: Option<AutoCommit> = None;
+                    match (stored, w.base) {
+                        (None, _) => {
+                            b.create_doc(w.id, w.kind, &w.doc.save())?;
+                        }
+                        (Some(hh), Some(base)) if hh == store_heads_hash(base) => {
+                            let bytes = w.doc.save_after(base);
+                            if bytes.is_empty() {
+                                continue;
+                            }
+                            b.append_change(w.id, &bytes, &w.doc.get_heads())?;
+                        }
+                        (Some(_), _) => {
+                            let mut current = store.load_doc(w.id)?;
+                            let old = current.get_heads();
+                            current
+                                .merge(w.doc)
+                                .map_err(|_| StoreError::InvalidDocument)?;
+                            let bytes = current.save_after(&old);
+                            if bytes.is_empty() {
+                                continue;
+                            }
+                            b.append_change(w.id, &bytes, &current.get_heads())?;
+                            merged = Some(current);
+                        }
+                    }
+                    match w.kind {
+                        DocKind::Client => {
+                            let doc = merged.unwrap_or_else(|| w.doc.clone());
+                            let Ok(mut cd) = ClientDoc::from_automerge(doc) else {
+                                continue;
+                            };
+                            let Ok(client) = cd.client() else {
+                                continue;
+                            };
+                            if DocId::from(client.id) != w.id {
+                                continue;
+                            }
+                            let summary = client.summary();
+                            let index =
+                                index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?;
+                            b.put_index(w.id, &index)?;
+                            if let Some(view) = views::encode(&client) {
+                                b.put_view(w.id, store_heads_hash(&cd.heads()), &view)?;
+                            }
+                            summaries.push(summary);
+                        }
+                        DocKind::Organisation => org_changed = true,
+                        DocKind::ActivityMemo => {}
+                    }
+                }
+                Ok(())
+            })
+            .map_err(storage)?;
+        for s in summaries {
+            self.session.index.insert(s.id, s);
+        }
+        if org_changed {
+            self.reload_org().map_err(api_storage)?;
+        }
+        Ok(())
+    }
+
+    fn accept_change(
+        &mut self,
+        peer: &Peer,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        if !self.hub {
+            return Ok(());
+        }
+        let Some((user, rights)) = self.peer_user(peer) else {
+            return Err(RefusedReason::OutOfScope);
+        };
+        match change.kind {
+            // The organisation document is changed on the hub only.
+            DocKind::Organisation => Err(RefusedReason::NotPermitted),
+            DocKind::Client => Self::check_client_change(&user, &rights, change),
+            DocKind::ActivityMemo => Self::check_memo_change(&user, &rights, change),
+        }
+    }
+
+    fn delete_revoked(&mut self, _peer: &Peer, id: DocId) -> std::result::Result<(), ReplicaError> {
+        self.delete_local(id)?;
+        Ok(())
+    }
+
+    fn peer_record(&mut self, peer: &Peer) -> std::result::Result<PeerRecord, ReplicaError> {
+        match self
+            .session
+            .store
+            .get_meta(&record_key(&peer.node))
+            .map_err(storage)?
+        {
+            None => Ok(PeerRecord::default()),
+            // An unreadable record costs a full set exchange, not correctness.
+            Some(bytes) => Ok(decode_record(&bytes).unwrap_or_default()),
+        }
+    }
+
+    fn sync_states(
+        &mut self,
+        peer: &Peer,
+        ids: &[DocId],
+    ) -> std::result::Result<Vec<(DocId, Vec<u8>)>, ReplicaError> {
+        let store = &self.session.store;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(s) = store
+                .get_meta(&state_key(&peer.node, *id))
+                .map_err(storage)?
+            {
+                out.push((*id, s));
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(
+        &mut self,
+        peer: &Peer,
+        commit: &PeerCommit,
+    ) -> std::result::Result<(), ReplicaError> {
+        let mut record = self.peer_record(peer)?;
+        apply_in_place(&mut record.agreed, &commit.agreed);
+        let bytes =
+            encode_record(&record.agreed, commit.tombstone_cursor).ok_or(corrupt("sync record"))?;
+        let mut peers = self.peers()?;
+        let new_peer = !peers.contains(peer.node.as_bytes());
+        if new_peer {
+            peers.push(*peer.node.as_bytes());
+        }
+        let peers_bytes = postcard::to_allocvec(&peers).map_err(|_| corrupt("sync peers"))?;
+        self.session
+            .store
+            .batch(|b| {
+                b.put_meta(&record_key(&peer.node), &bytes)?;
+                if new_peer {
+                    b.put_meta(&peers_key(), &peers_bytes)?;
+                }
+                for (id, state) in &commit.sync_states {
+                    let k = state_key(&peer.node, *id);
+                    match state {
+                        Some(s) => b.put_meta(&k, s)?,
+                        None => {
+                            b.delete_meta(&k)?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(storage)
+    }
+
+    fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
+        let store = &self.session.store;
+        let mut out = Vec::new();
+        for (node, _) in store.audit_heads().map_err(storage)? {
+            let node = NodeId::from_bytes(node);
+            if self.hub && node != peer.node {
+                continue;
+            }
+            let Some((seq, bytes)) = store.audit_last(node.as_bytes()).map_err(storage)? else {
+                continue;
+            };
+            let entry = Entry::decode(&bytes).map_err(|_| corrupt("audit entry"))?;
+            out.push(AuditHead {
+                node,
+                seq,
+                hash: entry.hash(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn audit_missing(
+        &mut self,
+        peer: &Peer,
+        theirs: &[AuditHead],
+    ) -> std::result::Result<Vec<Vec<u8>>, ReplicaError> {
+        let store = &self.session.store;
+        let remote: BTreeMap<NodeId, u64> = theirs.iter().map(|h| (h.node, h.seq)).collect();
+        let mut out = Vec::new();
+        for (node, seq) in store.audit_heads().map_err(storage)? {
+            let node = NodeId::from_bytes(node);
+            if self.hub && node != peer.node {
+                continue;
+            }
+            let after = remote.get(&node).copied();
+            if after.is_some_and(|a| a >= seq) {
+                continue;
+            }
+            for (_, bytes) in store
+                .audit_entries_since(node.as_bytes(), after)
+                .map_err(storage)?
+            {
+                out.push(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    fn merge_audit(
+        &mut self,
+        _peer: &Peer,
+        entries: Vec<Entry>,
+    ) -> std::result::Result<AuditMerge, ReplicaError> {
+        let report =
+            crate::trail::merge_entries(&self.session.store, entries).map_err(api_storage)?;
+        Ok(AuditMerge {
+            added: report.added,
+            duplicates: report.duplicates,
+            rejected: report.refused + report.forks,
+        })
+    }
+
+    fn tombstones_since(
+        &mut self,
+        _peer: &Peer,
+        cursor: u64,
+    ) -> std::result::Result<TombstoneBatch, ReplicaError> {
+        let next = self.tomb_next()?;
+        let store = &self.session.store;
+        let mut tombstones = Vec::new();
+        for pos in cursor.min(next)..next {
+            let bytes = store
+                .get_meta(&tomb_key(pos))
+                .map_err(storage)?
+                .ok_or(corrupt("tombstone log"))?;
+            tombstones.push(decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?);
+        }
+        Ok(TombstoneBatch {
+            tombstones,
+            cursor: next,
+        })
+    }
+
+    fn apply_tombstone(
+        &mut self,
+        peer: &Peer,
+        tombstone: &Tombstone,
+    ) -> std::result::Result<TombstoneOutcome, ReplicaError> {
+        if self.erased_set()?.contains(&tombstone.doc) {
+            return Ok(TombstoneOutcome::Known);
+        }
+        if self.hub {
+            let allowed = self.peer_user(peer).is_some_and(|(user, rights)| {
+                let responsible = BTreeSet::new();
+                let scope = ClientScope {
+                    unit: None,
+                    responsible: &responsible,
+                };
+                // Erasure needs modify-all and user management, whatever the client.
+                rights.view == Scope::All
+                    && can(&user, &rights, Action::EraseClient, Target::Client(&scope)).is_ok()
+            });
+            if !allowed {
+                return Ok(TombstoneOutcome::Refused(RefusedReason::NotPermitted));
+            }
+        }
+        self.record_tombstone(tombstone)?;
+        let deleted = self.delete_local(tombstone.doc)?;
+        Ok(TombstoneOutcome::Applied { deleted })
+    }
+
+    fn record_refusal(
+        &mut self,
+        peer: &Peer,
+        refusal: &Refusal,
+    ) -> std::result::Result<(), ReplicaError> {
+        self.session
+            .store
+            .put_meta(
+                &refusal_key(&peer.node, refusal.doc),
+                &[refusal.reason.code()],
+            )
+            .map_err(storage)
+    }
+
+    fn quarantine(
+        &mut self,
+        peer: &Peer,
+        id: DocId,
+        reason: QuarantineReason,
+    ) -> std::result::Result<(), ReplicaError> {
+        self.session
+            .store
+            .put_meta(&quarantine_key(&peer.node, id), &[quarantine_code(reason)])
+            .map_err(storage)
+    }
+}
+
+impl SyncReplica {
+    /// Appends a tombstone to the log (durable) and remembers the id as erased.
+    fn record_tombstone(&mut self, t: &Tombstone) -> std::result::Result<(), ReplicaError> {
+        let next = self.tomb_next()?;
+        let bytes = encode_tombstone(t);
+        self.session
+            .store
+            .batch(|b| {
+                b.put_meta(&tomb_key(next), &bytes)?;
+                b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())
+            })
+            .map_err(storage)?;
+        self.erased_set()?.insert(t.doc);
+        Ok(())
+    }
+
+    /// Erases a document on this node: records a tombstone (propagated to
+    /// peers at the next sync; every peer deletes its copy and refuses the
+    /// id forever) and deletes the local copy with its history. The caller
+    /// checks the right and writes the anonymised record and audit entry.
+    pub fn erase_doc(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
+        if self.is_erased(id)? {
+            return Ok(false);
+        }
+        let t = Tombstone {
+            doc: id,
+            erased_at: at,
+        };
+        self.record_tombstone(&t).map_err(replica_to_api)?;
+        self.delete_local(id).map_err(replica_to_api)
+    }
+}

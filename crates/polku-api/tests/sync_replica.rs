@@ -1,0 +1,448 @@
+//! Sync between a hub store and a laptop store through [`SyncReplica`]: two
+//! `polku_sync::Session`s exchange frames in-process (no network).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::Path;
+
+use chrono::Utc;
+use polku_api::{ClientInput, HubPin, Session, SyncReplica, UserInput, Workspace};
+use polku_audit::{NodeId, NodeKey};
+use polku_core::doc::ClientDoc;
+use polku_core::model::{Memo, Role};
+use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
+use polku_sync::protocol::{ErrorCode, RefusedReason};
+use polku_sync::{Denial, Replica, SyncError, SyncReport};
+
+const ADMIN_PW: &str = "hub-admin-password-1";
+const MAIJA_PW: &str = "maijan-salasana-1";
+const LAPTOP_SECRET: [u8; 32] = [7; 32];
+
+fn login(dir: &Path, user: &str, password: &str) -> Session {
+    Workspace::open(dir)
+        .and_then(|w| w.login(user, password, Utc::now()))
+        .unwrap_or_else(|e| panic!("login failed: {e}"))
+}
+
+struct World {
+    hub_dir: tempfile::TempDir,
+    _laptop_dir: tempfile::TempDir,
+    hub: SyncReplica,
+    laptop: SyncReplica,
+    laptop_node: NodeId,
+    ita: UnitId,
+    keskusta: UnitId,
+}
+
+/// A hub with demo data (units "Keskusta" and "Itä") and a laptop enrolled
+/// for the worker "maija" of "Itä".
+fn world() -> World {
+    let now = Utc::now();
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let laptop_dir = tempfile::tempdir().expect("tempdir");
+    Workspace::init_hub(hub_dir.path(), "admin", ADMIN_PW, now).expect("init hub");
+    let mut admin = login(hub_dir.path(), "admin", ADMIN_PW);
+    admin.add_demo(16, 5, now).expect("demo");
+    admin
+        .add_user(
+            UserInput {
+                login: "maija".into(),
+                display_name: None,
+                role: Role::Worker,
+                units: vec!["Itä".into()],
+            },
+            "temporary-1",
+            now,
+        )
+        .expect("add user");
+    let mut maija = login(hub_dir.path(), "maija", "temporary-1");
+    maija.change_password(MAIJA_PW, now).expect("passwd");
+    maija.close().expect("close");
+
+    let hub_node = NodeKey::from_bytes(&admin.node_secret().expect("secret")).node_id();
+    let addrs = vec!["127.0.0.1:7777".parse().expect("addr")];
+    let ticket = admin
+        .create_ticket("maija", *hub_node.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let laptop_node = NodeKey::from_bytes(&LAPTOP_SECRET).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, laptop_node, "maija", MAIJA_PW, "L1", now)
+        .expect("runs")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(
+        laptop_dir.path(),
+        &grant,
+        "maija",
+        MAIJA_PW,
+        &LAPTOP_SECRET,
+        &pin,
+        now,
+    )
+    .expect("join");
+    let unit = |name: &str| {
+        admin
+            .organisation()
+            .units
+            .values()
+            .find(|u| u.name == name)
+            .map(|u| u.id)
+            .expect("unit")
+    };
+    let (ita, keskusta) = (unit("Itä"), unit("Keskusta"));
+    let laptop = login(laptop_dir.path(), "maija", MAIJA_PW);
+    World {
+        hub: admin.into_replica().expect("hub replica"),
+        laptop: laptop.into_replica().expect("laptop replica"),
+        hub_dir,
+        _laptop_dir: laptop_dir,
+        laptop_node,
+        ita,
+        keskusta,
+    }
+}
+
+type Outcome = Result<SyncReport, SyncError>;
+
+/// One session between hub and laptop, frames ping-ponged in memory.
+fn sync(hub: &mut SyncReplica, laptop: &mut SyncReplica) -> (Outcome, Outcome) {
+    let mut hs = polku_sync::Session::new(hub.session_config(laptop.node_id()));
+    let mut ls = polku_sync::Session::new(laptop.session_config(hub.node_id()));
+    let bytes = |fs: Vec<polku_sync::Frame>| -> Vec<Vec<u8>> {
+        fs.iter().map(|f| f.as_bytes().to_vec()).collect()
+    };
+    let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(hub).expect("start")).into();
+    let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
+    let (mut hub_err, mut laptop_err) = (None, None);
+    for _ in 0..10_000 {
+        let mut moved = false;
+        while let Some(f) = to_laptop.pop_front() {
+            moved = true;
+            if ls.is_done() || ls.is_failed() {
+                continue;
+            }
+            match ls.handle(laptop, &f) {
+                Ok(out) => to_hub.extend(bytes(out)),
+                Err(e) => {
+                    if let Some(fw) = ls.farewell() {
+                        to_hub.push_back(fw.as_bytes().to_vec());
+                    }
+                    laptop_err = Some(e);
+                }
+            }
+        }
+        while let Some(f) = to_hub.pop_front() {
+            moved = true;
+            if hs.is_done() || hs.is_failed() {
+                continue;
+            }
+            match hs.handle(hub, &f) {
+                Ok(out) => to_laptop.extend(bytes(out)),
+                Err(e) => {
+                    if let Some(fw) = hs.farewell() {
+                        to_laptop.push_back(fw.as_bytes().to_vec());
+                    }
+                    hub_err = Some(e);
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    let outcome = |s: &polku_sync::Session, err: Option<SyncError>| match err {
+        Some(e) => Err(e),
+        None => {
+            assert!(s.is_done(), "session neither done nor failed");
+            Ok(s.report().clone())
+        }
+    };
+    (outcome(&hs, hub_err), outcome(&ls, laptop_err))
+}
+
+fn sync_ok(w: &mut World) -> (SyncReport, SyncReport) {
+    let (h, l) = sync(&mut w.hub, &mut w.laptop);
+    (h.expect("hub side"), l.expect("laptop side"))
+}
+
+fn docs_of(r: &SyncReplica, kind: DocKind) -> BTreeSet<DocId> {
+    r.session()
+        .store()
+        .list_docs(kind)
+        .expect("list")
+        .into_iter()
+        .collect()
+}
+
+/// Client documents of the hub in `unit`.
+fn hub_clients_in(w: &World, unit: UnitId) -> BTreeSet<DocId> {
+    w.hub
+        .session()
+        .store()
+        .load_all(DocKind::Client)
+        .expect("load")
+        .into_iter()
+        .filter(|(_, doc)| {
+            let c = ClientDoc::from_automerge(doc.clone()).expect("client doc");
+            c.summary().expect("summary").unit == Some(unit)
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Edits a client document directly in a store (bypassing the API's rights).
+fn edit_in_store(r: &SyncReplica, id: DocId, f: impl FnOnce(&mut polku_core::model::Client)) {
+    let store = r.session().store();
+    let mut doc = ClientDoc::from_automerge(store.load_doc(id).expect("load")).expect("doc");
+    let before = doc.heads();
+    doc.update(f).expect("update");
+    let bytes = doc.as_automerge_mut().save_after(&before);
+    let heads = doc.heads();
+    store.append_change(id, &bytes, &heads).expect("append");
+}
+
+#[test]
+fn first_sync_is_scoped_and_a_resync_moves_nothing() {
+    let mut w = world();
+    let now = Utc::now();
+    let ita = hub_clients_in(&w, w.ita);
+    let keskusta = hub_clients_in(&w, w.keskusta);
+    assert!(
+        !ita.is_empty() && !keskusta.is_empty(),
+        "demo data in both units"
+    );
+
+    let (hub, laptop) = sync_ok(&mut w);
+    assert!(hub.completed && laptop.completed);
+    assert_eq!(docs_of(&w.laptop, DocKind::Client), ita);
+    assert_eq!(
+        docs_of(&w.laptop, DocKind::Organisation),
+        docs_of(&w.hub, DocKind::Organisation)
+    );
+    // Heads equal to the hub's copy.
+    for id in &ita {
+        assert_eq!(
+            w.laptop.session().store().heads_hash_of(*id).expect("hh"),
+            w.hub.session().store().heads_hash_of(*id).expect("hh")
+        );
+    }
+    // The app on the laptop sees the synced clients (index refreshed).
+    let listed: BTreeSet<DocId> = w
+        .laptop
+        .session_mut()
+        .list_clients(now)
+        .expect("list")
+        .into_iter()
+        .map(|s| DocId::from(s.id))
+        .collect();
+    assert_eq!(listed, ita);
+    let any = ClientId::from(ita.iter().next().expect("one").0);
+    w.laptop
+        .session_mut()
+        .show_client(any, now)
+        .expect("show synced client");
+
+    // Nothing changed: nothing moves.
+    let (hub, laptop) = sync_ok(&mut w);
+    assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+    assert_eq!(laptop.docs_sent + laptop.docs_received, 0, "{laptop:?}");
+    assert!(!hub.full_set_exchanged);
+}
+
+#[test]
+fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+
+    // Maija adds a client (her own) with a memo on the laptop.
+    let own = w
+        .laptop
+        .session_mut()
+        .add_client(
+            ClientInput {
+                first_name: "Testi".into(),
+                last_name: "Nuori".into(),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add client");
+    w.laptop
+        .session_mut()
+        .add_memo(own, "Tavattu kirjastolla.", None, now)
+        .expect("memo");
+
+    // A change to a unit client she is not responsible for, written behind
+    // the API (a stale or tampered laptop): the hub must refuse it.
+    let other = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    let author = w.laptop.session().user().id;
+    edit_in_store(&w.laptop, other, |c| {
+        let memo = Memo {
+            id: MemoId::new(),
+            date: now.date_naive(),
+            author,
+            kind: "meeting".into(),
+            text: "Ei oikeutta tähän.".into(),
+        };
+        c.memos.insert(memo.id, memo);
+    });
+    let laptop_heads = w.laptop.session().store().heads_hash_of(other).expect("hh");
+
+    let (hub, laptop) = sync_ok(&mut w);
+    // The new client and its memo reached the hub.
+    let shown = w.hub.session_mut().show_client(own, now).expect("on hub");
+    assert!(
+        shown
+            .memos
+            .values()
+            .any(|m| m.text == "Tavattu kirjastolla.")
+    );
+    // The refused change is reported, recorded, and kept on the laptop.
+    let refusal = polku_sync::protocol::Refusal {
+        doc: other,
+        reason: RefusedReason::NotPermitted,
+    };
+    assert!(hub.refused_here.contains(&refusal), "{hub:?}");
+    assert!(laptop.refused_by_peer.contains(&refusal), "{laptop:?}");
+    assert!(
+        w.laptop
+            .refusals()
+            .expect("refusals")
+            .iter()
+            .any(|(_, r)| *r == refusal)
+    );
+    assert_eq!(
+        w.laptop.session().store().heads_hash_of(other).expect("hh"),
+        laptop_heads
+    );
+    let hub_copy = w
+        .hub
+        .session_mut()
+        .show_client(ClientId::from(other.0), now)
+        .expect("hub");
+    assert!(
+        !hub_copy
+            .memos
+            .values()
+            .any(|m| m.text == "Ei oikeutta tähän.")
+    );
+
+    // The laptop's audit chain reached the hub and verifies there.
+    let laptop_node = w.laptop_node;
+    let laptop_last = w
+        .laptop
+        .session()
+        .store()
+        .audit_last(laptop_node.as_bytes())
+        .expect("audit")
+        .expect("entries")
+        .0;
+    let on_hub = w
+        .hub
+        .session()
+        .store()
+        .audit_heads()
+        .expect("heads")
+        .into_iter()
+        .find(|(n, _)| n == laptop_node.as_bytes())
+        .expect("laptop chain on hub")
+        .1;
+    // The laptop may have written entries after its audit heads were sent
+    // (the memo and client entries were before the sync, so all are there).
+    assert_eq!(on_hub, laptop_last);
+    let summary = w
+        .hub
+        .session_mut()
+        .audit_verify(now)
+        .expect("runs")
+        .expect("verifies");
+    assert!(summary.nodes >= 2);
+}
+
+#[test]
+fn a_client_moved_to_another_unit_leaves_the_laptop() {
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let moved = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    assert!(docs_of(&w.laptop, DocKind::Client).contains(&moved));
+
+    let keskusta = w.keskusta;
+    edit_in_store(&w.hub, moved, |c| c.unit = Some(keskusta));
+    let (hub, laptop) = sync_ok(&mut w);
+    assert!(laptop.revoked.contains(&moved), "{laptop:?}");
+    assert!(hub.revoked_at_peer.contains(&moved), "{hub:?}");
+    assert!(!docs_of(&w.laptop, DocKind::Client).contains(&moved));
+    let listed = w.laptop.session_mut().list_clients(now).expect("list");
+    assert!(listed.iter().all(|s| DocId::from(s.id) != moved));
+    // And a further sync is quiet.
+    let (hub, _) = sync_ok(&mut w);
+    assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+}
+
+#[test]
+fn a_device_revoked_by_another_process_is_refused() {
+    let mut w = world();
+    sync_ok(&mut w);
+    // Another process (the admin's CLI) revokes the laptop on the hub store.
+    let mut admin = login(w.hub_dir.path(), "admin", ADMIN_PW);
+    admin
+        .revoke_device(&w.laptop_node.to_string(), Utc::now())
+        .expect("revoke");
+    admin.close().expect("close");
+
+    let (hub, laptop) = sync(&mut w.hub, &mut w.laptop);
+    assert!(
+        matches!(hub, Err(SyncError::Denied(Denial::DeviceRevoked))),
+        "{hub:?}"
+    );
+    assert!(
+        matches!(laptop, Err(SyncError::Remote(ErrorCode::DeviceRevoked))),
+        "{laptop:?}"
+    );
+}
+
+#[test]
+fn a_laptop_talks_only_to_its_pinned_hub() {
+    let mut w = world();
+    let stranger = NodeKey::from_bytes(&[9; 32]).node_id();
+    let peer = polku_sync::Peer {
+        node: stranger,
+        role: polku_sync::Role::Hub,
+    };
+    assert_eq!(w.laptop.admit(&peer), Err(Denial::HubMismatch));
+    let unknown = polku_sync::Peer {
+        node: stranger,
+        role: polku_sync::Role::Laptop,
+    };
+    assert_eq!(w.hub.admit(&unknown), Err(Denial::NotEnrolled));
+}
+
+#[test]
+fn erased_ids_are_refused_and_propagate() {
+    let mut w = world();
+    sync_ok(&mut w);
+    let gone = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    assert!(w.hub.erase_doc(gone, Utc::now()).expect("erase"));
+    assert_eq!(
+        w.hub.doc_status(gone).expect("status"),
+        polku_sync::DocStatus::Erased
+    );
+    let (_, laptop) = sync_ok(&mut w);
+    assert!(laptop.erased.contains(&gone), "{laptop:?}");
+    assert!(!docs_of(&w.laptop, DocKind::Client).contains(&gone));
+    assert!(w.laptop.is_erased(gone).expect("erased"));
+    // Quiet afterwards.
+    let (hub, _) = sync_ok(&mut w);
+    assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+}
+
+#[test]
+fn a_replica_can_be_shared_across_threads() {
+    // The hub daemon keeps one replica in an `Arc<Mutex<_>>`.
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<SyncReplica>();
+}

@@ -1,0 +1,253 @@
+//! `polku hub`, `polku join` and `polku sync`: wiring the session, the store-backed
+//! sync replica and the iroh adapter together. No rules live here.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use polku_api::{EnrolGrant, EnrolRefused, HubPin, Session, SyncReplica, Ticket, Workspace};
+use polku_audit::NodeId;
+use polku_net::{EnrolAnswer, EnrolRequest, Enroller, NetError, SessionLog, SyncProtocol};
+use polku_sync::SyncReport;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+/// Refusal codes of the enrolment answer. Do not change.
+fn refusal_code(r: EnrolRefused) -> u8 {
+    match r {
+        EnrolRefused::InvalidTicket => 1,
+        EnrolRefused::WrongPassword => 2,
+        EnrolRefused::UserInactive => 3,
+        EnrolRefused::AlreadyEnrolled => 4,
+    }
+}
+
+fn refusal_text(code: u8) -> &'static str {
+    match code {
+        1 => "the ticket is not valid (unknown, used, expired, or for another user)",
+        2 => "wrong password",
+        3 => "the user is deactivated",
+        4 => "this device is already enrolled",
+        _ => "the hub could not read the request",
+    }
+}
+
+/// The hub's enrolment decisions, over the same replica the sync protocol uses.
+struct HubEnroller(Arc<Mutex<SyncReplica>>);
+
+impl Enroller for HubEnroller {
+    fn enrol(&self, peer: NodeId, request: EnrolRequest) -> EnrolAnswer {
+        let mut replica = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Utc::now();
+        let result = replica.session_mut().redeem_ticket(
+            &request.secret,
+            peer,
+            &request.login,
+            &request.password,
+            &request.label,
+            now,
+        );
+        match result {
+            Ok(Ok(grant)) => match postcard::to_allocvec(&grant) {
+                Ok(bytes) => {
+                    println!("enrolled device {}", peer.short());
+                    EnrolAnswer::Granted(bytes)
+                }
+                Err(_) => EnrolAnswer::Refused(0),
+            },
+            Ok(Err(refused)) => {
+                println!("refused enrolment of {}: {refused}", peer.short());
+                EnrolAnswer::Refused(refusal_code(refused))
+            }
+            Err(e) => {
+                println!("enrolment of {} failed: {e}", peer.short());
+                EnrolAnswer::Refused(0)
+            }
+        }
+    }
+}
+
+fn describe(report: &SyncReport) -> String {
+    format!(
+        "documents sent {}, received {} (new {}), differing {}, bytes sent {}, received {}, refused by peer {}, refused here {}, quarantined {}",
+        report.docs_sent,
+        report.docs_received,
+        report.docs_created,
+        report.docs_differing,
+        report.bytes_sent,
+        report.bytes_received,
+        report.refused_by_peer.len(),
+        report.refused_here.len(),
+        report.quarantined.len(),
+    )
+}
+
+/// `polku hub`: serve sync and enrolment until SIGTERM or Ctrl-C.
+pub fn hub(session: Session, bind: SocketAddr) -> Result<()> {
+    if !session.is_hub()? {
+        bail!("this store is not a hub store (create one with `polku init --hub`)");
+    }
+    let secret = session.node_secret()?;
+    let org = session.org_id();
+    let replica = Arc::new(Mutex::new(session.into_replica()?));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let endpoint = polku_net::bind(
+            &secret,
+            bind,
+            vec![
+                polku_net::SYNC_ALPN.to_vec(),
+                polku_net::ENROL_ALPN.to_vec(),
+            ],
+        )
+        .await?;
+        let local = polku_net::node_id(&endpoint);
+        let addrs = endpoint.bound_sockets();
+        replica
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session_mut()
+            .set_hub_listen_addrs(&addrs)?;
+        let log_replica = replica.clone();
+        let log: SessionLog = Arc::new(
+            move |peer: NodeId, result: &Result<SyncReport, NetError>| match result {
+                Ok(report) => {
+                    println!("sync with {}: {}", peer.short(), describe(report));
+                    let mut r = log_replica.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = r.record_sync(report, Utc::now()) {
+                        println!("could not audit the sync with {}: {e}", peer.short());
+                    }
+                }
+                Err(e) => println!("sync with {} failed: {e}", peer.short()),
+            },
+        );
+        let protocol = SyncProtocol::new(replica.clone(), org, local, log);
+        let router =
+            polku_net::hub_router(endpoint, protocol, Arc::new(HubEnroller(replica.clone())));
+        let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        println!("hub {local} listening on {}", shown.join(" "));
+        wait_for_stop().await;
+        println!("stopping");
+        router
+            .shutdown()
+            .await
+            .context("could not stop the hub cleanly")?;
+        anyhow::Ok(())
+    })?;
+    let replica = Arc::try_unwrap(replica)
+        .map_err(|_| anyhow::anyhow!("the hub is still in use"))?
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    replica.into_session().close()?;
+    println!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = ctrl_c => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `polku join TICKET --user NAME`: enrol this device with the hub, create the
+/// laptop store and run a first sync.
+pub fn join(dir: &Path, ticket: &str, login: &str, password: &str) -> Result<()> {
+    let ticket = Ticket::decode(ticket)?;
+    if !login.trim().eq_ignore_ascii_case(ticket.login.trim()) {
+        bail!("the ticket is for another user");
+    }
+    if dir.join(polku_api::DB_FILE).exists() {
+        bail!("a store already exists in this directory");
+    }
+    let secret: [u8; 32] = rand::random();
+    let rt = runtime()?;
+    let answer = rt.block_on(async {
+        let endpoint = polku_net::bind(&secret, "0.0.0.0:0".parse()?, vec![]).await?;
+        let hub = polku_net::hub_addr(ticket.hub, &ticket.addrs)?;
+        let request = EnrolRequest {
+            secret: ticket.secret,
+            login: login.to_owned(),
+            password: password.to_owned(),
+            label: "laptop".to_owned(),
+        };
+        let answer = polku_net::request_enrolment(&endpoint, hub, &request).await;
+        endpoint.close().await;
+        anyhow::Ok(answer?)
+    })?;
+    let grant: EnrolGrant = match answer {
+        EnrolAnswer::Granted(bytes) => {
+            postcard::from_bytes(&bytes).context("the hub's answer is malformed")?
+        }
+        EnrolAnswer::Refused(code) => {
+            bail!("the hub refused the enrolment: {}", refusal_text(code))
+        }
+    };
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs: ticket.addrs.clone(),
+    };
+    Workspace::join(dir, &grant, login, password, &secret, &pin, Utc::now())?;
+    println!("Joined the organisation; this device is enrolled for {login}.");
+    let session = Workspace::open(dir)?.login(login, password, Utc::now())?;
+    sync(session)
+}
+
+/// `polku sync`: one session with the pinned hub.
+pub fn sync(session: Session) -> Result<()> {
+    let Some(pin) = session.hub_pin()? else {
+        bail!("this store is not enrolled with a hub (use `polku join`)");
+    };
+    let secret = session.node_secret()?;
+    let org = session.org_id();
+    let replica = Mutex::new(session.into_replica()?);
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let endpoint = polku_net::bind(&secret, "0.0.0.0:0".parse()?, vec![]).await?;
+        let hub = polku_net::hub_addr(pin.node, &pin.addrs)?;
+        let result = polku_net::sync_with_hub(&endpoint, hub, &replica, org).await;
+        endpoint.close().await;
+        anyhow::Ok(result)
+    })?;
+    let mut replica = replica.into_inner().unwrap_or_else(|p| p.into_inner());
+    let outcome = match result {
+        Ok(report) => {
+            replica.record_sync(&report, Utc::now())?;
+            println!("Synced: {}", describe(&report));
+            for (_, refusal) in replica.refusals()? {
+                println!(
+                    "  refused by the hub: document {} ({:?})",
+                    refusal.doc, refusal.reason
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("sync with the hub failed")),
+    };
+    replica.into_session().close()?;
+    outcome
+}

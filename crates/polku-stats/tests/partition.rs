@@ -1,0 +1,164 @@
+//! The report over a set of clients is the cell-wise sum of the reports over
+//! any partition of them into units (before suppression), and the per-unit
+//! tables of one report add up to its organisation tables.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use polku_core::anonymised::{AnonymisedRecord, anonymise};
+use polku_core::codes::CodeSet;
+use polku_core::model::{ActivityMemo, Client, Organisation, Unit};
+use polku_core::{OrgId, UnitId};
+use polku_stats::{Cell, Group, GroupKind, Inputs, Query, Report, ReportPeriod, report};
+use proptest::prelude::*;
+
+fn sum_into(acc: &mut Group, other: &Group) {
+    for (t, o) in acc.tables.iter_mut().zip(&other.tables) {
+        assert_eq!(t.key, o.key);
+        for (row, orow) in t.rows.iter_mut().zip(&o.rows) {
+            assert_eq!(row.key, orow.key);
+            for (c, oc) in row.cells.iter_mut().zip(&orow.cells) {
+                match (c, oc) {
+                    (Cell::Count(a), Cell::Count(b)) => *a += b,
+                    other => panic!("suppressed cell {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+fn zero(group: &Group) -> Group {
+    let mut g = group.clone();
+    for t in &mut g.tables {
+        for r in &mut t.rows {
+            r.cells.iter_mut().for_each(|c| *c = Cell::Count(0));
+        }
+    }
+    g
+}
+
+struct World {
+    org: Organisation,
+    units: Vec<UnitId>,
+    clients: Vec<Client>,
+    anonymised: Vec<AnonymisedRecord>,
+    memos: Vec<ActivityMemo>,
+}
+
+fn world(seed: u64, n: usize, assign: &[usize], units: usize) -> World {
+    let staff = polku_demo::staff(1);
+    let data = polku_demo::generate(
+        &polku_demo::DemoConfig {
+            clients: n,
+            seed,
+            today: NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+            memos_per_client: None,
+        },
+        &staff,
+    );
+    let mut org = Organisation::new(OrgId::from_parts(1, [0; 10]), "Demo");
+    let ids: Vec<UnitId> = (0..units)
+        .map(|i| UnitId::from_parts(1, [i as u8 + 1; 10]))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        org.insert_unit(Unit {
+            id: *id,
+            name: format!("Yksikkö {i}"),
+            municipality: None,
+            active: true,
+        });
+    }
+    for w in &staff.workers {
+        org.insert_user(w.clone());
+    }
+    let mut clients = Vec::new();
+    let mut anonymised = Vec::new();
+    for (i, mut c) in data.clients.into_iter().enumerate() {
+        c.unit = Some(ids[assign[i % assign.len()] % units]);
+        // Every fifth client has been erased.
+        if i % 5 == 4 {
+            anonymised.push(anonymise(&c, [i as u8; 16]));
+        } else {
+            clients.push(c);
+        }
+    }
+    let memos = data
+        .activity_memos
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut m)| {
+            m.unit = ids[assign[(i * 7) % assign.len()] % units];
+            m
+        })
+        .collect();
+    World {
+        org,
+        units: ids,
+        clients,
+        anonymised,
+        memos,
+    }
+}
+
+fn run(
+    w: &World,
+    clients: &[Client],
+    anonymised: &[AnonymisedRecord],
+    memos: &[ActivityMemo],
+    period: ReportPeriod,
+) -> Report {
+    let mut q = Query::new(
+        period,
+        Utc.with_ymd_and_hms(2027, 1, 2, 3, 4, 5)
+            .single()
+            .expect("t"),
+    );
+    q.per_worker = false;
+    report(
+        &Inputs {
+            clients,
+            anonymised,
+            activity_memos: memos,
+        },
+        &q,
+        &w.org,
+        &CodeSet::for_organisation(&w.org),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_report_is_the_sum_of_the_reports_of_a_partition_into_units(
+        seed in 0u64..10_000,
+        n in 1usize..60,
+        units in 2usize..5,
+        assign in proptest::collection::vec(0usize..8, 1..60),
+        period in prop_oneof![
+            Just("2026-1"), Just("2026-2"), Just("2026"), Just("2025"),
+            Just("2025-10-01..2026-03-15"),
+        ],
+    ) {
+        let w = world(seed, n, &assign, units);
+        let period: ReportPeriod = period.parse().expect("period");
+        let whole = run(&w, &w.clients, &w.anonymised, &w.memos, period);
+        let whole_org = whole.organisation_group().expect("org").clone();
+
+        // Separate reports over each unit's clients, records and memos.
+        let mut sum = zero(&whole_org);
+        for unit in &w.units {
+            let clients: Vec<Client> = w.clients.iter().filter(|c| c.unit == Some(*unit)).cloned().collect();
+            let anonymised: Vec<AnonymisedRecord> = w.anonymised.iter().filter(|r| r.unit == Some(*unit)).cloned().collect();
+            let memos: Vec<ActivityMemo> = w.memos.iter().filter(|m| m.unit == *unit).cloned().collect();
+            let part = run(&w, &clients, &anonymised, &memos, period);
+            sum_into(&mut sum, part.organisation_group().expect("org"));
+        }
+        prop_assert_eq!(&sum.tables, &whole_org.tables);
+
+        // The unit groups of the whole report add up the same way.
+        let mut by_units = zero(&whole_org);
+        for g in whole.groups.iter().filter(|g| g.kind == GroupKind::Unit) {
+            sum_into(&mut by_units, g);
+        }
+        prop_assert_eq!(&by_units.tables, &whole_org.tables);
+    }
+}

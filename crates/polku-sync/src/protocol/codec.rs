@@ -1,0 +1,608 @@
+//! Byte layouts of protocol version 1. **Do not change**: see the module above.
+//!
+//! All integers little-endian, no padding. A frame:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | payload length `n`, `1..=MAX_FRAME_LEN` |
+//! | 1 | protocol version = 1 |
+//! | 1 | message tag |
+//! | n − 2 | body |
+//!
+//! Bodies by tag (`id` = 16-byte UUID, `hash` = 32 bytes, `count` = u32):
+//!
+//! | tag | message | body |
+//! |---|---|---|
+//! | 1 | Hello | max version u8, org id, node id (32), role u8 (1 hub, 2 laptop) |
+//! | 2 | TurnEnd | turn u32 |
+//! | 3 | DocSet | flags u8 (bit 0 full, bit 1 last), digest (32), count, then per entry: id, present u8 (0/1), hash if present |
+//! | 4 | DocSetRequest | — |
+//! | 5 | DocSync | count, then per document: id, kind u8 ([`DocKind::code`]), body u8 (1 sync, 2 whole), len u32, bytes |
+//! | 6 | Refused | count, then per document: id, reason u8 |
+//! | 7 | Revoke | count, then ids |
+//! | 8 | AuditHeads | count, then per chain: node (32), seq u64, entry hash (32) |
+//! | 9 | AuditEntries | count, then per entry: len u16, bytes (`polku_audit::Entry::encode`) |
+//! | 10 | Tombstones | count, then per tombstone: id, erased at i64 (µs since the Unix epoch) |
+//! | 11 | Done | last u8 (0/1), count, then per document: id, present u8, hash if present |
+//! | 12 | Error | code u8 |
+//!
+//! Every value has one encoding: unknown tags, flags, codes and trailing
+//! bytes are refused.
+
+use chrono::DateTime;
+use polku_audit::{EntryHash, NodeId};
+use polku_core::{DocId, DocKind, OrgId};
+use uuid::Uuid;
+
+use super::{
+    AuditHead, DocBody, DocMessage, DocSetChunk, ErrorCode, FRAME_HEADER_LEN, Hello,
+    MAX_AUDIT_ENTRIES_PER_FRAME, MAX_DOC_MESSAGE_LEN, MAX_DOCS_PER_FRAME, MAX_ENTRIES_PER_FRAME,
+    MAX_FRAME_LEN, Message, PROTOCOL_VERSION, ProtocolError, Refusal, RefusedReason, Role,
+    Tombstone,
+};
+use crate::docset::{HeadsHash, SetDigest};
+
+const TAG_HELLO: u8 = 1;
+const TAG_TURN_END: u8 = 2;
+const TAG_DOC_SET: u8 = 3;
+const TAG_DOC_SET_REQUEST: u8 = 4;
+const TAG_DOC_SYNC: u8 = 5;
+const TAG_REFUSED: u8 = 6;
+const TAG_REVOKE: u8 = 7;
+const TAG_AUDIT_HEADS: u8 = 8;
+const TAG_AUDIT_ENTRIES: u8 = 9;
+const TAG_TOMBSTONES: u8 = 10;
+const TAG_DONE: u8 = 11;
+const TAG_ERROR: u8 = 12;
+
+const BODY_SYNC: u8 = 1;
+const BODY_WHOLE: u8 = 2;
+
+const FLAG_FULL: u8 = 1;
+const FLAG_LAST: u8 = 2;
+
+/// Longest encoded audit entry accepted.
+const MAX_AUDIT_ENTRY_LEN: usize = polku_audit::wire::MAX_ENCODED_LEN;
+
+fn put_u32(out: &mut Vec<u8>, v: usize) {
+    out.extend_from_slice(&u32::try_from(v).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_id(out: &mut Vec<u8>, id: &DocId) {
+    out.extend_from_slice(id.0.as_bytes());
+}
+
+fn put_opt_hash(out: &mut Vec<u8>, h: &Option<HeadsHash>) {
+    match h {
+        Some(h) => {
+            out.push(1);
+            out.extend_from_slice(&h.0);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Encodes one message as a whole frame.
+pub(super) fn encode(msg: &Message) -> Vec<u8> {
+    let mut out = vec![0u8; FRAME_HEADER_LEN];
+    out.push(PROTOCOL_VERSION);
+    match msg {
+        Message::Hello(h) => {
+            out.push(TAG_HELLO);
+            out.push(h.max_version);
+            out.extend_from_slice(h.org.0.as_bytes());
+            out.extend_from_slice(h.node.as_bytes());
+            out.push(h.role.code());
+        }
+        Message::TurnEnd { turn } => {
+            out.push(TAG_TURN_END);
+            out.extend_from_slice(&turn.to_le_bytes());
+        }
+        Message::DocSet(c) => {
+            out.push(TAG_DOC_SET);
+            let flags = if c.full { FLAG_FULL } else { 0 } | if c.last { FLAG_LAST } else { 0 };
+            out.push(flags);
+            out.extend_from_slice(&c.digest.0);
+            put_u32(&mut out, c.entries.len());
+            for (id, h) in &c.entries {
+                put_id(&mut out, id);
+                put_opt_hash(&mut out, h);
+            }
+        }
+        Message::DocSetRequest => out.push(TAG_DOC_SET_REQUEST),
+        Message::DocSync(docs) => {
+            out.push(TAG_DOC_SYNC);
+            put_u32(&mut out, docs.len());
+            for d in docs {
+                put_id(&mut out, &d.id);
+                out.push(d.kind.code());
+                let (tag, bytes) = match &d.body {
+                    DocBody::Sync(b) => (BODY_SYNC, b),
+                    DocBody::Whole(b) => (BODY_WHOLE, b),
+                };
+                out.push(tag);
+                put_u32(&mut out, bytes.len());
+                out.extend_from_slice(bytes);
+            }
+        }
+        Message::Refused(list) => {
+            out.push(TAG_REFUSED);
+            put_u32(&mut out, list.len());
+            for r in list {
+                put_id(&mut out, &r.doc);
+                out.push(r.reason.code());
+            }
+        }
+        Message::Revoke(ids) => {
+            out.push(TAG_REVOKE);
+            put_u32(&mut out, ids.len());
+            for id in ids {
+                put_id(&mut out, id);
+            }
+        }
+        Message::AuditHeads(heads) => {
+            out.push(TAG_AUDIT_HEADS);
+            put_u32(&mut out, heads.len());
+            for h in heads {
+                out.extend_from_slice(h.node.as_bytes());
+                out.extend_from_slice(&h.seq.to_le_bytes());
+                out.extend_from_slice(&h.hash.0);
+            }
+        }
+        Message::AuditEntries(entries) => {
+            out.push(TAG_AUDIT_ENTRIES);
+            put_u32(&mut out, entries.len());
+            for e in entries {
+                let len = u16::try_from(e.len()).unwrap_or(u16::MAX);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(e);
+            }
+        }
+        Message::Tombstones(list) => {
+            out.push(TAG_TOMBSTONES);
+            put_u32(&mut out, list.len());
+            for t in list {
+                put_id(&mut out, &t.doc);
+                out.extend_from_slice(&t.erased_at.timestamp_micros().to_le_bytes());
+            }
+        }
+        Message::Done { last, changed } => {
+            out.push(TAG_DONE);
+            out.push(u8::from(*last));
+            put_u32(&mut out, changed.len());
+            for (id, h) in changed {
+                put_id(&mut out, id);
+                put_opt_hash(&mut out, h);
+            }
+        }
+        Message::Error(code) => {
+            out.push(TAG_ERROR);
+            out.push(code.code());
+        }
+    }
+    let len = out.len() - FRAME_HEADER_LEN;
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    out[..FRAME_HEADER_LEN].copy_from_slice(&len.to_le_bytes());
+    out
+}
+
+/// The payload length announced by a frame header, checked against
+/// [`MAX_FRAME_LEN`]: how many bytes to read next from a stream.
+pub fn frame_len(header: [u8; FRAME_HEADER_LEN]) -> Result<usize, ProtocolError> {
+    let len = u32::from_le_bytes(header) as usize;
+    if len == 0 {
+        return Err(ProtocolError::EmptyFrame);
+    }
+    if len > MAX_FRAME_LEN {
+        return Err(ProtocolError::FrameTooLarge { len });
+    }
+    Ok(len)
+}
+
+/// Decodes exactly one whole frame (length prefix included).
+pub fn decode_frame(frame: &[u8]) -> Result<Message, ProtocolError> {
+    let header: [u8; FRAME_HEADER_LEN] = frame
+        .get(..FRAME_HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(ProtocolError::Truncated)?;
+    let len = frame_len(header)?;
+    let rest = &frame[FRAME_HEADER_LEN..];
+    if rest.len() < len {
+        return Err(ProtocolError::Truncated);
+    }
+    if rest.len() > len {
+        return Err(ProtocolError::TrailingBytes {
+            count: rest.len() - len,
+        });
+    }
+    decode_payload(rest)
+}
+
+/// Splits a byte stream into whole frames: push bytes as they arrive, take
+/// frames out. A bad length prefix is reported as soon as it is seen.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+}
+
+impl FrameDecoder {
+    /// An empty decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received but not yet returned as a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next whole frame (length prefix included), `None` if more bytes
+    /// are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
+        let Some(header) = self.buf.get(..FRAME_HEADER_LEN) else {
+            return Ok(None);
+        };
+        let header: [u8; FRAME_HEADER_LEN] =
+            header.try_into().map_err(|_| ProtocolError::Truncated)?;
+        let total = FRAME_HEADER_LEN + frame_len(header)?;
+        if self.buf.len() < total {
+            return Ok(None);
+        }
+        let rest = self.buf.split_off(total);
+        Ok(Some(std::mem::replace(&mut self.buf, rest)))
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ProtocolError> {
+        if self.buf.len() < n {
+            return Err(ProtocolError::Truncated);
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ProtocolError> {
+        self.take(N)?
+            .try_into()
+            .map_err(|_| ProtocolError::Truncated)
+    }
+    fn u8(&mut self) -> Result<u8, ProtocolError> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ProtocolError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Result<u32, ProtocolError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, ProtocolError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, ProtocolError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn flag(&mut self, field: &'static str) -> Result<bool, ProtocolError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(ProtocolError::InvalidValue(field)),
+        }
+    }
+    fn doc_id(&mut self) -> Result<DocId, ProtocolError> {
+        Ok(DocId(Uuid::from_bytes(self.array()?)))
+    }
+    fn opt_hash(&mut self, field: &'static str) -> Result<Option<HeadsHash>, ProtocolError> {
+        Ok(if self.flag(field)? {
+            Some(HeadsHash(self.array()?))
+        } else {
+            None
+        })
+    }
+    /// A count, checked against its limit; the returned capacity is also
+    /// bounded by what the remaining input can hold.
+    fn count(
+        &mut self,
+        what: &'static str,
+        max: usize,
+        min_item: usize,
+    ) -> Result<(usize, usize), ProtocolError> {
+        let count = self.u32()? as usize;
+        if count > max {
+            return Err(ProtocolError::TooMany { what, count, max });
+        }
+        let cap = count.min(self.buf.len() / min_item.max(1));
+        Ok((count, cap))
+    }
+    fn finish(self) -> Result<(), ProtocolError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(ProtocolError::TrailingBytes {
+                count: self.buf.len(),
+            })
+        }
+    }
+}
+
+/// Decodes a payload (the bytes after the length prefix).
+pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
+    if payload.is_empty() {
+        return Err(ProtocolError::EmptyFrame);
+    }
+    if payload.len() > MAX_FRAME_LEN {
+        return Err(ProtocolError::FrameTooLarge { len: payload.len() });
+    }
+    let mut r = Reader { buf: payload };
+    let version = r.u8()?;
+    if version != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion(version));
+    }
+    let tag = r.u8()?;
+    let msg = match tag {
+        TAG_HELLO => {
+            let max_version = r.u8()?;
+            let org = OrgId(Uuid::from_bytes(r.array()?));
+            let node = NodeId::from_bytes(r.array()?);
+            let role = Role::from_code(r.u8()?).ok_or(ProtocolError::InvalidValue("role"))?;
+            Message::Hello(Hello {
+                max_version,
+                org,
+                node,
+                role,
+            })
+        }
+        TAG_TURN_END => Message::TurnEnd { turn: r.u32()? },
+        TAG_DOC_SET => {
+            let flags = r.u8()?;
+            if flags & !(FLAG_FULL | FLAG_LAST) != 0 {
+                return Err(ProtocolError::InvalidValue("doc-set flags"));
+            }
+            let digest = SetDigest(r.array()?);
+            let (count, cap) = r.count("doc-set entries", MAX_ENTRIES_PER_FRAME, 17)?;
+            let mut entries = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let id = r.doc_id()?;
+                entries.push((id, r.opt_hash("doc-set entry")?));
+            }
+            Message::DocSet(DocSetChunk {
+                full: flags & FLAG_FULL != 0,
+                last: flags & FLAG_LAST != 0,
+                digest,
+                entries,
+            })
+        }
+        TAG_DOC_SET_REQUEST => Message::DocSetRequest,
+        TAG_DOC_SYNC => {
+            let (count, cap) = r.count("documents", MAX_DOCS_PER_FRAME, 22)?;
+            let mut docs = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let id = r.doc_id()?;
+                let kind =
+                    DocKind::from_code(r.u8()?).ok_or(ProtocolError::InvalidValue("doc kind"))?;
+                let body_tag = r.u8()?;
+                let len = r.u32()? as usize;
+                if len > MAX_DOC_MESSAGE_LEN {
+                    return Err(ProtocolError::TooLong {
+                        what: "document message",
+                        len,
+                        max: MAX_DOC_MESSAGE_LEN,
+                    });
+                }
+                let bytes = r.take(len)?.to_vec();
+                let body = match body_tag {
+                    BODY_SYNC => DocBody::Sync(bytes),
+                    BODY_WHOLE => DocBody::Whole(bytes),
+                    _ => return Err(ProtocolError::InvalidValue("document body")),
+                };
+                docs.push(DocMessage { id, kind, body });
+            }
+            Message::DocSync(docs)
+        }
+        TAG_REFUSED => {
+            let (count, cap) = r.count("refusals", MAX_ENTRIES_PER_FRAME, 17)?;
+            let mut list = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let doc = r.doc_id()?;
+                let reason = RefusedReason::from_code(r.u8()?);
+                list.push(Refusal { doc, reason });
+            }
+            Message::Refused(list)
+        }
+        TAG_REVOKE => {
+            let (count, cap) = r.count("revocations", MAX_ENTRIES_PER_FRAME, 16)?;
+            let mut ids = Vec::with_capacity(cap);
+            for _ in 0..count {
+                ids.push(r.doc_id()?);
+            }
+            Message::Revoke(ids)
+        }
+        TAG_AUDIT_HEADS => {
+            let (count, cap) = r.count("audit heads", MAX_ENTRIES_PER_FRAME, 72)?;
+            let mut heads = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let node = NodeId::from_bytes(r.array()?);
+                let seq = r.u64()?;
+                let hash = EntryHash(r.array()?);
+                heads.push(AuditHead { node, seq, hash });
+            }
+            Message::AuditHeads(heads)
+        }
+        TAG_AUDIT_ENTRIES => {
+            let (count, cap) = r.count("audit entries", MAX_AUDIT_ENTRIES_PER_FRAME, 2)?;
+            let mut entries = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let len = usize::from(r.u16()?);
+                if len > MAX_AUDIT_ENTRY_LEN {
+                    return Err(ProtocolError::TooLong {
+                        what: "audit entry",
+                        len,
+                        max: MAX_AUDIT_ENTRY_LEN,
+                    });
+                }
+                entries.push(r.take(len)?.to_vec());
+            }
+            Message::AuditEntries(entries)
+        }
+        TAG_TOMBSTONES => {
+            let (count, cap) = r.count("tombstones", MAX_ENTRIES_PER_FRAME, 24)?;
+            let mut list = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let doc = r.doc_id()?;
+                let erased_at = DateTime::from_timestamp_micros(r.i64()?)
+                    .ok_or(ProtocolError::InvalidValue("erased at"))?;
+                list.push(Tombstone { doc, erased_at });
+            }
+            Message::Tombstones(list)
+        }
+        TAG_DONE => {
+            let last = r.flag("done last")?;
+            let (count, cap) = r.count("final heads", MAX_ENTRIES_PER_FRAME, 17)?;
+            let mut changed = Vec::with_capacity(cap);
+            for _ in 0..count {
+                let id = r.doc_id()?;
+                changed.push((id, r.opt_hash("final heads")?));
+            }
+            Message::Done { last, changed }
+        }
+        TAG_ERROR => Message::Error(ErrorCode::from_code(r.u8()?)),
+        other => return Err(ProtocolError::UnknownTag(other)),
+    };
+    r.finish()?;
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn samples() -> Vec<Message> {
+        let id = DocId(Uuid::from_bytes([3; 16]));
+        vec![
+            Message::Hello(Hello {
+                max_version: 1,
+                org: OrgId(Uuid::from_bytes([1; 16])),
+                node: NodeId::from_bytes([2; 32]),
+                role: Role::Laptop,
+            }),
+            Message::TurnEnd { turn: 7 },
+            Message::DocSet(DocSetChunk {
+                full: false,
+                last: true,
+                digest: SetDigest([9; 32]),
+                entries: vec![(id, Some(HeadsHash([4; 32]))), (id, None)],
+            }),
+            Message::DocSetRequest,
+            Message::DocSync(vec![
+                DocMessage {
+                    id,
+                    kind: DocKind::Client,
+                    body: DocBody::Sync(vec![0x42, 1, 2]),
+                },
+                DocMessage {
+                    id,
+                    kind: DocKind::Organisation,
+                    body: DocBody::Whole(vec![]),
+                },
+            ]),
+            Message::Refused(vec![Refusal {
+                doc: id,
+                reason: RefusedReason::NotPermitted,
+            }]),
+            Message::Revoke(vec![id, id]),
+            Message::AuditHeads(vec![AuditHead {
+                node: NodeId::from_bytes([5; 32]),
+                seq: 42,
+                hash: EntryHash([6; 32]),
+            }]),
+            Message::AuditEntries(vec![vec![1, 2, 3], vec![]]),
+            Message::Tombstones(vec![Tombstone {
+                doc: id,
+                erased_at: chrono::Utc
+                    .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+            }]),
+            Message::Done {
+                last: true,
+                changed: vec![(id, None), (id, Some(HeadsHash([8; 32])))],
+            },
+            Message::Error(ErrorCode::DeviceRevoked),
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for msg in samples() {
+            let frame = msg.encode();
+            assert_eq!(
+                decode_frame(frame.as_bytes()),
+                Ok(msg.clone()),
+                "{}",
+                msg.name()
+            );
+        }
+    }
+
+    #[test]
+    fn stream_decoder_splits_frames_at_any_boundary() {
+        let bytes: Vec<u8> = samples()
+            .iter()
+            .flat_map(|m| m.encode().into_bytes())
+            .collect();
+        for step in [1, 3, 17, 1000] {
+            let mut dec = FrameDecoder::new();
+            let mut out = Vec::new();
+            for chunk in bytes.chunks(step) {
+                dec.push(chunk);
+                while let Some(f) = dec.next_frame().expect("valid stream") {
+                    out.push(decode_frame(&f).expect("valid frame"));
+                }
+            }
+            assert_eq!(out, samples());
+            assert_eq!(dec.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn typed_errors() {
+        let good = Message::TurnEnd { turn: 1 }.encode().into_bytes();
+        assert_eq!(decode_frame(&good[..3]), Err(ProtocolError::Truncated));
+        assert_eq!(decode_frame(&good[..6]), Err(ProtocolError::Truncated));
+        let mut extra = good.clone();
+        extra.push(0);
+        assert_eq!(
+            decode_frame(&extra),
+            Err(ProtocolError::TrailingBytes { count: 1 })
+        );
+        let mut v = good.clone();
+        v[4] = 9;
+        assert_eq!(decode_frame(&v), Err(ProtocolError::UnsupportedVersion(9)));
+        let mut t = good.clone();
+        t[5] = 200;
+        assert_eq!(decode_frame(&t), Err(ProtocolError::UnknownTag(200)));
+        let huge = ((MAX_FRAME_LEN + 1) as u32).to_le_bytes();
+        assert!(matches!(
+            frame_len(huge),
+            Err(ProtocolError::FrameTooLarge { .. })
+        ));
+        assert_eq!(frame_len([0; 4]), Err(ProtocolError::EmptyFrame));
+        // A count above its limit is refused before anything is allocated.
+        let mut p = vec![PROTOCOL_VERSION, TAG_REVOKE];
+        p.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_payload(&p),
+            Err(ProtocolError::TooMany { .. })
+        ));
+    }
+}

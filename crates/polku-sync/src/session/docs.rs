@@ -1,0 +1,588 @@
+//! Per-document work inside a session: receiving, generating, saving.
+//!
+//! Every Automerge call on bytes from the peer runs under `catch_unwind`: a
+//! panic inside Automerge quarantines that one document instead of taking
+//! the process down. After a failure the session's copy is dropped unsaved,
+//! so the store keeps its last good state.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+use polku_core::{DocId, DocKind};
+
+use super::Session;
+use super::outbox::Outbox;
+use crate::conflicts::has_conflicts;
+use crate::docset::{HeadsHash, heads_hash};
+use crate::error::SyncError;
+use crate::protocol::{DocBody, DocMessage, MAX_DOC_MESSAGE_LEN, Refusal, RefusedReason};
+use crate::replica::{ChangeCheck, DocStatus, DocWrite, QuarantineReason, Replica, ReplicaError};
+
+/// What a document is doing in this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Automerge sync with the peer.
+    Sync,
+    /// Automerge sync that sends ours but applies nothing of theirs (after a
+    /// refused change: the peer still receives updates).
+    ReadOnly,
+    /// To be sent whole (the peer does not hold it).
+    SendWhole,
+    /// Finished for this session (refused, quarantined, deleted, abandoned).
+    Closed,
+}
+
+/// One document in play.
+#[derive(Debug)]
+pub(super) struct DocWork {
+    kind: DocKind,
+    mode: Mode,
+    /// The session's copy, loaded on demand and released when idle.
+    doc: Option<AutoCommit>,
+    /// Heads of the stored copy as last loaded or saved; `None` if the store
+    /// does not hold the document.
+    base: Option<Vec<ChangeHash>>,
+    /// Heads of the session's copy, kept when the copy is released.
+    heads: Vec<ChangeHash>,
+    state: sync::State,
+    received: u32,
+    dirty: bool,
+    /// The last generate produced a message: a reply may come, keep loaded.
+    awaiting: bool,
+}
+
+impl DocWork {
+    fn new(kind: DocKind, mode: Mode, state: sync::State) -> Self {
+        Self {
+            kind,
+            mode,
+            doc: None,
+            base: None,
+            heads: Vec::new(),
+            state,
+            received: 0,
+            dirty: false,
+            awaiting: false,
+        }
+    }
+
+    /// A document both sides hold, with the stored sync state if any.
+    pub(super) fn for_sync(kind: DocKind, state: Option<sync::State>) -> Self {
+        Self::new(kind, Mode::Sync, state.unwrap_or_default())
+    }
+
+    /// A document the peer does not hold.
+    pub(super) fn for_whole(kind: DocKind) -> Self {
+        Self::new(kind, Mode::SendWhole, sync::State::new())
+    }
+
+    /// A placeholder for a document closed before it was in play.
+    pub(super) fn closed() -> Self {
+        Self::new(DocKind::Client, Mode::Closed, sync::State::new())
+    }
+
+    pub(super) fn close(&mut self) {
+        self.mode = Mode::Closed;
+        self.doc = None;
+        self.dirty = false;
+        self.awaiting = false;
+    }
+
+    /// The sync state to keep when the document ended agreed at `hash`:
+    /// shared heads = our heads, which is what Automerge's own state holds
+    /// after a complete sync.
+    pub(super) fn agreed_state(&self, hash: &HeadsHash) -> Option<Vec<u8>> {
+        if self.heads.is_empty() || heads_hash(&self.heads) != *hash {
+            return None;
+        }
+        let mut shared = self.heads.clone();
+        shared.sort();
+        let state = sync::State {
+            shared_heads: shared,
+            ..sync::State::default()
+        };
+        Some(state.encode())
+    }
+}
+
+/// Loads a whole document from the peer; `None` if the bytes are not one
+/// (or Automerge panicked on them).
+fn load_whole(bytes: &[u8]) -> Option<AutoCommit> {
+    catch_unwind(|| AutoCommit::load(bytes)).ok()?.ok()
+}
+
+/// Whole documents in a batch at least this large are decoded on several threads.
+const PARALLEL_DECODE_MIN: usize = 16;
+
+/// Decodes the whole documents of a batch, on all cores for a large batch
+/// (a first sync is bound by Automerge's load). Aligned with `list`: `None`
+/// for sync messages, `Some(None)` for bytes that do not load. The result
+/// does not depend on the threads.
+pub(super) fn decode_wholes(list: &[DocMessage]) -> Vec<Option<Option<AutoCommit>>> {
+    let mut out: Vec<Option<Option<AutoCommit>>> = list.iter().map(|_| None).collect();
+    let jobs: Vec<(usize, &[u8])> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match &m.body {
+            DocBody::Whole(b) => Some((i, b.as_slice())),
+            DocBody::Sync(_) => None,
+        })
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads <= 1 || jobs.len() < PARALLEL_DECODE_MIN {
+        for (i, bytes) in jobs {
+            out[i] = Some(load_whole(bytes));
+        }
+        return out;
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    let results: Vec<(usize, Option<AutoCommit>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(i, b)| (*i, load_whole(b)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, doc) in results {
+        out[i] = Some(doc);
+    }
+    out
+}
+
+/// A stored sync state; a bad one is replaced by a fresh state (costs bytes, not correctness).
+pub(super) fn decode_state(bytes: &[u8]) -> sync::State {
+    match catch_unwind(|| sync::State::decode(bytes)) {
+        Ok(Ok(state)) => state,
+        _ => sync::State::new(),
+    }
+}
+
+impl Session {
+    /// One per-document message from the peer; `whole` is its body decoded
+    /// by [`decode_wholes`] when it is a whole document.
+    pub(super) fn receive_doc<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        m: DocMessage,
+        whole: Option<Option<AutoCommit>>,
+    ) -> Result<(), SyncError> {
+        let id = m.id;
+        match self.docs.get(&id) {
+            Some(w) if w.mode == Mode::Closed => return Ok(()),
+            Some(_) => {}
+            None => {
+                let held = self.recon.current.contains_key(&id);
+                if !held {
+                    match replica.doc_status(id)? {
+                        DocStatus::Absent => {}
+                        DocStatus::Erased => return self.refuse(id, RefusedReason::Erased),
+                        DocStatus::Present => return self.refuse(id, RefusedReason::OutOfScope),
+                    }
+                }
+                let state = if held && matches!(m.body, DocBody::Sync(_)) {
+                    replica
+                        .sync_states(&self.peer, &[id])?
+                        .into_iter()
+                        .next()
+                        .map(|(_, s)| decode_state(&s))
+                } else {
+                    None
+                };
+                let kind = self.recon.kinds.get(&id).copied().unwrap_or(m.kind);
+                self.docs.insert(id, DocWork::for_sync(kind, state));
+            }
+        }
+        let limit = self.cfg.limits.max_messages_per_doc;
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(());
+        };
+        w.received += 1;
+        if w.received > limit {
+            self.report.round_limited.push(id);
+            return self.abandon(id, RefusedReason::RoundLimit);
+        }
+        if w.kind != m.kind {
+            return self.quarantine(replica, id, QuarantineReason::KindMismatch);
+        }
+        if !self.ensure_loaded(replica, id)? {
+            return Ok(());
+        }
+        match m.body {
+            DocBody::Sync(bytes) => self.receive_sync(replica, id, &bytes),
+            DocBody::Whole(bytes) => {
+                let doc = whole.unwrap_or_else(|| load_whole(&bytes));
+                self.receive_whole(replica, id, doc)
+            }
+        }
+    }
+
+    fn receive_sync<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+        bytes: &[u8],
+    ) -> Result<(), SyncError> {
+        let msg = match catch_unwind(|| sync::Message::decode(bytes)) {
+            Ok(Ok(msg)) => msg,
+            _ => return self.quarantine(replica, id, QuarantineReason::BadMessage),
+        };
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(());
+        };
+        let (Some(doc), state) = (w.doc.as_mut(), &mut w.state) else {
+            return Ok(());
+        };
+        let before = doc.get_heads();
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            doc.sync().receive_sync_message(state, msg)
+        }));
+        if !matches!(applied, Ok(Ok(()))) {
+            w.doc = None;
+            return self.quarantine(replica, id, QuarantineReason::ApplyFailed);
+        }
+        let after = doc.get_heads();
+        self.to_generate.insert(id);
+        if after != before {
+            self.check_change(replica, id, before, after)?;
+        }
+        Ok(())
+    }
+
+    fn receive_whole<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+        incoming: Option<AutoCommit>,
+    ) -> Result<(), SyncError> {
+        if self.docs.get(&id).is_some_and(|w| w.mode == Mode::ReadOnly) {
+            return Ok(());
+        }
+        let Some(mut incoming) = incoming else {
+            return self.quarantine(replica, id, QuarantineReason::BadMessage);
+        };
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(());
+        };
+        let Some(doc) = w.doc.as_mut() else {
+            return Ok(());
+        };
+        let incoming_heads = incoming.get_heads();
+        let before = doc.get_heads();
+        if before.is_empty() {
+            *doc = incoming;
+        } else if !matches!(
+            catch_unwind(AssertUnwindSafe(|| doc.merge(&mut incoming))),
+            Ok(Ok(_))
+        ) {
+            w.doc = None;
+            return self.quarantine(replica, id, QuarantineReason::ApplyFailed);
+        }
+        let after = doc.get_heads();
+        w.mode = Mode::Sync;
+        if after != incoming_heads {
+            // We hold more than the peer sent: sync the rest back.
+            w.state = sync::State::new();
+            self.to_generate.insert(id);
+        }
+        if after != before {
+            self.check_change(replica, id, before, after)?;
+        }
+        Ok(())
+    }
+
+    /// The peer's changes were applied to the session's copy: ask the
+    /// replica whether the peer may make them; roll back if not.
+    fn check_change<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+        before: Vec<ChangeHash>,
+        after: Vec<ChangeHash>,
+    ) -> Result<(), SyncError> {
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(());
+        };
+        let Some(doc) = w.doc.as_ref() else {
+            return Ok(());
+        };
+        let new_here = w.base.is_none() && before.is_empty();
+        let check = ChangeCheck {
+            id,
+            kind: w.kind,
+            before: (!new_here).then_some(before.as_slice()),
+            after: doc,
+        };
+        match replica.accept_change(&self.peer, &check) {
+            Ok(()) => {
+                w.dirty = true;
+                w.heads = after;
+                self.docs_received.insert(id);
+                self.report.docs_received = self.docs_received.len();
+                Ok(())
+            }
+            Err(reason) => {
+                let refusal = Refusal { doc: id, reason };
+                self.report.refused_here.push(refusal);
+                self.out_refusals.push(refusal);
+                if w.base.is_none() {
+                    self.close(id);
+                } else {
+                    // Reload the stored copy (it lacks the change) and keep
+                    // sending ours read-only, so the peer still gets updates.
+                    w.doc = None;
+                    w.dirty = false;
+                    w.state = sync::State::new_read_only();
+                    w.mode = Mode::ReadOnly;
+                    self.to_generate.insert(id);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Loads the session's copy if needed; `false` if the document was
+    /// quarantined instead.
+    fn ensure_loaded<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+    ) -> Result<bool, SyncError> {
+        let held = self.recon.current.contains_key(&id);
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(false);
+        };
+        if w.doc.is_some() {
+            return Ok(true);
+        }
+        let loaded = if held {
+            match replica.load_doc(id) {
+                Ok(loaded) => loaded,
+                Err(ReplicaError::Unreadable(_)) => {
+                    self.quarantine(replica, id, QuarantineReason::Unreadable)?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        match loaded {
+            Some(mut l) => {
+                let heads = l.doc.get_heads();
+                w.base = Some(heads.clone());
+                w.heads = heads;
+                w.doc = Some(l.doc);
+            }
+            None => {
+                w.base = None;
+                w.heads.clear();
+                w.doc = Some(AutoCommit::new());
+            }
+        }
+        Ok(true)
+    }
+
+    /// Generates this turn's per-document messages.
+    pub(super) fn generate<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        out: &mut Outbox,
+    ) -> Result<(), SyncError> {
+        for id in std::mem::take(&mut self.to_generate) {
+            let mode = match self.docs.get(&id) {
+                Some(w) => w.mode,
+                None => continue,
+            };
+            let body = match mode {
+                Mode::Closed => continue,
+                Mode::SendWhole => match self.export(replica, id)? {
+                    Some(bytes) => DocBody::Whole(bytes),
+                    None => continue,
+                },
+                Mode::Sync | Mode::ReadOnly => match self.next_sync_message(replica, id)? {
+                    Some(bytes) => DocBody::Sync(bytes),
+                    None => continue,
+                },
+            };
+            if body.bytes().len() > MAX_DOC_MESSAGE_LEN {
+                self.docs_sent.remove(&id);
+                self.quarantine(replica, id, QuarantineReason::TooLarge)?;
+                continue;
+            }
+            let Some(w) = self.docs.get(&id) else {
+                continue;
+            };
+            out.push_doc(DocMessage {
+                id,
+                kind: w.kind,
+                body,
+            });
+        }
+        self.report.docs_sent = self.docs_sent.len();
+        Ok(())
+    }
+
+    /// The document's saved bytes, to send whole; `None` if it is gone or
+    /// was quarantined.
+    fn export<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        let exported = match replica.export_doc(id) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                self.close(id);
+                return Ok(None);
+            }
+            Err(ReplicaError::Unreadable(_)) => {
+                self.quarantine(replica, id, QuarantineReason::Unreadable)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(None);
+        };
+        w.heads = exported.heads.unwrap_or_default();
+        w.mode = Mode::Sync;
+        w.awaiting = false;
+        self.docs_sent.insert(id);
+        Ok(Some(exported.bytes))
+    }
+
+    /// The next Automerge sync message for a document, if it has one.
+    fn next_sync_message<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        if !self.ensure_loaded(replica, id)? {
+            return Ok(None);
+        }
+        let Some(w) = self.docs.get_mut(&id) else {
+            return Ok(None);
+        };
+        let (Some(doc), state) = (w.doc.as_mut(), &mut w.state) else {
+            return Ok(None);
+        };
+        match catch_unwind(AssertUnwindSafe(|| doc.sync().generate_sync_message(state))) {
+            Ok(Some(msg)) => {
+                w.awaiting = true;
+                if !msg.changes.is_empty() {
+                    self.docs_sent.insert(id);
+                }
+                Ok(Some(msg.encode()))
+            }
+            Ok(None) => {
+                w.awaiting = false;
+                Ok(None)
+            }
+            Err(_) => {
+                w.doc = None;
+                self.quarantine(replica, id, QuarantineReason::ApplyFailed)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Persists every document changed this turn, in one call.
+    pub(super) fn save_dirty<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<(), SyncError> {
+        let mut writes = Vec::new();
+        for (id, w) in self.docs.iter_mut() {
+            let DocWork {
+                kind,
+                doc,
+                base,
+                dirty,
+                ..
+            } = w;
+            if let (true, Some(doc)) = (*dirty, doc.as_mut()) {
+                writes.push(DocWrite {
+                    id: *id,
+                    kind: *kind,
+                    doc,
+                    base: base.as_deref(),
+                });
+            }
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        replica.save_docs(&mut writes)?;
+        drop(writes);
+        for (id, w) in self.docs.iter_mut() {
+            if !w.dirty {
+                continue;
+            }
+            let Some(doc) = w.doc.as_mut() else {
+                continue;
+            };
+            let heads = doc.get_heads();
+            if w.base.is_none() {
+                self.report.docs_created += 1;
+            } else if has_conflicts(doc) && !self.report.conflicted.contains(id) {
+                // Only documents that existed here: a new one's conflicts
+                // were not made by this session.
+                self.report.conflicted.push(*id);
+            }
+            self.recon.set_mine(*id, w.kind, heads_hash(&heads));
+            w.base = Some(heads.clone());
+            w.heads = heads;
+            w.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Drops the session's copies of documents that wait for nothing, so a
+    /// large first sync does not hold every document in memory.
+    pub(super) fn release_idle_docs(&mut self) {
+        for w in self.docs.values_mut() {
+            if !w.dirty && !w.awaiting {
+                w.doc = None;
+            }
+        }
+    }
+
+    /// Refuses the peer's document: reported here and told to the peer.
+    fn refuse(&mut self, id: DocId, reason: RefusedReason) -> Result<(), SyncError> {
+        let refusal = Refusal { doc: id, reason };
+        self.report.refused_here.push(refusal);
+        self.abandon(id, reason)
+    }
+
+    /// Stops the document for this session and tells the peer why.
+    fn abandon(&mut self, id: DocId, reason: RefusedReason) -> Result<(), SyncError> {
+        self.out_refusals.push(Refusal { doc: id, reason });
+        self.close(id);
+        Ok(())
+    }
+
+    /// Quarantines the document: recorded in the replica, reported, told to the peer.
+    fn quarantine<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        id: DocId,
+        reason: QuarantineReason,
+    ) -> Result<(), SyncError> {
+        replica.quarantine(&self.peer, id, reason)?;
+        self.report.quarantined.push((id, reason));
+        self.abandon(id, reason.refused_reason())
+    }
+}

@@ -1,0 +1,687 @@
+//! The [`Session`] state machine: one per connection, no I/O.
+//!
+//! Frames in, frames out: the transport calls [`Session::start`] once and
+//! writes the frames it returns, then feeds every received frame to
+//! [`Session::handle`] and writes what that returns, until
+//! [`Session::is_done`] (then closes) or an error (then writes
+//! [`Session::farewell`], if any, and closes).
+//!
+//! # Turns
+//!
+//! The two sides take **turns**, half-duplex: a turn is any number of frames
+//! followed by `TurnEnd(t)`, and a side sends its turn `t + 1` only after it
+//! has received the peer's turn `t`. The laptop (which opens the connection)
+//! takes the even turns, the hub the odd ones. At any moment only one side
+//! writes and the other reads, so the protocol runs over any stream with a
+//! plain "write my turn, read theirs" loop, whatever its flow-control
+//! windows. The peer's frames of a turn are decoded and validated as they
+//! arrive but **applied only at `TurnEnd`**: a malformed frame anywhere in a
+//! turn ends the session and nothing of that turn is applied.
+//!
+//! 1. Turn 0 (laptop): `Hello`. The hub checks it (version, organisation,
+//!    node id against the transport's, role) and asks the replica to
+//!    [admit](crate::Replica::admit) the laptop before it says anything else.
+//! 2. Turn 1 (hub): `Hello`, then its announcement: the document-set delta
+//!    and digest ([`crate::docset`]), its audit heads, and the tombstones the
+//!    laptop has not acknowledged. The laptop checks the hello likewise.
+//! 3. Turn 2 (laptop): its announcement, and already the first per-document
+//!    messages (it knows the hub's set).
+//! 4. Later turns: a `DocSetRequest` (or the full set, on request), audit
+//!    entries the peer lacks, revocations (hub), refusals, and batched
+//!    per-document messages. Documents only one side holds are sent whole;
+//!    documents both hold with different heads go through Automerge's sync
+//!    protocol with the stored per-peer sync state.
+//! 5. After two empty turns in a row, the side whose turn it is sends `Done`
+//!    with the final heads of the documents it changed, and the other
+//!    answers with its own. Both then compute the same new agreed set and
+//!    commit it with the sync states and the tombstone cursor
+//!    ([`crate::Replica::commit`]).
+//!
+//! Documents are saved at the end of each turn, before anything that
+//! acknowledges them is sent. A document that cannot be read or applied is
+//! quarantined and refused back to the peer; one that needs more than
+//! [`Limits::max_messages_per_doc`] messages (e.g. a peer poisoning Bloom
+//! filters) is abandoned and reported. Neither blocks the others.
+
+mod docs;
+mod outbox;
+mod recon;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polku_audit::{Entry, NodeId};
+use polku_core::{DocId, DocKind, OrgId};
+
+use crate::docset::{self, DocSet, HeadsHash};
+use crate::error::SyncError;
+use crate::protocol::{
+    AuditHead, Frame, Hello, MAX_AUDIT_ENTRIES_PER_FRAME, MAX_ENTRIES_PER_FRAME, Message,
+    PROTOCOL_VERSION, Refusal, Role, decode_frame,
+};
+use crate::replica::{Peer, Replica};
+use crate::report::SyncReport;
+use docs::DocWork;
+use outbox::Outbox;
+use recon::push_doc_set;
+
+/// Bounds on what a peer may make a session do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Turns per session (both sides' together).
+    pub max_turns: u32,
+    /// Messages received per document per session (against Bloom-filter
+    /// poisoning: a document over it is abandoned and reported).
+    pub max_messages_per_doc: u32,
+    /// Documents in the peer's announced set, and documents in play.
+    pub max_docs: usize,
+    /// Bytes buffered from the peer in one turn.
+    pub max_turn_bytes: usize,
+    /// Audit entries received per session.
+    pub max_audit_entries: usize,
+    /// Tombstones received per session.
+    pub max_tombstones: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_turns: 128,
+            max_messages_per_doc: 16,
+            max_docs: 1_000_000,
+            max_turn_bytes: 512 * 1024 * 1024,
+            max_audit_entries: 1_000_000,
+            max_tombstones: 1_000_000,
+        }
+    }
+}
+
+/// Who the session is between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// This side's role.
+    pub role: Role,
+    /// The organisation both sides must belong to.
+    pub org: OrgId,
+    /// This node's id.
+    pub local: NodeId,
+    /// The peer's node id as the transport authenticated it.
+    pub peer: NodeId,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl SessionConfig {
+    /// A configuration with default limits.
+    pub fn new(role: Role, org: OrgId, local: NodeId, peer: NodeId) -> Self {
+        Self {
+            role,
+            org,
+            local,
+            peer,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    New,
+    Open,
+    /// I sent `Done`; waiting for the peer's.
+    AwaitDone,
+    /// The peer sent (part of) `Done`; I answer with mine when it is complete.
+    PeerDone,
+    Done,
+    Failed,
+}
+
+/// Reconciliation state: my set, the agreed set, what I know of the peer's.
+#[derive(Debug, Default)]
+struct Recon {
+    /// My set at session start (what the peer reconstructs).
+    start: DocSet,
+    /// My set now: `start` with `changed` applied.
+    current: DocSet,
+    /// Kinds of the documents in `current`.
+    kinds: BTreeMap<DocId, DocKind>,
+    /// My changes since the start (`None` = deleted).
+    changed: BTreeMap<DocId, Option<HeadsHash>>,
+    /// The agreed set at session start.
+    agreed: DocSet,
+    /// The peer's announcement being received.
+    incoming: Vec<(DocId, Option<HeadsHash>)>,
+    /// The peer's start set, once known exactly.
+    peer_start: Option<DocSet>,
+    /// Ids the peer's delta marked removed since the agreed set.
+    peer_removed: BTreeSet<DocId>,
+    /// I could not rebuild the peer's set and must ask for the full one.
+    need_full: bool,
+    /// The request was sent.
+    requested: bool,
+    /// The peer asked for my full set.
+    peer_wants_full: bool,
+    /// The to-do list was computed.
+    reconciled: bool,
+}
+
+impl Recon {
+    /// Records my document's new heads.
+    fn set_mine(&mut self, id: DocId, kind: DocKind, hash: HeadsHash) {
+        self.current.insert(id, hash);
+        self.kinds.insert(id, kind);
+        self.changed.insert(id, Some(hash));
+    }
+
+    /// Records that my document is gone (revoked or erased).
+    fn remove_mine(&mut self, id: DocId) {
+        if self.current.remove(&id).is_some() {
+            self.kinds.remove(&id);
+            self.changed.insert(id, None);
+        }
+    }
+}
+
+/// One sync session with one peer. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    peer: Peer,
+    phase: Phase,
+    /// The turn the peer is sending (or will send next).
+    turn: u32,
+    /// Whether my last turn was empty (only its `TurnEnd`).
+    my_idle: bool,
+    /// The peer's hello was checked.
+    opened: bool,
+    /// My announcement (set delta, audit heads, tombstones) was sent.
+    announced: bool,
+    inbox: Vec<Message>,
+    inbox_bytes: usize,
+    report: SyncReport,
+    farewell: Option<Frame>,
+    recon: Recon,
+    docs: BTreeMap<DocId, DocWork>,
+    to_generate: BTreeSet<DocId>,
+    docs_sent: BTreeSet<DocId>,
+    docs_received: BTreeSet<DocId>,
+    out_refusals: Vec<Refusal>,
+    out_revokes: Vec<DocId>,
+    audit_theirs: Option<Vec<AuditHead>>,
+    audit_seen: usize,
+    tombstones_seen: usize,
+    tombstone_cursor: u64,
+    peer_done: Vec<(DocId, Option<HeadsHash>)>,
+}
+
+impl Session {
+    /// A session that has not started.
+    pub fn new(cfg: SessionConfig) -> Self {
+        Self {
+            peer: Peer {
+                node: cfg.peer,
+                role: cfg.role.peer(),
+            },
+            report: SyncReport::new(cfg.peer, cfg.role),
+            cfg,
+            phase: Phase::New,
+            turn: 0,
+            my_idle: false,
+            opened: false,
+            announced: false,
+            inbox: Vec::new(),
+            inbox_bytes: 0,
+            farewell: None,
+            recon: Recon::default(),
+            docs: BTreeMap::new(),
+            to_generate: BTreeSet::new(),
+            docs_sent: BTreeSet::new(),
+            docs_received: BTreeSet::new(),
+            out_refusals: Vec::new(),
+            out_revokes: Vec::new(),
+            audit_theirs: None,
+            audit_seen: 0,
+            tombstones_seen: 0,
+            tombstone_cursor: 0,
+            peer_done: Vec::new(),
+        }
+    }
+
+    /// The peer.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// Opens the session: a laptop's first turn (its hello); nothing for a
+    /// hub, which waits for the laptop's hello.
+    pub fn start<R: Replica + ?Sized>(
+        &mut self,
+        _replica: &mut R,
+    ) -> Result<Vec<Frame>, SyncError> {
+        if self.phase != Phase::New {
+            return Err(SyncError::NotStarted);
+        }
+        self.phase = Phase::Open;
+        if self.cfg.role == Role::Hub {
+            self.turn = 0;
+            return Ok(Vec::new());
+        }
+        let mut out = Outbox::new();
+        out.push(self.hello());
+        let (frames, idle) = out.finish(0);
+        self.my_idle = idle;
+        self.turn = 1;
+        Ok(self.sent(frames))
+    }
+
+    fn hello(&self) -> Message {
+        Message::Hello(Hello {
+            max_version: PROTOCOL_VERSION,
+            org: self.cfg.org,
+            node: self.cfg.local,
+            role: self.cfg.role,
+        })
+    }
+
+    /// Handles one received frame (length prefix included); returns the
+    /// frames to send. After an error the session is over: send
+    /// [`Session::farewell`] and close.
+    pub fn handle<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        frame: &[u8],
+    ) -> Result<Vec<Frame>, SyncError> {
+        match self.phase {
+            Phase::Open | Phase::AwaitDone | Phase::PeerDone => {}
+            Phase::New => return Err(SyncError::NotStarted),
+            Phase::Done | Phase::Failed => return Err(SyncError::Ended),
+        }
+        self.report.frames_received += 1;
+        self.report.bytes_received += frame.len() as u64;
+        match self.step(replica, frame) {
+            Ok(frames) => Ok(self.sent(frames)),
+            Err(err) => {
+                self.phase = Phase::Failed;
+                self.farewell = err.code().map(|c| Message::Error(c).encode());
+                Err(err)
+            }
+        }
+    }
+
+    /// Whether the session completed (both sides' `Done`, bookkeeping committed).
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Whether the session ended with an error.
+    pub fn is_failed(&self) -> bool {
+        self.phase == Phase::Failed
+    }
+
+    /// After an error: the frame telling the peer why, if it should be told.
+    pub fn farewell(&self) -> Option<&Frame> {
+        self.farewell.as_ref()
+    }
+
+    /// What the session did so far (complete once [`Session::is_done`]).
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    fn sent(&mut self, frames: Vec<Frame>) -> Vec<Frame> {
+        self.report.frames_sent += frames.len() as u64;
+        self.report.bytes_sent += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+        frames
+    }
+
+    fn unexpected(msg: &Message, when: &'static str) -> SyncError {
+        SyncError::Unexpected {
+            message: msg.name(),
+            when,
+        }
+    }
+
+    fn step<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        frame: &[u8],
+    ) -> Result<Vec<Frame>, SyncError> {
+        let msg = decode_frame(frame).map_err(SyncError::Malformed)?;
+        if let Message::Error(code) = msg {
+            return Err(SyncError::Remote(code));
+        }
+        if let Message::Done { last, changed } = msg {
+            return self.on_done(replica, last, changed);
+        }
+        match (self.phase, msg) {
+            (Phase::AwaitDone | Phase::PeerDone, other) => {
+                Err(Self::unexpected(&other, "while finishing"))
+            }
+            (_, Message::TurnEnd { turn }) if turn == self.turn => self.end_turn(replica),
+            (_, Message::TurnEnd { .. }) => Err(SyncError::Unexpected {
+                message: "turn-end",
+                when: "out of turn",
+            }),
+            (_, msg @ Message::Hello(_)) if self.opened || !self.inbox.is_empty() => {
+                Err(Self::unexpected(&msg, "after hello"))
+            }
+            (_, msg @ Message::Hello(_)) => {
+                self.inbox.push(msg);
+                Ok(Vec::new())
+            }
+            (_, msg) if !self.opened && self.inbox.is_empty() => {
+                Err(Self::unexpected(&msg, "before hello"))
+            }
+            (_, msg @ Message::Revoke(_)) if self.cfg.role == Role::Hub => {
+                Err(Self::unexpected(&msg, "from a laptop"))
+            }
+            (_, other) => {
+                self.inbox_bytes += frame.len();
+                if self.inbox_bytes > self.cfg.limits.max_turn_bytes {
+                    return Err(SyncError::LimitExceeded("bytes per turn"));
+                }
+                self.inbox.push(other);
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// A `Done` frame: the peer answering mine, or the peer finishing first
+    /// (allowed only after an empty turn of mine, and between turns).
+    fn on_done<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        last: bool,
+        changed: Vec<(DocId, Option<HeadsHash>)>,
+    ) -> Result<Vec<Frame>, SyncError> {
+        match self.phase {
+            Phase::AwaitDone | Phase::PeerDone => {}
+            Phase::Open if self.opened && self.my_idle && self.inbox.is_empty() => {
+                self.phase = Phase::PeerDone;
+            }
+            _ => {
+                return Err(SyncError::Unexpected {
+                    message: "done",
+                    when: "before two empty turns",
+                });
+            }
+        }
+        self.peer_done.extend(changed);
+        if self.peer_done.len() > self.cfg.limits.max_docs {
+            return Err(SyncError::LimitExceeded("documents"));
+        }
+        if !last {
+            return Ok(Vec::new());
+        }
+        let reply = if self.phase == Phase::PeerDone {
+            self.done_frames()
+        } else {
+            Vec::new()
+        };
+        self.finish(replica)?;
+        Ok(reply)
+    }
+
+    /// The peer's turn ended: apply it, then send my turn or `Done`.
+    fn end_turn<R: Replica + ?Sized>(&mut self, replica: &mut R) -> Result<Vec<Frame>, SyncError> {
+        let turn = self.turn;
+        let inbox = std::mem::take(&mut self.inbox);
+        self.inbox_bytes = 0;
+        let peer_idle = inbox.is_empty();
+        let mut msgs = inbox.into_iter();
+        if !self.opened {
+            let Some(Message::Hello(hello)) = msgs.next() else {
+                return Err(SyncError::Unexpected {
+                    message: "turn-end",
+                    when: "before hello",
+                });
+            };
+            self.open(replica, &hello)?;
+            self.opened = true;
+        }
+        let rest: Vec<Message> = msgs.collect();
+        // Everything that can reject the turn is checked before the replica
+        // is touched: a bad turn changes nothing.
+        self.check_turn(&rest)?;
+        let mut later = Vec::with_capacity(rest.len());
+        for msg in rest {
+            match msg {
+                Message::DocSet(chunk) => self.on_doc_set(chunk)?,
+                other => later.push(other),
+            }
+        }
+        for msg in later {
+            self.apply(replica, msg)?;
+        }
+        if !self.recon.reconciled && self.recon.peer_start.is_some() {
+            self.reconcile(replica)?;
+        }
+        self.save_dirty(replica)?;
+        self.report.turns = turn + 1;
+        if self.my_idle && peer_idle {
+            self.phase = Phase::AwaitDone;
+            return Ok(self.done_frames());
+        }
+        if turn + 1 >= self.cfg.limits.max_turns {
+            return Err(SyncError::LimitExceeded("turns"));
+        }
+        let frames = self.emit_turn(replica, turn + 1)?;
+        self.turn = turn + 2;
+        Ok(frames)
+    }
+
+    /// Checks the peer's hello and loads this side's set and bookkeeping.
+    fn open<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        hello: &Hello,
+    ) -> Result<(), SyncError> {
+        if hello.max_version < PROTOCOL_VERSION {
+            return Err(SyncError::UnsupportedVersion(hello.max_version));
+        }
+        if hello.org != self.cfg.org {
+            return Err(SyncError::WrongOrganisation);
+        }
+        if hello.node != self.cfg.peer {
+            return Err(SyncError::NodeMismatch);
+        }
+        if hello.role != self.cfg.role.peer() {
+            return Err(SyncError::WrongRole);
+        }
+        replica.admit(&self.peer).map_err(SyncError::Denied)?;
+        let record = replica.peer_record(&self.peer)?;
+        for e in replica.doc_set(&self.peer)? {
+            self.recon.start.insert(e.id, e.heads);
+            self.recon.kinds.insert(e.id, e.kind);
+        }
+        self.recon.current = self.recon.start.clone();
+        self.recon.agreed = record.agreed;
+        self.tombstone_cursor = record.tombstone_cursor;
+        self.report.docs_offered = self.recon.start.len();
+        Ok(())
+    }
+
+    /// Session limits over a whole turn, before anything of it is applied.
+    fn check_turn(&mut self, inbox: &[Message]) -> Result<(), SyncError> {
+        let (mut audit, mut tombstones, mut docs) = (0, 0, 0);
+        for m in inbox {
+            match m {
+                Message::AuditEntries(e) => audit += e.len(),
+                Message::Tombstones(t) => tombstones += t.len(),
+                Message::DocSync(d) => docs += d.len(),
+                _ => {}
+            }
+        }
+        self.audit_seen += audit;
+        self.tombstones_seen += tombstones;
+        let limits = &self.cfg.limits;
+        if self.audit_seen > limits.max_audit_entries {
+            return Err(SyncError::LimitExceeded("audit entries"));
+        }
+        if self.tombstones_seen > limits.max_tombstones {
+            return Err(SyncError::LimitExceeded("tombstones"));
+        }
+        if self.docs.len() + docs > limits.max_docs {
+            return Err(SyncError::LimitExceeded("documents"));
+        }
+        Ok(())
+    }
+
+    /// Applies one message of the peer's turn (announcements are already in).
+    fn apply<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        msg: Message,
+    ) -> Result<(), SyncError> {
+        match msg {
+            Message::DocSetRequest => {
+                self.recon.peer_wants_full = true;
+                self.report.full_set_exchanged = true;
+                Ok(())
+            }
+            Message::DocSync(list) => {
+                let wholes = docs::decode_wholes(&list);
+                for (m, whole) in list.into_iter().zip(wholes) {
+                    self.receive_doc(replica, m, whole)?;
+                }
+                Ok(())
+            }
+            Message::Refused(list) => {
+                for r in list {
+                    replica.record_refusal(&self.peer, &r)?;
+                    self.report.refused_by_peer.push(r);
+                    if r.reason != crate::protocol::RefusedReason::NotPermitted {
+                        self.close(r.doc);
+                    }
+                }
+                Ok(())
+            }
+            Message::Revoke(ids) => {
+                for id in ids {
+                    replica.delete_revoked(&self.peer, id)?;
+                    self.recon.remove_mine(id);
+                    self.report.revoked.push(id);
+                    self.close(id);
+                }
+                Ok(())
+            }
+            Message::AuditHeads(heads) => {
+                self.audit_theirs.get_or_insert_with(Vec::new).extend(heads);
+                Ok(())
+            }
+            Message::AuditEntries(raw) => {
+                let mut entries = Vec::with_capacity(raw.len());
+                for bytes in &raw {
+                    match Entry::decode(bytes) {
+                        Ok(e) => entries.push(e),
+                        Err(_) => self.report.audit_rejected += 1,
+                    }
+                }
+                if !entries.is_empty() {
+                    let merged = replica.merge_audit(&self.peer, entries)?;
+                    self.report.audit_added += merged.added;
+                    self.report.audit_rejected += merged.rejected;
+                }
+                Ok(())
+            }
+            Message::Tombstones(list) => {
+                for t in list {
+                    self.on_tombstone(replica, &t)?;
+                }
+                Ok(())
+            }
+            other => Err(Self::unexpected(&other, "inside a turn")),
+        }
+    }
+
+    fn on_tombstone<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        t: &crate::protocol::Tombstone,
+    ) -> Result<(), SyncError> {
+        use crate::replica::TombstoneOutcome;
+        match replica.apply_tombstone(&self.peer, t)? {
+            TombstoneOutcome::Applied { deleted } => {
+                self.report.tombstones_applied += 1;
+                if deleted {
+                    self.report.erased.push(t.doc);
+                }
+                self.recon.remove_mine(t.doc);
+                self.close(t.doc);
+            }
+            TombstoneOutcome::Known => self.close(t.doc),
+            TombstoneOutcome::Refused(reason) => {
+                let r = Refusal { doc: t.doc, reason };
+                self.report.refused_here.push(r);
+                self.out_refusals.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// My frames of turn `t`.
+    fn emit_turn<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        t: u32,
+    ) -> Result<Vec<Frame>, SyncError> {
+        let mut out = Outbox::new();
+        if !self.announced {
+            self.announced = true;
+            if self.cfg.role == Role::Hub {
+                out.push(self.hello());
+            }
+            let delta = docset::delta(&self.recon.start, &self.recon.agreed);
+            let digest = docset::digest(&self.recon.start);
+            push_doc_set(&mut out, false, digest, delta);
+            let heads = replica.audit_heads(&self.peer)?;
+            out.push_chunks(heads, MAX_ENTRIES_PER_FRAME, Message::AuditHeads, true);
+            let batch = replica.tombstones_since(&self.peer, self.tombstone_cursor)?;
+            self.report.tombstones_sent += batch.tombstones.len();
+            self.tombstone_cursor = batch.cursor;
+            out.push_chunks(
+                batch.tombstones,
+                MAX_ENTRIES_PER_FRAME,
+                Message::Tombstones,
+                false,
+            );
+        }
+        if std::mem::take(&mut self.recon.peer_wants_full) {
+            let digest = docset::digest(&self.recon.start);
+            let full: Vec<_> = self
+                .recon
+                .start
+                .iter()
+                .map(|(i, h)| (*i, Some(*h)))
+                .collect();
+            push_doc_set(&mut out, true, digest, full);
+        }
+        if self.recon.need_full && !self.recon.requested {
+            self.recon.requested = true;
+            out.push(Message::DocSetRequest);
+        }
+        if let Some(theirs) = self.audit_theirs.take() {
+            let entries = replica.audit_missing(&self.peer, &theirs)?;
+            self.report.audit_sent += entries.len();
+            out.push_chunks(
+                entries,
+                MAX_AUDIT_ENTRIES_PER_FRAME,
+                Message::AuditEntries,
+                false,
+            );
+        }
+        let revokes = std::mem::take(&mut self.out_revokes);
+        out.push_chunks(revokes, MAX_ENTRIES_PER_FRAME, Message::Revoke, false);
+        self.generate(replica, &mut out)?;
+        let refusals = std::mem::take(&mut self.out_refusals);
+        out.push_chunks(refusals, MAX_ENTRIES_PER_FRAME, Message::Refused, false);
+        self.release_idle_docs();
+        let (frames, idle) = out.finish(t);
+        self.my_idle = idle;
+        Ok(frames)
+    }
+
+    fn close(&mut self, id: DocId) {
+        self.docs.entry(id).or_insert_with(DocWork::closed).close();
+        self.to_generate.remove(&id);
+    }
+}

@@ -1,0 +1,84 @@
+//! Packs one turn's messages into frames.
+
+use crate::protocol::{DocMessage, Frame, MAX_DOCS_PER_FRAME, Message, TARGET_FRAME_LEN};
+
+/// The frames of one turn being built. Per-document messages are batched
+/// into frames of about [`TARGET_FRAME_LEN`] bytes and at most
+/// [`MAX_DOCS_PER_FRAME`] documents.
+#[derive(Debug, Default)]
+pub(super) struct Outbox {
+    frames: Vec<Frame>,
+    content: bool,
+    docs: Vec<DocMessage>,
+    docs_bytes: usize,
+}
+
+impl Outbox {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a message as a frame of its own.
+    pub(super) fn push(&mut self, msg: Message) {
+        self.flush_docs();
+        self.content = true;
+        self.frames.push(msg.encode());
+    }
+
+    /// Adds items as one or more list frames of at most `per_frame` items;
+    /// nothing when empty unless `always` (then one empty frame).
+    pub(super) fn push_chunks<T: Clone>(
+        &mut self,
+        items: Vec<T>,
+        per_frame: usize,
+        make: impl Fn(Vec<T>) -> Message,
+        always: bool,
+    ) {
+        if items.is_empty() {
+            if always {
+                self.push(make(Vec::new()));
+            }
+            return;
+        }
+        for chunk in items.chunks(per_frame.max(1)) {
+            self.push(make(chunk.to_vec()));
+        }
+    }
+
+    /// Adds one document's message to the current batch.
+    pub(super) fn push_doc(&mut self, msg: DocMessage) {
+        let len = msg.body.bytes().len() + 22;
+        if !self.docs.is_empty()
+            && (self.docs.len() >= MAX_DOCS_PER_FRAME || self.docs_bytes + len > TARGET_FRAME_LEN)
+        {
+            self.flush_docs();
+        }
+        self.content = true;
+        self.docs_bytes += len;
+        self.docs.push(msg);
+    }
+
+    fn flush_docs(&mut self) {
+        if self.docs.is_empty() {
+            return;
+        }
+        let docs = std::mem::take(&mut self.docs);
+        self.docs_bytes = 0;
+        self.frames.push(Message::DocSync(docs).encode());
+    }
+
+    /// Closes turn `turn`: the frames, and whether the turn was idle
+    /// (nothing but its `TurnEnd`).
+    pub(super) fn finish(mut self, turn: u32) -> (Vec<Frame>, bool) {
+        self.flush_docs();
+        let idle = !self.content;
+        self.frames.push(Message::TurnEnd { turn }.encode());
+        (self.frames, idle)
+    }
+
+    /// The frames, without a `TurnEnd`.
+    pub(super) fn into_frames(mut self) -> Vec<Frame> {
+        self.flush_docs();
+        self.frames
+    }
+}
