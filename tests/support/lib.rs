@@ -44,6 +44,16 @@ pub fn demo_workspace(dir: &Path, clients: usize) -> Session {
     admin
 }
 
+/// Like [`demo_workspace`], but a hub store (laptops enrol with and sync to it).
+pub fn demo_hub(dir: &Path, clients: usize) -> Session {
+    let now = chrono::Utc::now();
+    Workspace::init_hub_with(dir, "admin", PASSWORD, now, KdfParams::INSECURE_FOR_TESTS)
+        .expect("init hub");
+    let mut admin = login(dir, "admin", PASSWORD);
+    admin.add_demo(clients, 5, now).expect("demo");
+    admin
+}
+
 /// Log in or panic.
 pub fn login(dir: &Path, user: &str, password: &str) -> Session {
     Workspace::open(dir)

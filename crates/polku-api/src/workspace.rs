@@ -115,7 +115,18 @@ impl Workspace {
         password: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        Self::init_with(dir, admin_login, password, now, KdfParams::default())?;
+        Self::init_hub_with(dir, admin_login, password, now, KdfParams::default())
+    }
+
+    /// [`Workspace::init_hub`] with explicit argon2id parameters.
+    pub fn init_hub_with(
+        dir: &Path,
+        admin_login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+        kdf: KdfParams,
+    ) -> Result<()> {
+        Self::init_with(dir, admin_login, password, now, kdf)?;
         let store = Store::unlock(dir, admin_login, password)?;
         store.put_meta(ROLE_META, b"hub")?;
         store.close()?;

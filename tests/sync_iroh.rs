@@ -1,0 +1,262 @@
+//! A hub and three laptops of two units, each with its own encrypted store,
+//! syncing over real iroh endpoints on loopback (relays disabled).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use polku_api::{ClientInput, HubPin, Session, SyncReplica, Workspace};
+use polku_audit::NodeKey;
+use polku_core::{DocId, DocKind, UnitId};
+use polku_net::{SessionLog, SyncProtocol};
+use polku_scenarios::{add_worker, demo_hub, login};
+
+const LOOPBACK: &str = "127.0.0.1:0";
+
+struct Laptop {
+    login: &'static str,
+    unit: &'static str,
+    password: &'static str,
+    dir: tempfile::TempDir,
+}
+
+fn heads(session: &Session) -> BTreeMap<DocId, (DocKind, [u8; 32])> {
+    session
+        .store()
+        .list_doc_heads()
+        .expect("heads")
+        .into_iter()
+        .map(|(id, kind, h)| (id, (kind, h.0)))
+        .collect()
+}
+
+fn unit(session: &Session, name: &str) -> UnitId {
+    session
+        .organisation()
+        .units
+        .values()
+        .find(|u| u.name == name)
+        .expect("unit")
+        .id
+}
+
+async fn sync(
+    dir: &Path,
+    login_name: &str,
+    password: &str,
+    hub: &iroh::EndpointAddr,
+) -> polku_sync::SyncReport {
+    let session = login(dir, login_name, password);
+    let secret = session.node_secret().expect("secret");
+    let org = session.org_id();
+    let replica = Mutex::new(session.into_replica().expect("replica"));
+    let endpoint = polku_net::bind(&secret, LOOPBACK.parse().expect("addr"), vec![])
+        .await
+        .expect("bind");
+    let report = polku_net::sync_with_hub(&endpoint, hub.clone(), &replica, org)
+        .await
+        .expect("sync");
+    endpoint.close().await;
+    let replica: SyncReplica = replica.into_inner().expect("lock");
+    replica.into_session().close().expect("close");
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let mut admin = demo_hub(hub_dir.path(), 24);
+    let now = Utc::now();
+    let mut laptops = vec![
+        Laptop {
+            login: "aino",
+            unit: "Itä",
+            password: "ainon-salasana",
+            dir: tempfile::tempdir().expect("tempdir"),
+        },
+        Laptop {
+            login: "eero",
+            unit: "Itä",
+            password: "eeron-salasana",
+            dir: tempfile::tempdir().expect("tempdir"),
+        },
+        Laptop {
+            login: "kalle",
+            unit: "Keskusta",
+            password: "kallen-salasana",
+            dir: tempfile::tempdir().expect("tempdir"),
+        },
+    ];
+    for l in &laptops {
+        add_worker(&mut admin, hub_dir.path(), l.login, l.unit, l.password);
+    }
+    let hub_secret = admin.node_secret().expect("secret");
+    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
+
+    // Start the hub's endpoint first: tickets carry its address.
+    let endpoint = polku_net::bind(
+        &hub_secret,
+        LOOPBACK.parse().expect("addr"),
+        vec![polku_net::SYNC_ALPN.to_vec()],
+    )
+    .await
+    .expect("bind hub");
+    let addrs = endpoint.bound_sockets();
+    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
+
+    // Enrol the three laptops (the hub's checks run in-process here; `polku join`
+    // carries the same exchange over iroh).
+    for (i, l) in laptops.iter_mut().enumerate() {
+        let ticket = admin
+            .create_ticket(l.login, *hub_node.as_bytes(), addrs.clone(), now)
+            .expect("ticket");
+        let secret = [40 + i as u8; 32];
+        let node = NodeKey::from_bytes(&secret).node_id();
+        let grant = admin
+            .redeem_ticket(&ticket.secret, node, l.login, l.password, "laptop", now)
+            .expect("redeem")
+            .expect("enrolled");
+        let pin = HubPin {
+            node: ticket.hub,
+            addrs: addrs.clone(),
+        };
+        Workspace::join(
+            l.dir.path(),
+            &grant,
+            l.login,
+            l.password,
+            &secret,
+            &pin,
+            now,
+        )
+        .expect("join");
+    }
+    let ita = unit(&admin, "Itä");
+    let keskusta = unit(&admin, "Keskusta");
+    let ita_client = admin
+        .list_clients(now)
+        .expect("list")
+        .into_iter()
+        .find(|c| c.unit == Some(ita))
+        .expect("client")
+        .id;
+
+    // Serve.
+    let org = admin.org_id();
+    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(replica.clone(), org, hub_node, log),
+        )
+        .spawn();
+
+    // First sync of every laptop, then offline edits everywhere.
+    for l in &laptops {
+        let r = sync(l.dir.path(), l.login, l.password, &hub_addr).await;
+        assert!(r.completed && r.docs_created > 0, "{r:?}");
+    }
+    let mut own_clients = Vec::new();
+    for l in &laptops {
+        let mut s = login(l.dir.path(), l.login, l.password);
+        let id = s
+            .add_client(
+                ClientInput {
+                    first_name: "Uusi".into(),
+                    last_name: l.login.into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .expect("add client offline");
+        s.add_memo(id, "Kirjattu kentällä ilman verkkoa.", None, now)
+            .expect("memo offline");
+        own_clients.push(id);
+        s.close().expect("close");
+    }
+    {
+        let mut r = replica.lock().expect("lock");
+        r.session_mut()
+            .add_memo(ita_client, "Toimistolla lisätty muistio.", None, now)
+            .expect("hub memo");
+    }
+
+    // Sync in several orders until a whole round is quiet.
+    let orders: [[usize; 3]; 4] = [[2, 0, 1], [1, 2, 0], [0, 1, 2], [2, 1, 0]];
+    let mut quiet = false;
+    for order in orders {
+        let mut moved = 0;
+        for i in order {
+            let l = &laptops[i];
+            let r = sync(l.dir.path(), l.login, l.password, &hub_addr).await;
+            assert!(r.completed);
+            moved += r.docs_sent + r.docs_received;
+        }
+        if moved == 0 {
+            quiet = true;
+            break;
+        }
+    }
+    assert!(quiet, "sync did not become quiet");
+
+    // Every laptop holds exactly what its user may see, with the hub's heads.
+    let hub_heads = {
+        let r = replica.lock().expect("lock");
+        heads(r.session())
+    };
+    let hub_units: BTreeMap<DocId, Option<UnitId>> = {
+        let mut r = replica.lock().expect("lock");
+        r.session_mut()
+            .list_clients(now)
+            .expect("list")
+            .into_iter()
+            .map(|c| (DocId::from(c.id), c.unit))
+            .collect()
+    };
+    for (l, own) in laptops.iter().zip(&own_clients) {
+        let s = login(l.dir.path(), l.login, l.password);
+        let mine = heads(&s);
+        let my_unit = if l.unit == "Itä" { ita } else { keskusta };
+        let expected_clients: BTreeSet<DocId> = hub_units
+            .iter()
+            .filter(|(_, u)| **u == Some(my_unit))
+            .map(|(id, _)| *id)
+            .collect();
+        let got_clients: BTreeSet<DocId> = mine
+            .iter()
+            .filter(|(_, (k, _))| *k == DocKind::Client)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            got_clients, expected_clients,
+            "{}: clients differ from the unit's",
+            l.login
+        );
+        assert!(got_clients.contains(&DocId::from(*own)));
+        for (id, (_, h)) in &mine {
+            assert_eq!(
+                hub_heads.get(id).map(|(_, h)| h),
+                Some(h),
+                "{}: heads differ from the hub's",
+                l.login
+            );
+        }
+        assert!(mine.values().any(|(k, _)| *k == DocKind::Organisation));
+    }
+    // Offline memos made it to the hub; the hub's memo reached the Itä laptops.
+    {
+        let mut r = replica.lock().expect("lock");
+        for own in &own_clients {
+            let c = r.session_mut().show_client(*own, now).expect("on hub");
+            assert!(c.memos.values().any(|m| m.text.contains("ilman verkkoa")));
+        }
+    }
+    for l in laptops.iter().filter(|l| l.unit == "Itä") {
+        let mut s = login(l.dir.path(), l.login, l.password);
+        let c = s.show_client(ita_client, now).expect("synced client");
+        assert!(c.memos.values().any(|m| m.text.contains("Toimistolla")));
+    }
+    router.shutdown().await.expect("shutdown");
+}
