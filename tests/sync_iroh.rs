@@ -258,5 +258,69 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
         let c = s.show_client(ita_client, now).expect("synced client");
         assert!(c.memos.values().any(|m| m.text.contains("Toimistolla")));
     }
+
+    // The hub is stopped (its store closed) and started again: nothing is lost,
+    // and sync goes on where it left off.
+    router.shutdown().await.expect("shutdown");
+    drop(router);
+    let replica = Arc::try_unwrap(replica)
+        .expect("hub replica still shared")
+        .into_inner()
+        .expect("lock");
+    replica.into_session().close().expect("close hub");
+    let hub = login(hub_dir.path(), "admin", polku_scenarios::PASSWORD);
+    assert_eq!(
+        heads(&hub),
+        hub_heads,
+        "the restarted hub lost or changed documents"
+    );
+    let endpoint = polku_net::bind(
+        &hub_secret,
+        LOOPBACK.parse().expect("addr"),
+        vec![polku_net::SYNC_ALPN.to_vec()],
+    )
+    .await
+    .expect("rebind hub");
+    let hub_addr =
+        polku_net::hub_addr(*hub_node.as_bytes(), &endpoint.bound_sockets()).expect("addr");
+    let replica = Arc::new(Mutex::new(hub.into_replica().expect("replica")));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(replica.clone(), org, hub_node, log),
+        )
+        .spawn();
+    let l = &laptops[0];
+    {
+        let mut s = login(l.dir.path(), l.login, l.password);
+        s.add_memo(
+            own_clients[0],
+            "Muistio hubin uudelleenkäynnistyksen jälkeen.",
+            None,
+            now,
+        )
+        .expect("memo");
+        s.close().expect("close");
+    }
+    let r = sync(l.dir.path(), l.login, l.password, &hub_addr).await;
+    assert!(r.completed);
+    assert_eq!(
+        r.docs_sent, 1,
+        "only the changed document moves after a restart: {r:?}"
+    );
+    {
+        let mut r = replica.lock().expect("lock");
+        let c = r
+            .session_mut()
+            .show_client(own_clients[0], now)
+            .expect("on hub");
+        assert!(
+            c.memos
+                .values()
+                .any(|m| m.text.contains("uudelleenkäynnistyksen"))
+        );
+        assert!(c.memos.values().any(|m| m.text.contains("ilman verkkoa")));
+    }
     router.shutdown().await.expect("shutdown");
 }
