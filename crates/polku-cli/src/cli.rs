@@ -168,6 +168,19 @@ enum BenchWhat {
         #[arg(long, default_value_t = 100_000)]
         entries: usize,
     },
+    /// First sync and incremental resync on real stores over iroh (loopback),
+    /// each beside a baseline that sends every document whole.
+    Sync {
+        /// Clients in the first-sync store.
+        #[arg(long, default_value_t = 2000)]
+        clients: usize,
+        /// Documents in the incremental-sync store.
+        #[arg(long, default_value_t = 10_000)]
+        of: usize,
+        /// Documents changed before the incremental sync.
+        #[arg(long, default_value_t = 10)]
+        changed: usize,
+    },
     /// A full-year statistics report over synthetic clients in memory, at a
     /// tenth of the size and at the full size.
     Stats {
@@ -473,6 +486,15 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", polku_api::bench_stats::run(&sizes, repeats));
             Ok(())
         }
+        Command::Bench(BenchArgs {
+            what:
+                Some(BenchWhat::Sync {
+                    clients,
+                    of,
+                    changed,
+                }),
+            ..
+        }) => crate::bench_sync::run(clients, of, changed),
         Command::Bench(args) => {
             let user = require_user(cli.user)?;
             let password = read_password("Password: ")?;
@@ -493,8 +515,8 @@ fn run(cli: Cli) -> Result<()> {
                         polku_api::bench_audit::run(&user, &password, entries)?
                     );
                 }
-                // Handled above: it needs no store.
-                Some(BenchWhat::Stats { .. }) => {}
+                // Handled above: they need no store.
+                Some(BenchWhat::Stats { .. } | BenchWhat::Sync { .. }) => {}
             }
             Ok(())
         }
