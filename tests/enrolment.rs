@@ -113,6 +113,24 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
         now,
     )
     .expect("join");
+    // Offline for longer than the lease (14 days): only a sync may log in.
+    let later = now + Duration::days(15);
+    let err = Workspace::open(laptop_dir.path())
+        .and_then(|w| w.login("maija", "maijan-salasana", later))
+        .expect_err("lease expired");
+    assert!(
+        matches!(err, polku_api::ApiError::ReauthRequired),
+        "{err:?}"
+    );
+    let s = Workspace::open(laptop_dir.path())
+        .and_then(|w| w.login_to_sync("maija", "maijan-salasana", later))
+        .expect("a sync may log in");
+    assert!(s.offline_lease_expired(later).expect("lease"));
+    assert!(
+        !s.offline_lease_expired(now + Duration::days(13))
+            .expect("lease")
+    );
+    s.close().expect("close");
     let maija = login(laptop_dir.path(), "maija", "maijan-salasana");
     assert_eq!(maija.hub_pin().expect("pin"), Some(pin));
     assert!(!maija.is_hub().expect("role"));

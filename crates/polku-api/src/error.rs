@@ -54,6 +54,11 @@ pub enum ApiError {
     /// The change would leave no active administrator.
     #[error("the organisation must keep at least one active administrator")]
     LastAdmin,
+    /// This laptop has been offline longer than the organisation allows.
+    #[error(
+        "this device has not reached the hub for too long: run `polku sync` to re-authenticate online"
+    )]
+    ReauthRequired,
     /// The user must change their password first.
     #[error("the password must be changed first: run `polku user passwd`")]
     MustChangePassword,
@@ -73,6 +78,7 @@ impl ApiError {
                     | StoreError::TooManyAttempts { .. }
             ) | ApiError::NotAnOrgUser
                 | ApiError::UserInactive
+                | ApiError::ReauthRequired
         )
     }
 

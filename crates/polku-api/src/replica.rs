@@ -316,6 +316,9 @@ impl SyncReplica {
     /// Writes one audit entry for a completed sync session (action `sync`,
     /// the documents sent and received, the peer-independent target `None`).
     pub fn record_sync(&mut self, report: &SyncReport, now: DateTime<Utc>) -> Result<()> {
+        if report.completed && self.role() == Role::Laptop {
+            self.session.set_last_hub_contact(now)?;
+        }
         let sent = u32::try_from(report.docs_sent).unwrap_or(u32::MAX);
         let received = u32::try_from(report.docs_received).unwrap_or(u32::MAX);
         self.session.record(

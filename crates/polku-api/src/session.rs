@@ -264,6 +264,45 @@ impl Session {
         Ok(summary)
     }
 
+    /// When this laptop last completed a sync with its hub (`None` on a hub or a
+    /// standalone store).
+    pub fn last_hub_contact(&self) -> Result<Option<DateTime<Utc>>> {
+        let Some(bytes) = self
+            .store
+            .get_meta(crate::workspace::LAST_HUB_CONTACT_META)?
+        else {
+            return Ok(None);
+        };
+        let secs: [u8; 8] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt {
+                what: "hub contact time",
+            })?;
+        Ok(DateTime::from_timestamp(i64::from_le_bytes(secs), 0))
+    }
+
+    /// Record a completed sync with the hub (starts a new offline lease).
+    pub(crate) fn set_last_hub_contact(&mut self, now: DateTime<Utc>) -> Result<()> {
+        self.store.put_meta(
+            crate::workspace::LAST_HUB_CONTACT_META,
+            &now.timestamp().to_le_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Whether this laptop has been out of touch with its hub for longer than the
+    /// organisation's offline lease (never on a hub or a standalone store). A
+    /// clock set back before the last contact does not extend the lease forever:
+    /// the lease counts from the last contact either way.
+    pub fn offline_lease_expired(&self, now: DateTime<Utc>) -> Result<bool> {
+        let Some(last) = self.last_hub_contact()? else {
+            return Ok(false);
+        };
+        let lease = chrono::Duration::days(i64::from(self.org.settings.offline_lease_days));
+        Ok(now - last > lease)
+    }
+
     /// Whether this store is an organisation's hub.
     pub fn is_hub(&self) -> Result<bool> {
         Ok(self.store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice()))

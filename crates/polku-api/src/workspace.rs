@@ -18,6 +18,10 @@ pub(crate) const ROLE_META: &[u8] = b"polku/role/v1";
 /// Sealed key/value slot holding a laptop's pinned hub. Do not change.
 pub(crate) const HUB_META: &[u8] = b"polku/hub/v1";
 
+/// Sealed slot: when this laptop last completed a sync with its hub (Unix seconds).
+/// Do not change.
+pub(crate) const LAST_HUB_CONTACT_META: &[u8] = b"polku/last-hub-contact/v1";
+
 /// The hub a laptop talks to, and only to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HubPin {
@@ -161,6 +165,7 @@ impl Workspace {
             b.create_doc(org_id, DocKind::Organisation, &org.save())?;
             b.put_meta(ROLE_META, b"laptop")?;
             b.put_meta(HUB_META, &hub_bytes)?;
+            b.put_meta(LAST_HUB_CONTACT_META, &now.timestamp().to_le_bytes())?;
             trail::put_node_key(b, node_secret)
                 .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })
         })?;
@@ -192,7 +197,25 @@ impl Workspace {
     }
 
     /// Unlock the store as `login` and start a session.
+    ///
+    /// On a laptop that has not reached its hub for longer than the organisation's
+    /// offline lease, the login is refused with [`crate::ApiError::ReauthRequired`]:
+    /// only [`Workspace::login_to_sync`] is allowed then.
     pub fn login(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
+        let key = self.locked.derive_key_at(login, password, now)?;
+        let store = self.locked.unlock(key)?;
+        let session = Session::start(store, now)?;
+        if session.offline_lease_expired(now)? {
+            session.close_at(now)?;
+            return Err(crate::ApiError::ReauthRequired);
+        }
+        Ok(session)
+    }
+
+    /// Unlock to sync with the hub, also after the offline lease expired: the
+    /// online contact with the hub (which checks that the device and the user are
+    /// still allowed) is the re-authentication.
+    pub fn login_to_sync(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
         let key = self.locked.derive_key_at(login, password, now)?;
         let store = self.locked.unlock(key)?;
         Session::start(store, now)

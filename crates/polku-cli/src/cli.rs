@@ -312,7 +312,14 @@ fn run(cli: Cli) -> Result<()> {
             crate::net::join(&store_dir, &ticket, &user, &password)
         }
         Command::Sync => {
-            let session = login(&store_dir, cli.user, now)?;
+            // Syncing is how an expired offline lease is renewed: allowed then too.
+            let user = require_user(cli.user)?;
+            let password = read_password("Password: ")?;
+            let session = Workspace::open(&store_dir)?.login_to_sync(&user, &password, now)?;
+            if session.must_change_password() {
+                session.close_at(now)?;
+                return Err(ApiError::MustChangePassword.into());
+            }
             crate::net::sync(session)
         }
         Command::Device(cmd) => {
