@@ -324,3 +324,127 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
     }
     router.shutdown().await.expect("shutdown");
 }
+
+/// An administrator's laptop user (may modify every client).
+fn add_admin_user(admin: &mut Session, dir: &Path, login_name: &str, password: &str) {
+    let now = Utc::now();
+    admin
+        .add_user(
+            polku_api::UserInput {
+                login: login_name.to_owned(),
+                display_name: None,
+                role: polku_core::model::Role::Admin,
+                units: vec![],
+            },
+            "temporary-1",
+            now,
+        )
+        .expect("add user");
+    let mut s = login(dir, login_name, "temporary-1");
+    s.change_password(password, now).expect("change password");
+    s.close().expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_merges() {
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let mut admin = demo_hub(hub_dir.path(), 4);
+    let now = Utc::now();
+    let users = [("paavo", "paavon-salasana"), ("liisa", "liisan-salasana")];
+    for (u, p) in users {
+        add_admin_user(&mut admin, hub_dir.path(), u, p);
+    }
+    let hub_secret = admin.node_secret().expect("secret");
+    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
+    let endpoint = polku_net::bind(
+        &hub_secret,
+        LOOPBACK.parse().expect("addr"),
+        vec![polku_net::SYNC_ALPN.to_vec()],
+    )
+    .await
+    .expect("bind hub");
+    let addrs = endpoint.bound_sockets();
+    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    for (i, (u, p)) in users.iter().enumerate() {
+        let ticket = admin
+            .create_ticket(u, *hub_node.as_bytes(), addrs.clone(), now)
+            .expect("ticket");
+        let secret = [60 + i as u8; 32];
+        let node = NodeKey::from_bytes(&secret).node_id();
+        let grant = admin
+            .redeem_ticket(&ticket.secret, node, u, p, "laptop", now)
+            .expect("redeem")
+            .expect("enrolled");
+        let pin = HubPin {
+            node: ticket.hub,
+            addrs: addrs.clone(),
+        };
+        Workspace::join(dirs[i].path(), &grant, u, p, &secret, &pin, now).expect("join");
+    }
+    let client = admin.list_clients(now).expect("list")[0].id;
+    let memo = *admin
+        .show_client(client, now)
+        .expect("show")
+        .memos
+        .keys()
+        .next()
+        .expect("a memo");
+    let original = admin.show_client(client, now).expect("show").memos[&memo]
+        .text
+        .clone();
+    let org = admin.org_id();
+    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(replica.clone(), org, hub_node, log),
+        )
+        .spawn();
+    for (i, (u, p)) in users.iter().enumerate() {
+        sync(dirs[i].path(), u, p, &hub_addr).await;
+    }
+
+    // Offline on both laptops: the same field, and the same memo's text.
+    let edits = [
+        ("040 111 1111", format!("{original} (A)")),
+        ("040 222 2222", format!("(B) {original}")),
+    ];
+    for (i, (u, p)) in users.iter().enumerate() {
+        let mut s = login(dirs[i].path(), u, p);
+        let phone = edits[i].0.to_owned();
+        s.update_basic(client, now, |b| b.phone = phone)
+            .expect("edit phone");
+        s.edit_memo(client, memo, &edits[i].1, now)
+            .expect("edit memo");
+        s.close().expect("close");
+    }
+    for order in [[0, 1], [0, 1]] {
+        for i in order {
+            let (u, p) = users[i];
+            sync(dirs[i].path(), u, p, &hub_addr).await;
+        }
+    }
+
+    // Both values are visible as a conflict on both laptops; both text edits are kept.
+    for (i, (u, p)) in users.iter().enumerate() {
+        let mut s = login(dirs[i].path(), u, p);
+        let conflicts = s.client_conflicts(client, now).expect("conflicts");
+        let phone = conflicts
+            .iter()
+            .find(|c| c.path.last().map(String::as_str) == Some("phone"))
+            .unwrap_or_else(|| panic!("{u}: no phone conflict in {conflicts:?}"));
+        assert_eq!(phone.values.len(), 2, "{u}: {phone:?}");
+        let text = &s.show_client(client, now).expect("show").memos[&memo].text;
+        assert!(
+            text.contains("(A)") && text.contains("(B)"),
+            "{u}: text edits lost: {text}"
+        );
+        s.close().expect("close");
+    }
+    router.shutdown().await.expect("shutdown");
+}

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bench_stats;
 mod devices;
+mod edits;
 mod error;
 mod replica;
 mod session;

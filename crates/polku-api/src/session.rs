@@ -561,26 +561,57 @@ impl Session {
         doc.update(|c| {
             c.memos.insert(memo.id, memo);
         })?;
+        self.write_client_change(client, &mut doc, None, now, Detail::Code(codes::MEMO_ADD))?;
+        Ok(id)
+    }
+
+    /// Append `doc`'s unsaved changes as one change row, with the update's audit
+    /// entry and (when the summary changed) the search index entry, in one
+    /// transaction. The client's view is refreshed on close.
+    pub(crate) fn write_client_change(
+        &mut self,
+        client: ClientId,
+        doc: &mut ClientDoc,
+        summary: Option<&ClientSummary>,
+        now: DateTime<Utc>,
+        detail: Detail,
+    ) -> Result<()> {
+        if !doc.has_unsaved_changes() {
+            return Ok(());
+        }
         let change = doc.save_incremental();
         let heads = doc.heads();
+        let index = summary.map(index_bytes).transpose()?;
         let user = Some(self.user.id);
         let trail = &mut self.trail;
         let head = trail.head();
         self.store
             .batch(|b| {
                 b.append_change(client.into(), &change, &heads)?;
-                trail.record_in(
-                    b,
-                    now,
-                    user,
-                    AuditAction::Update,
-                    Some(client.0),
-                    Detail::Code(codes::MEMO_ADD),
-                )
+                if let Some(index) = &index {
+                    b.put_index(client.into(), index)?;
+                }
+                trail.record_in(b, now, user, AuditAction::Update, Some(client.0), detail)
             })
             .inspect_err(|_| trail.rewind(head))?;
+        if let Some(summary) = summary {
+            self.index.insert(client, summary.clone());
+        }
         self.dirty.insert(client);
-        Ok(id)
+        Ok(())
+    }
+
+    pub(crate) fn check_client_for(
+        &mut self,
+        action: Action,
+        id: ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<ClientSummary> {
+        self.check_client(action, id, now)
+    }
+
+    pub(crate) fn load_client_doc(&self, id: ClientId) -> Result<ClientDoc> {
+        self.load_client(id)
     }
 
     /// Add deterministic synthetic demo data: two units, four workers, `clients`
