@@ -448,3 +448,133 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
     }
     router.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_cut_at_random_messages_lose_nothing_acknowledged() {
+    use rand::{Rng, SeedableRng};
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let mut admin = demo_hub(hub_dir.path(), 6);
+    let now = Utc::now();
+    add_worker(&mut admin, hub_dir.path(), "aino", "Itä", "ainon-salasana");
+    let hub_secret = admin.node_secret().expect("secret");
+    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
+    let endpoint = polku_net::bind(
+        &hub_secret,
+        LOOPBACK.parse().expect("addr"),
+        vec![polku_net::SYNC_ALPN.to_vec()],
+    )
+    .await
+    .expect("bind hub");
+    let addrs = endpoint.bound_sockets();
+    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
+    let laptop_dir = tempfile::tempdir().expect("tempdir");
+    let secret = [77u8; 32];
+    let ticket = admin
+        .create_ticket("aino", *hub_node.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let grant = admin
+        .redeem_ticket(
+            &ticket.secret,
+            NodeKey::from_bytes(&secret).node_id(),
+            "aino",
+            "ainon-salasana",
+            "l",
+            now,
+        )
+        .expect("redeem")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs: addrs.clone(),
+    };
+    Workspace::join(
+        laptop_dir.path(),
+        &grant,
+        "aino",
+        "ainon-salasana",
+        &secret,
+        &pin,
+        now,
+    )
+    .expect("join");
+    let org = admin.org_id();
+    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(replica.clone(), org, hub_node, log),
+        )
+        .spawn();
+    let own = {
+        let mut s = login(laptop_dir.path(), "aino", "ainon-salasana");
+        let id = s
+            .add_client(
+                ClientInput {
+                    first_name: "Katko".into(),
+                    last_name: "Testi".into(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .expect("client");
+        s.close().expect("close");
+        id
+    };
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let mut acknowledged = Vec::new();
+    let mut cut_sessions = 0;
+    for round in 0..20 {
+        let text = format!("Muistio {round} ennen katkosta.");
+        let mut s = login(laptop_dir.path(), "aino", "ainon-salasana");
+        s.add_memo(own, &text, None, now).expect("memo");
+        acknowledged.push(text);
+        let secret = s.node_secret().expect("secret");
+        let replica_l = Mutex::new(s.into_replica().expect("replica"));
+        let ep = polku_net::bind(&secret, LOOPBACK.parse().expect("addr"), vec![])
+            .await
+            .expect("bind");
+        let cut = rng.random_range(0..6usize);
+        let result =
+            polku_net::sync_with_hub_cut(&ep, hub_addr.clone(), &replica_l, org, Some(cut)).await;
+        if result.is_err() {
+            cut_sessions += 1;
+        }
+        ep.close().await;
+        let session = replica_l.into_inner().expect("lock").into_session();
+        session
+            .store()
+            .verify()
+            .unwrap_or_else(|e| panic!("round {round}: laptop store damaged: {e}"));
+        session.close().expect("close");
+        replica
+            .lock()
+            .expect("lock")
+            .session()
+            .store()
+            .verify()
+            .unwrap_or_else(|e| panic!("round {round}: hub store damaged: {e}"));
+    }
+    assert!(
+        cut_sessions >= 15,
+        "too few sessions were actually cut: {cut_sessions}"
+    );
+    // The next uncut sync completes and everything acknowledged is on the hub.
+    let r = sync(laptop_dir.path(), "aino", "ainon-salasana", &hub_addr).await;
+    assert!(r.completed);
+    let texts: BTreeSet<String> = {
+        let mut hub = replica.lock().expect("lock");
+        hub.session_mut()
+            .show_client(own, now)
+            .expect("on hub")
+            .memos
+            .values()
+            .map(|m| m.text.clone())
+            .collect()
+    };
+    for t in &acknowledged {
+        assert!(texts.contains(t), "lost after cut syncs: {t}");
+    }
+    router.shutdown().await.expect("shutdown");
+}

@@ -144,6 +144,19 @@ pub async fn drive<R: Replica + Send>(
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<(), NetError> {
+    drive_limited(session, replica, send, recv, None).await
+}
+
+/// [`drive`], giving up (as if the connection dropped) after reading
+/// `max_frames` frames: for fault tests.
+async fn drive_limited<R: Replica + Send>(
+    session: &mut Session,
+    replica: &Mutex<R>,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    max_frames: Option<usize>,
+) -> Result<(), NetError> {
+    let mut frames_read = 0usize;
     let first = {
         let mut r = lock(replica);
         session.start(&mut *r)?
@@ -152,6 +165,12 @@ pub async fn drive<R: Replica + Send>(
         write_all(send, f.as_bytes()).await?;
     }
     while !session.is_done() {
+        if max_frames.is_some_and(|m| frames_read >= m) {
+            return Err(NetError::Disconnected(boxed(std::io::Error::from(
+                std::io::ErrorKind::ConnectionAborted,
+            ))));
+        }
+        frames_read += 1;
         let mut header = [0u8; FRAME_HEADER_LEN];
         read_exact(recv, &mut header).await?;
         let len = polku_sync::protocol::frame_len(header)?;
@@ -249,6 +268,19 @@ pub async fn sync_with_hub<R: Replica + Send>(
     replica: &Mutex<R>,
     org: OrgId,
 ) -> Result<SyncReport, NetError> {
+    sync_with_hub_cut(endpoint, hub, replica, org, None).await
+}
+
+/// [`sync_with_hub`] that drops the connection after reading `cut_after`
+/// frames from the hub (`None`: never). For fault tests: nothing a cut session
+/// half-did may be lost or corrupt a store.
+pub async fn sync_with_hub_cut<R: Replica + Send>(
+    endpoint: &Endpoint,
+    hub: EndpointAddr,
+    replica: &Mutex<R>,
+    org: OrgId,
+    cut_after: Option<usize>,
+) -> Result<SyncReport, NetError> {
     let hub_id = NodeId::from_bytes(*hub.id.as_bytes());
     let conn = endpoint
         .connect(hub, SYNC_ALPN)
@@ -264,7 +296,7 @@ pub async fn sync_with_hub<R: Replica + Send>(
         node_id(endpoint),
         hub_id,
     ));
-    let result = drive(&mut session, replica, &mut send, &mut recv).await;
+    let result = drive_limited(&mut session, replica, &mut send, &mut recv, cut_after).await;
     if result.is_ok() {
         // Wait for the hub to finish its side too, so that closing the connection
         // cannot cut off the last frames still in flight to it.

@@ -114,7 +114,7 @@ async fn a_laptop_syncs_its_scope_with_the_hub_over_iroh() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unenrolled_revoked_and_wrongly_pinned_nodes_are_refused() {
+async fn unenrolled_revoked_deactivated_and_wrongly_pinned_nodes_are_refused() {
     let (hub_secret, laptop_secret) = ([21u8; 32], [22u8; 32]);
     let (hub_node, laptop_node) = (node(hub_secret), node(laptop_secret));
     let org = OrgId::new();
@@ -152,6 +152,29 @@ async fn unenrolled_revoked_and_wrongly_pinned_nodes_are_refused() {
         ),
         "{err:?}"
     );
+
+    // Enrolled again but its user deactivated.
+    let third_secret = [24u8; 32];
+    let third = bind(&third_secret, LOOPBACK.parse().expect("addr"), vec![])
+        .await
+        .expect("bind");
+    {
+        let mut hub_replica = hub.replica.lock().expect("lock");
+        hub_replica.enrol(node(third_secret));
+        hub_replica.deactivate(node(third_secret));
+    }
+    let third_replica = Mutex::new(MemReplica::laptop(node(third_secret), hub_node));
+    let err = sync_with_hub(&third, hub.addr.clone(), &third_replica, org)
+        .await
+        .expect_err("deactivated");
+    assert!(
+        matches!(
+            err,
+            NetError::Sync(SyncError::Remote(ErrorCode::UserDeactivated))
+        ),
+        "{err:?}"
+    );
+    third.close().await;
 
     // A laptop (enrolled here) pinned to another hub refuses this one.
     let other_secret = [23u8; 32];
