@@ -12,6 +12,16 @@ use polku_audit::NodeId;
 use polku_net::{EnrolAnswer, EnrolRequest, Enroller, NetError, SessionLog, SyncProtocol};
 use polku_sync::SyncReport;
 
+/// One line of the hub's log on stdout. A closed stdout must not stop the hub,
+/// so write errors are ignored (unlike `println!`, which panics).
+fn log_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_fmt(line);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -58,17 +68,20 @@ impl Enroller for HubEnroller {
         match result {
             Ok(Ok(grant)) => match postcard::to_allocvec(&grant) {
                 Ok(bytes) => {
-                    println!("enrolled device {}", peer.short());
+                    log_line(format_args!("enrolled device {}", peer.short()));
                     EnrolAnswer::Granted(bytes)
                 }
                 Err(_) => EnrolAnswer::Refused(0),
             },
             Ok(Err(refused)) => {
-                println!("refused enrolment of {}: {refused}", peer.short());
+                log_line(format_args!(
+                    "refused enrolment of {}: {refused}",
+                    peer.short()
+                ));
                 EnrolAnswer::Refused(refusal_code(refused))
             }
             Err(e) => {
-                println!("enrolment of {} failed: {e}", peer.short());
+                log_line(format_args!("enrolment of {} failed: {e}", peer.short()));
                 EnrolAnswer::Refused(0)
             }
         }
@@ -120,22 +133,29 @@ pub fn hub(session: Session, bind: SocketAddr) -> Result<()> {
         let log: SessionLog = Arc::new(
             move |peer: NodeId, result: &Result<SyncReport, NetError>| match result {
                 Ok(report) => {
-                    println!("sync with {}: {}", peer.short(), describe(report));
+                    log_line(format_args!(
+                        "sync with {}: {}",
+                        peer.short(),
+                        describe(report)
+                    ));
                     let mut r = log_replica.lock().unwrap_or_else(|p| p.into_inner());
                     if let Err(e) = r.record_sync(report, Utc::now()) {
-                        println!("could not audit the sync with {}: {e}", peer.short());
+                        log_line(format_args!(
+                            "could not audit the sync with {}: {e}",
+                            peer.short()
+                        ));
                     }
                 }
-                Err(e) => println!("sync with {} failed: {e}", peer.short()),
+                Err(e) => log_line(format_args!("sync with {} failed: {e}", peer.short())),
             },
         );
         let protocol = SyncProtocol::new(replica.clone(), org, local, log);
         let router =
             polku_net::hub_router(endpoint, protocol, Arc::new(HubEnroller(replica.clone())));
         let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        println!("hub {local} listening on {}", shown.join(" "));
+        log_line(format_args!("hub {local} listening on {}", shown.join(" ")));
         wait_for_stop().await;
-        println!("stopping");
+        log_line(format_args!("stopping"));
         router
             .shutdown()
             .await
@@ -147,7 +167,7 @@ pub fn hub(session: Session, bind: SocketAddr) -> Result<()> {
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
     replica.into_session().close()?;
-    println!("stopped");
+    log_line(format_args!("stopped"));
     Ok(())
 }
 
