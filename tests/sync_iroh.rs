@@ -63,12 +63,84 @@ async fn sync(
     report
 }
 
+/// The hub's endpoint, bound before tickets are made (they carry its address).
+struct HubNet {
+    endpoint: iroh::Endpoint,
+    node: polku_audit::NodeId,
+    addrs: Vec<std::net::SocketAddr>,
+    addr: iroh::EndpointAddr,
+}
+
+async fn bind_hub(admin: &Session) -> HubNet {
+    let secret = admin.node_secret().expect("secret");
+    let node = NodeKey::from_bytes(&secret).node_id();
+    let endpoint = polku_net::bind(
+        &secret,
+        LOOPBACK.parse().expect("addr"),
+        vec![polku_net::SYNC_ALPN.to_vec()],
+    )
+    .await
+    .expect("bind hub");
+    let addrs = endpoint.bound_sockets();
+    let addr = polku_net::hub_addr(*node.as_bytes(), &addrs).expect("addr");
+    HubNet {
+        endpoint,
+        node,
+        addrs,
+        addr,
+    }
+}
+
+/// Enrol a laptop for `login` (the hub's checks run in-process here; `polku join`
+/// carries the same exchange over iroh) and create its store in `dir`.
+fn enrol(
+    admin: &mut Session,
+    hub: &HubNet,
+    login_name: &str,
+    password: &str,
+    dir: &Path,
+    secret: [u8; 32],
+) {
+    let now = Utc::now();
+    let ticket = admin
+        .create_ticket(login_name, *hub.node.as_bytes(), hub.addrs.clone(), now)
+        .expect("ticket");
+    let node = NodeKey::from_bytes(&secret).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, node, login_name, password, "laptop", now)
+        .expect("redeem")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs: hub.addrs.clone(),
+    };
+    Workspace::join(dir, &grant, login_name, password, &secret, &pin, now).expect("join");
+}
+
+/// Serve the sync protocol on the hub's endpoint over the admin's store.
+fn serve(
+    admin: Session,
+    endpoint: iroh::Endpoint,
+) -> (Arc<Mutex<SyncReplica>>, iroh::protocol::Router) {
+    let org = admin.org_id();
+    let node = NodeKey::from_bytes(&admin.node_secret().expect("secret")).node_id();
+    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(replica.clone(), org, node, log),
+        )
+        .spawn();
+    (replica, router)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
     let hub_dir = tempfile::tempdir().expect("tempdir");
     let mut admin = demo_hub(hub_dir.path(), 24);
     let now = Utc::now();
-    let mut laptops = vec![
+    let laptops = vec![
         Laptop {
             login: "aino",
             unit: "Itä",
@@ -91,46 +163,17 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
     for l in &laptops {
         add_worker(&mut admin, hub_dir.path(), l.login, l.unit, l.password);
     }
-    let hub_secret = admin.node_secret().expect("secret");
-    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
-
-    // Start the hub's endpoint first: tickets carry its address.
-    let endpoint = polku_net::bind(
-        &hub_secret,
-        LOOPBACK.parse().expect("addr"),
-        vec![polku_net::SYNC_ALPN.to_vec()],
-    )
-    .await
-    .expect("bind hub");
-    let addrs = endpoint.bound_sockets();
-    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
-
-    // Enrol the three laptops (the hub's checks run in-process here; `polku join`
-    // carries the same exchange over iroh).
-    for (i, l) in laptops.iter_mut().enumerate() {
-        let ticket = admin
-            .create_ticket(l.login, *hub_node.as_bytes(), addrs.clone(), now)
-            .expect("ticket");
-        let secret = [40 + i as u8; 32];
-        let node = NodeKey::from_bytes(&secret).node_id();
-        let grant = admin
-            .redeem_ticket(&ticket.secret, node, l.login, l.password, "laptop", now)
-            .expect("redeem")
-            .expect("enrolled");
-        let pin = HubPin {
-            node: ticket.hub,
-            addrs: addrs.clone(),
-        };
-        Workspace::join(
-            l.dir.path(),
-            &grant,
+    let hub = bind_hub(&admin).await;
+    let hub_addr = hub.addr.clone();
+    for (i, l) in laptops.iter().enumerate() {
+        enrol(
+            &mut admin,
+            &hub,
             l.login,
             l.password,
-            &secret,
-            &pin,
-            now,
-        )
-        .expect("join");
+            l.dir.path(),
+            [40 + i as u8; 32],
+        );
     }
     let ita = unit(&admin, "Itä");
     let keskusta = unit(&admin, "Keskusta");
@@ -143,15 +186,7 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
         .id;
 
     // Serve.
-    let org = admin.org_id();
-    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
-    let log: SessionLog = Arc::new(|_, _| {});
-    let router = iroh::protocol::Router::builder(endpoint)
-        .accept(
-            polku_net::SYNC_ALPN,
-            SyncProtocol::new(replica.clone(), org, hub_node, log),
-        )
-        .spawn();
+    let (replica, router) = serve(admin, hub.endpoint);
 
     // First sync of every laptop, then offline edits everywhere.
     for l in &laptops {
@@ -268,29 +303,15 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
         .into_inner()
         .expect("lock");
     replica.into_session().close().expect("close hub");
-    let hub = login(hub_dir.path(), "admin", polku_scenarios::PASSWORD);
+    let restarted = login(hub_dir.path(), "admin", polku_scenarios::PASSWORD);
     assert_eq!(
-        heads(&hub),
+        heads(&restarted),
         hub_heads,
         "the restarted hub lost or changed documents"
     );
-    let endpoint = polku_net::bind(
-        &hub_secret,
-        LOOPBACK.parse().expect("addr"),
-        vec![polku_net::SYNC_ALPN.to_vec()],
-    )
-    .await
-    .expect("rebind hub");
-    let hub_addr =
-        polku_net::hub_addr(*hub_node.as_bytes(), &endpoint.bound_sockets()).expect("addr");
-    let replica = Arc::new(Mutex::new(hub.into_replica().expect("replica")));
-    let log: SessionLog = Arc::new(|_, _| {});
-    let router = iroh::protocol::Router::builder(endpoint)
-        .accept(
-            polku_net::SYNC_ALPN,
-            SyncProtocol::new(replica.clone(), org, hub_node, log),
-        )
-        .spawn();
+    let hub = bind_hub(&restarted).await;
+    let hub_addr = hub.addr.clone();
+    let (replica, router) = serve(restarted, hub.endpoint);
     let l = &laptops[0];
     {
         let mut s = login(l.dir.path(), l.login, l.password);
@@ -354,36 +375,14 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
     for (u, p) in users {
         add_admin_user(&mut admin, hub_dir.path(), u, p);
     }
-    let hub_secret = admin.node_secret().expect("secret");
-    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
-    let endpoint = polku_net::bind(
-        &hub_secret,
-        LOOPBACK.parse().expect("addr"),
-        vec![polku_net::SYNC_ALPN.to_vec()],
-    )
-    .await
-    .expect("bind hub");
-    let addrs = endpoint.bound_sockets();
-    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
+    let hub = bind_hub(&admin).await;
+    let hub_addr = hub.addr.clone();
     let dirs = [
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
     ];
     for (i, (u, p)) in users.iter().enumerate() {
-        let ticket = admin
-            .create_ticket(u, *hub_node.as_bytes(), addrs.clone(), now)
-            .expect("ticket");
-        let secret = [60 + i as u8; 32];
-        let node = NodeKey::from_bytes(&secret).node_id();
-        let grant = admin
-            .redeem_ticket(&ticket.secret, node, u, p, "laptop", now)
-            .expect("redeem")
-            .expect("enrolled");
-        let pin = HubPin {
-            node: ticket.hub,
-            addrs: addrs.clone(),
-        };
-        Workspace::join(dirs[i].path(), &grant, u, p, &secret, &pin, now).expect("join");
+        enrol(&mut admin, &hub, u, p, dirs[i].path(), [60 + i as u8; 32]);
     }
     let client = admin.list_clients(now).expect("list")[0].id;
     let memo = *admin
@@ -396,15 +395,7 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
     let original = admin.show_client(client, now).expect("show").memos[&memo]
         .text
         .clone();
-    let org = admin.org_id();
-    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
-    let log: SessionLog = Arc::new(|_, _| {});
-    let router = iroh::protocol::Router::builder(endpoint)
-        .accept(
-            polku_net::SYNC_ALPN,
-            SyncProtocol::new(replica.clone(), org, hub_node, log),
-        )
-        .spawn();
+    let (replica, router) = serve(admin, hub.endpoint);
     for (i, (u, p)) in users.iter().enumerate() {
         sync(dirs[i].path(), u, p, &hub_addr).await;
     }
@@ -446,6 +437,19 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
         );
         s.close().expect("close");
     }
+    // The hub holds the same conflict.
+    let on_hub = replica
+        .lock()
+        .expect("lock")
+        .session_mut()
+        .client_conflicts(client, now)
+        .expect("conflicts");
+    assert!(
+        on_hub
+            .iter()
+            .any(|c| c.path.last().map(String::as_str) == Some("phone") && c.values.len() == 2),
+        "hub: {on_hub:?}"
+    );
     router.shutdown().await.expect("shutdown");
 }
 
@@ -456,56 +460,19 @@ async fn syncs_cut_at_random_messages_lose_nothing_acknowledged() {
     let mut admin = demo_hub(hub_dir.path(), 6);
     let now = Utc::now();
     add_worker(&mut admin, hub_dir.path(), "aino", "Itä", "ainon-salasana");
-    let hub_secret = admin.node_secret().expect("secret");
-    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
-    let endpoint = polku_net::bind(
-        &hub_secret,
-        LOOPBACK.parse().expect("addr"),
-        vec![polku_net::SYNC_ALPN.to_vec()],
-    )
-    .await
-    .expect("bind hub");
-    let addrs = endpoint.bound_sockets();
-    let hub_addr = polku_net::hub_addr(*hub_node.as_bytes(), &addrs).expect("addr");
+    let hub = bind_hub(&admin).await;
+    let hub_addr = hub.addr.clone();
     let laptop_dir = tempfile::tempdir().expect("tempdir");
-    let secret = [77u8; 32];
-    let ticket = admin
-        .create_ticket("aino", *hub_node.as_bytes(), addrs.clone(), now)
-        .expect("ticket");
-    let grant = admin
-        .redeem_ticket(
-            &ticket.secret,
-            NodeKey::from_bytes(&secret).node_id(),
-            "aino",
-            "ainon-salasana",
-            "l",
-            now,
-        )
-        .expect("redeem")
-        .expect("enrolled");
-    let pin = HubPin {
-        node: ticket.hub,
-        addrs: addrs.clone(),
-    };
-    Workspace::join(
-        laptop_dir.path(),
-        &grant,
+    enrol(
+        &mut admin,
+        &hub,
         "aino",
         "ainon-salasana",
-        &secret,
-        &pin,
-        now,
-    )
-    .expect("join");
+        laptop_dir.path(),
+        [77u8; 32],
+    );
     let org = admin.org_id();
-    let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
-    let log: SessionLog = Arc::new(|_, _| {});
-    let router = iroh::protocol::Router::builder(endpoint)
-        .accept(
-            polku_net::SYNC_ALPN,
-            SyncProtocol::new(replica.clone(), org, hub_node, log),
-        )
-        .spawn();
+    let (replica, router) = serve(admin, hub.endpoint);
     let own = {
         let mut s = login(laptop_dir.path(), "aino", "ainon-salasana");
         let id = s
