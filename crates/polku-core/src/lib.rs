@@ -8,6 +8,7 @@
 pub mod anonymised;
 pub mod codes;
 pub mod doc;
+pub mod heads;
 pub mod ids;
 pub mod model;
 pub mod rights;

@@ -22,27 +22,7 @@ use crate::Store;
 use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::error::{Result, StoreError};
 
-/// blake3 of a document's sorted heads: equal hashes mean equal documents.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HeadsHash(pub [u8; 32]);
-
-impl fmt::Debug for HeadsHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HeadsHash({})", blake3::Hash::from(self.0).to_hex())
-    }
-}
-
-/// The heads hash of a document with these heads: blake3 over the 32-byte
-/// heads in ascending byte order. Do not change: peers compare these.
-pub fn heads_hash(heads: &[ChangeHash]) -> HeadsHash {
-    let mut sorted: Vec<&ChangeHash> = heads.iter().collect();
-    sorted.sort_by_key(|h| h.0);
-    let mut h = blake3::Hasher::new();
-    for head in sorted {
-        h.update(&head.0);
-    }
-    HeadsHash(*h.finalize().as_bytes())
-}
+pub use polku_core::heads::{HeadsHash, heads_hash};
 
 /// Plaintext metadata of one stored document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

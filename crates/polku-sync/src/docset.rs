@@ -18,32 +18,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use automerge::ChangeHash;
 use polku_core::DocId;
 
-/// BLAKE3 of a document's heads in ascending byte order: equal hashes mean
-/// equal documents. The same function as `polku_store`'s `heads_hash`, so a
-/// store can hand its plaintext metadata to sync unchanged. Do not change:
-/// peers compare these.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HeadsHash(pub [u8; 32]);
-
-impl fmt::Debug for HeadsHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HeadsHash({})", blake3::Hash::from(self.0).to_hex())
-    }
-}
-
-/// The [`HeadsHash`] of a document with these heads.
-pub fn heads_hash(heads: &[ChangeHash]) -> HeadsHash {
-    let mut sorted: Vec<&ChangeHash> = heads.iter().collect();
-    sorted.sort_by_key(|h| h.0);
-    let mut h = blake3::Hasher::new();
-    for head in sorted {
-        h.update(&head.0);
-    }
-    HeadsHash(*h.finalize().as_bytes())
-}
+pub use polku_core::heads::{HeadsHash, heads_hash};
 
 /// A digest of a whole document set.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,14 +133,6 @@ mod tests {
             let rebuilt = apply_delta(&b, &d);
             prop_assert_eq!(rebuilt == current, digest(&rebuilt) == digest(&current));
         }
-    }
-
-    #[test]
-    fn heads_hash_ignores_order() {
-        let a = ChangeHash([1; 32]);
-        let b = ChangeHash([2; 32]);
-        assert_eq!(heads_hash(&[a, b]), heads_hash(&[b, a]));
-        assert_ne!(heads_hash(&[a]), heads_hash(&[a, b]));
     }
 
     #[test]
