@@ -50,36 +50,22 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
 
     // Wrong password, wrong user, unknown secret: refused, nothing recorded.
     let r = admin
-        .redeem_ticket(&ticket.secret, laptop_node, "maija", "wrong", "L1", now)
+        .redeem_ticket(&ticket.secret, laptop_node, "maija", "wrong", None, "L1", now)
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::WrongPassword));
     let r = admin
-        .redeem_ticket(
-            &ticket.secret,
-            laptop_node,
-            "ville",
-            "villen-salasana",
-            "L1",
-            now,
-        )
+        .redeem_ticket(&ticket.secret, laptop_node, "ville", "villen-salasana", None, "L1", now)
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
     let r = admin
-        .redeem_ticket(&[0; 32], laptop_node, "maija", "maijan-salasana", "L1", now)
+        .redeem_ticket(&[0; 32], laptop_node, "maija", "maijan-salasana", None, "L1", now)
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
     assert!(!admin.device_allowed(laptop_node));
 
     // The right user and password: enrolled.
     let grant = admin
-        .redeem_ticket(
-            &ticket.secret,
-            laptop_node,
-            "maija",
-            "maijan-salasana",
-            "Läppäri 1",
-            now,
-        )
+        .redeem_ticket(&ticket.secret, laptop_node, "maija", "maijan-salasana", None, "Läppäri 1", now)
         .expect("runs")
         .expect("enrolled");
     assert!(admin.device_allowed(laptop_node));
@@ -91,6 +77,7 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
             node(6),
             "maija",
             "maijan-salasana",
+            None,
             "L2",
             now,
         )
@@ -113,24 +100,6 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
         now,
     )
     .expect("join");
-    // Offline for longer than the lease (14 days): only a sync may log in.
-    let later = now + Duration::days(15);
-    let err = Workspace::open(laptop_dir.path())
-        .and_then(|w| w.login("maija", "maijan-salasana", later))
-        .expect_err("lease expired");
-    assert!(
-        matches!(err, polku_api::ApiError::ReauthRequired),
-        "{err:?}"
-    );
-    let s = Workspace::open(laptop_dir.path())
-        .and_then(|w| w.login_to_sync("maija", "maijan-salasana", later))
-        .expect("a sync may log in");
-    assert!(s.offline_lease_expired(later).expect("lease"));
-    assert!(
-        !s.offline_lease_expired(now + Duration::days(13))
-            .expect("lease")
-    );
-    s.close().expect("close");
     let maija = login(laptop_dir.path(), "maija", "maijan-salasana");
     assert_eq!(maija.hub_pin().expect("pin"), Some(pin));
     assert!(!maija.is_hub().expect("role"));
@@ -143,6 +112,32 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
             .contains_key(&laptop_node.to_string())
     );
 
+    maija.close().expect("close");
+    // Offline for 13 days: within the lease (14 days), a normal login.
+    let day13 = now + Duration::days(13);
+    Workspace::open(laptop_dir.path())
+        .and_then(|w| w.login("maija", "maijan-salasana", day13))
+        .expect("within the lease")
+        .close_at(day13)
+        .expect("close");
+    // Offline for longer than the lease: only a sync may log in.
+    let later = now + Duration::days(15);
+    let err = Workspace::open(laptop_dir.path())
+        .and_then(|w| w.login("maija", "maijan-salasana", later))
+        .expect_err("lease expired");
+    assert!(
+        matches!(err, polku_api::ApiError::ReauthRequired),
+        "{err:?}"
+    );
+    let s = Workspace::open(laptop_dir.path())
+        .and_then(|w| w.login_to_sync("maija", "maijan-salasana", later))
+        .expect("a sync may log in");
+    assert!(s.offline_lease_expired(later).expect("lease"));
+    // Setting the clock back behind the latest time the laptop has seen
+    // (day 15) does not bring the lease back.
+    assert!(s.offline_lease_expired(day13).expect("lease"));
+    s.close().expect("close");
+
     // Revocation takes effect for the next contact.
     admin
         .revoke_device(&laptop_node.to_string()[..12], now)
@@ -154,14 +149,7 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
         .expect("ticket");
     let ville_node = NodeKey::from_bytes(&[8u8; 32]).node_id();
     admin
-        .redeem_ticket(
-            &ticket2.secret,
-            ville_node,
-            "ville",
-            "villen-salasana",
-            "L3",
-            now,
-        )
+        .redeem_ticket(&ticket2.secret, ville_node, "ville", "villen-salasana", None, "L3", now)
         .expect("runs")
         .expect("enrolled");
     assert!(admin.device_allowed(ville_node));
@@ -181,7 +169,7 @@ fn an_expired_ticket_is_refused() {
     let later = now + Duration::hours(polku_api::TICKET_LIFETIME_HOURS + 1);
     let node = NodeKey::from_bytes(&[4u8; 32]).node_id();
     let r = admin
-        .redeem_ticket(&ticket.secret, node, "maija", "maijan-salasana", "L", later)
+        .redeem_ticket(&ticket.secret, node, "maija", "maijan-salasana", None, "L", later)
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
 }

@@ -10,7 +10,7 @@ use polku_api::{ClientInput, HubPin, Session, SyncReplica, Workspace};
 use polku_audit::NodeKey;
 use polku_core::{DocId, DocKind, UnitId};
 use polku_net::{SessionLog, SyncProtocol};
-use polku_scenarios::{add_worker, demo_hub, login};
+use polku_scenarios::{TEMPORARY, add_worker, chosen, demo_hub, login};
 
 const LOOPBACK: &str = "127.0.0.1:0";
 
@@ -93,11 +93,13 @@ async fn bind_hub(admin: &Session) -> HubNet {
 
 /// Enrol a laptop for `login` (the hub's checks run in-process here; `polku join`
 /// carries the same exchange over iroh) and create its store in `dir`.
+/// `password` is the user's current password on the hub; `new_password`
+/// the one chosen while joining (required when `password` is temporary).
 fn enrol(
     admin: &mut Session,
     hub: &HubNet,
     login_name: &str,
-    password: &str,
+    (password, new_password): (&str, Option<&str>),
     dir: &Path,
     secret: [u8; 32],
 ) {
@@ -107,13 +109,22 @@ fn enrol(
         .expect("ticket");
     let node = NodeKey::from_bytes(&secret).node_id();
     let grant = admin
-        .redeem_ticket(&ticket.secret, node, login_name, password, "laptop", now)
+        .redeem_ticket(
+            &ticket.secret,
+            node,
+            login_name,
+            password,
+            new_password.and_then(chosen),
+            "laptop",
+            now,
+        )
         .expect("redeem")
         .expect("enrolled");
     let pin = HubPin {
         node: ticket.hub,
         addrs: hub.addrs.clone(),
     };
+    let password = new_password.unwrap_or(password);
     Workspace::join(dir, &grant, login_name, password, &secret, &pin, now).expect("join");
 }
 
@@ -170,7 +181,7 @@ async fn hub_and_three_laptops_of_two_units_converge_to_their_scopes() {
             &mut admin,
             &hub,
             l.login,
-            l.password,
+            (TEMPORARY, Some(l.password)),
             l.dir.path(),
             [40 + i as u8; 32],
         );
@@ -357,11 +368,11 @@ fn add_admin_user(admin: &mut Session, dir: &Path, login_name: &str, password: &
                 role: polku_core::model::Role::Admin,
                 units: vec![],
             },
-            "temporary-1",
+            TEMPORARY,
             now,
         )
         .expect("add user");
-    let mut s = login(dir, login_name, "temporary-1");
+    let mut s = login(dir, login_name, TEMPORARY);
     s.change_password(password, now).expect("change password");
     s.close().expect("close");
 }
@@ -382,7 +393,7 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
         tempfile::tempdir().expect("tempdir"),
     ];
     for (i, (u, p)) in users.iter().enumerate() {
-        enrol(&mut admin, &hub, u, p, dirs[i].path(), [60 + i as u8; 32]);
+        enrol(&mut admin, &hub, u, (p, None), dirs[i].path(), [60 + i as u8; 32]);
     }
     let client = admin.list_clients(now).expect("list")[0].id;
     let memo = *admin
@@ -467,7 +478,7 @@ async fn syncs_cut_at_random_messages_lose_nothing_acknowledged() {
         &mut admin,
         &hub,
         "aino",
-        "ainon-salasana",
+        (TEMPORARY, Some("ainon-salasana")),
         laptop_dir.path(),
         [77u8; 32],
     );

@@ -61,7 +61,22 @@ pub fn login(dir: &Path, user: &str, password: &str) -> Session {
         .unwrap_or_else(|e| panic!("login failed: {e}"))
 }
 
-/// Add a worker in `unit` whose temporary password is already changed to `password`.
+/// The temporary password every scenario user is added with.
+pub const TEMPORARY: &str = "temporary-password-1";
+
+/// The verifier of a password chosen while joining (what the laptop sends the
+/// hub instead of the new password itself).
+pub fn chosen(password: &str) -> Option<polku_api::PasswordVerifier> {
+    Some(
+        polku_api::PasswordVerifier::create(password, KdfParams::INSECURE_FOR_TESTS)
+            .expect("verifier"),
+    )
+}
+
+/// Add a worker in `unit`. On a standalone store the temporary password is
+/// changed to `password` at once; on a hub (where a worker has no login) it
+/// stays [`TEMPORARY`] until the worker joins with a laptop and chooses
+/// `password` there.
 pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str, password: &str) {
     let now = chrono::Utc::now();
     admin
@@ -72,11 +87,14 @@ pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str,
                 role: Role::Worker,
                 units: vec![unit.to_owned()],
             },
-            "temporary-1",
+            TEMPORARY,
             now,
         )
         .expect("add user");
-    let mut s = login(dir, login_name, "temporary-1");
+    if admin.is_hub().expect("role") {
+        return;
+    }
+    let mut s = login(dir, login_name, TEMPORARY);
     assert!(s.must_change_password());
     s.change_password(password, now).expect("change password");
     s.close().expect("close");

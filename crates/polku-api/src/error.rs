@@ -62,6 +62,12 @@ pub enum ApiError {
     /// The user must change their password first.
     #[error("the password must be changed first: run `polku user passwd`")]
     MustChangePassword,
+    /// A new password does not satisfy the password policy.
+    #[error(transparent)]
+    PasswordRejected(polku_core::password::PasswordRejected),
+    /// A temporary password is past its expiry.
+    #[error("the temporary password has expired; ask an administrator for a new one")]
+    TemporaryPasswordExpired,
     /// Input that cannot be accepted.
     #[error("invalid input: {0}")]
     Invalid(&'static str),
@@ -79,6 +85,7 @@ impl ApiError {
             ) | ApiError::NotAnOrgUser
                 | ApiError::UserInactive
                 | ApiError::ReauthRequired
+                | ApiError::TemporaryPasswordExpired
         )
     }
 

@@ -6,6 +6,7 @@
 //! writes a signed entry to the device's audit chain before returning.
 
 mod audit_ops;
+mod credentials;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_stats;
@@ -21,15 +22,25 @@ mod views;
 mod workspace;
 
 pub use audit_ops::{AuditQuery, AuditRow};
-pub use devices::{BadTicket, EnrolGrant, EnrolRefused, TICKET_LIFETIME_HOURS, Ticket};
+pub use credentials::TEMPORARY_PASSWORD_HOURS;
+pub use devices::{
+    BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment,
+    TICKET_LIFETIME_HOURS, TICKET_MAX_WRONG_PASSWORDS, Ticket,
+};
 pub use error::ApiError;
-pub use polku_store::{DB_FILE, KdfParams};
+pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
 pub use replica::SyncReplica;
 pub use session::{ClientInput, DemoReport, Session};
 pub use stats::{StatsFormat, StatsQuery};
 pub use trail::{AuditMerge, AuditProblem, VerifySummary};
 pub use users::UserInput;
-pub use workspace::{HubPin, Workspace};
+pub use workspace::{CLOCK_BACK_TOLERANCE_MINUTES, HubPin, Workspace};
 
 /// Result of this crate.
+/// Check a new password against the organisation's password policy (at least
+/// ten characters, not a common password) before sending it anywhere.
+pub fn check_password_policy(password: &str) -> Result<()> {
+    credentials::check_policy(password)
+}
+
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

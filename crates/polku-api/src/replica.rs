@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
-use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
+use polku_core::doc::{ActivityMemoDoc, ClientDoc};
 use polku_core::model::{Client, ClientSummary, User};
 use polku_core::rights::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
 use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
@@ -356,14 +356,7 @@ impl SyncReplica {
     /// Re-reads the organisation document (hub: another process may have
     /// revoked a device or changed a user since).
     fn reload_org(&mut self) -> Result<()> {
-        let s = &mut self.session;
-        let org = OrgDoc::from_automerge(s.store.load_doc(s.org_id)?)?.organisation()?;
-        if let Some(u) = org.users.get(&s.user.id) {
-            s.user = u.clone();
-            s.rights = Rights::for_role(s.user.role);
-        }
-        s.org = org;
-        Ok(())
+        self.session.reload_org()
     }
 
     /// The user of a peer device and their rights, if the device is allowed.

@@ -89,6 +89,8 @@ pub struct Session {
     /// Client documents changed in this session: their views are refreshed
     /// (and long change logs compacted) on close.
     pub(crate) dirty: BTreeSet<ClientId>,
+    /// Refused enrolments (hub), for summing a flood into one audit entry.
+    pub(crate) enrol_refusals: crate::devices::RefusalLimiter,
 }
 
 impl Session {
@@ -104,6 +106,8 @@ impl Session {
         let org = OrgDoc::from_automerge(store.load_doc(org_id)?)?.organisation()?;
         let mut trail = Trail::open(&store)?;
         let user = org.users.get(&store.current_user()).cloned();
+        let must_change = crate::credentials::must_change(&store, store.current_user())?;
+        let expired = must_change.flatten().is_some_and(|t| now >= t);
 
         // Failed logins recorded before unlock, then this login (or its refusal).
         let failures = store.auth_failures()?;
@@ -128,7 +132,16 @@ impl Session {
             if let Some(last) = failures.last() {
                 b.delete_auth_failures(last.id)?;
             }
+            crate::workspace::note_time_seen(b, &store, now)?;
             match &user {
+                Some(u) if u.active && expired => trail.record_in(
+                    b,
+                    now,
+                    Some(u.id),
+                    AuditAction::FailedLogin,
+                    None,
+                    Detail::Reason(Reason::PasswordExpired),
+                ),
                 Some(u) if u.active => {
                     trail.record_in(b, now, Some(u.id), AuditAction::Login, None, Detail::None)
                 }
@@ -159,7 +172,11 @@ impl Session {
             store.close()?;
             return Err(ApiError::UserInactive);
         }
-        let must_change_password = crate::users::must_change(&store, user.id)?;
+        if expired {
+            store.close()?;
+            return Err(ApiError::TemporaryPasswordExpired);
+        }
+        let must_change_password = must_change.is_some();
         let mut index = BTreeMap::new();
         for (id, bytes) in store.index_entries()? {
             let summary: ClientSummary =
@@ -175,6 +192,31 @@ impl Session {
             index.insert(summary.id, summary);
         }
         let rights = Rights::for_role(user.role);
+        // On the hub only active administrators may hold a login: remove any
+        // other (left by an older version, which wrapped the hub's key for
+        // every user).
+        if store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice()) {
+            let stale: Vec<polku_core::UserId> = store
+                .list_users()?
+                .into_iter()
+                .map(|l| l.user_id)
+                .filter(|id| {
+                    *id != user.id
+                        && !org
+                            .users
+                            .get(id)
+                            .is_some_and(|u| u.active && u.role == polku_core::model::Role::Admin)
+                })
+                .collect();
+            if !stale.is_empty() {
+                store.batch(|b| {
+                    for id in &stale {
+                        b.remove_login(*id)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
         Ok(Session {
             store,
             trail,
@@ -185,6 +227,7 @@ impl Session {
             must_change_password,
             index,
             dirty: BTreeSet::new(),
+            enrol_refusals: Default::default(),
         })
     }
 
@@ -206,6 +249,11 @@ impl Session {
         target: Option<Uuid>,
         detail: Detail,
     ) -> Result<()> {
+        // Every read and change is audited through here: with a temporary
+        // password, nothing but the password change gets this far.
+        if self.must_change_password {
+            return Err(ApiError::MustChangePassword);
+        }
         let user = Some(self.user.id);
         let trail = &mut self.trail;
         let head = trail.head();
@@ -223,6 +271,10 @@ impl Session {
         audit_target: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // A temporary password opens nothing but the password change.
+        if self.must_change_password {
+            return Err(ApiError::MustChangePassword);
+        }
         match can(&self.user, &self.rights, action, target) {
             Ok(()) => Ok(()),
             Err(denied) => {
@@ -284,21 +336,37 @@ impl Session {
 
     /// Record a completed sync with the hub (starts a new offline lease).
     pub(crate) fn set_last_hub_contact(&mut self, now: DateTime<Utc>) -> Result<()> {
-        self.store.put_meta(
-            crate::workspace::LAST_HUB_CONTACT_META,
-            &now.timestamp().to_le_bytes(),
-        )?;
+        let store = &self.store;
+        store.batch(|b| {
+            b.put_meta(
+                crate::workspace::LAST_HUB_CONTACT_META,
+                &now.timestamp().to_le_bytes(),
+            )?;
+            crate::workspace::note_time_seen(b, store, now)
+        })?;
         Ok(())
     }
 
     /// Whether this laptop has been out of touch with its hub for longer than the
-    /// organisation's offline lease (never on a hub or a standalone store). A
-    /// clock set back before the last contact does not extend the lease forever:
-    /// the lease counts from the last contact either way.
+    /// organisation's offline lease (never on a hub or a standalone store). It
+    /// counts as expired, too, when the last-contact record is missing, and
+    /// when the clock is earlier than the latest time this store has seen (by
+    /// more than [`crate::CLOCK_BACK_TOLERANCE_MINUTES`]): setting the clock
+    /// back never extends the lease.
     pub fn offline_lease_expired(&self, now: DateTime<Utc>) -> Result<bool> {
-        let Some(last) = self.last_hub_contact()? else {
+        if self.store.get_meta(crate::workspace::ROLE_META)?.as_deref() != Some(b"laptop".as_slice())
+        {
             return Ok(false);
+        }
+        let Some(last) = self.last_hub_contact()? else {
+            return Ok(true);
         };
+        let tolerance = chrono::Duration::minutes(crate::CLOCK_BACK_TOLERANCE_MINUTES);
+        if crate::workspace::latest_time_seen(&self.store)?.is_some_and(|t| now + tolerance < t)
+            || now + tolerance < last
+        {
+            return Ok(true);
+        }
         let lease = chrono::Duration::days(i64::from(self.org.settings.offline_lease_days));
         Ok(now - last > lease)
     }
@@ -765,6 +833,19 @@ impl Session {
         audit: Option<(AuditAction, Option<Uuid>, Detail)>,
         f: impl FnOnce(&mut Organisation),
     ) -> Result<()> {
+        self.update_org_with(now, audit.into_iter().collect(), f, |_| Ok(()))
+    }
+
+    /// Change the organisation document, write `audits` and whatever `extra`
+    /// writes (logins, password records), all in one transaction: a crash
+    /// leaves either everything or nothing.
+    pub(crate) fn update_org_with(
+        &mut self,
+        now: DateTime<Utc>,
+        audits: Vec<(AuditAction, Option<Uuid>, Detail)>,
+        f: impl FnOnce(&mut Organisation),
+        extra: impl FnOnce(&polku_store::Batch<'_>) -> polku_store::Result<()>,
+    ) -> Result<()> {
         let mut doc = OrgDoc::from_automerge(self.store.load_doc(self.org_id)?)?;
         let before = doc.heads();
         doc.update(f)?;
@@ -780,7 +861,8 @@ impl Session {
                 if changed {
                     b.append_change(org_id, &change, &heads)?;
                 }
-                if let Some((action, target, detail)) = audit {
+                extra(b)?;
+                for (action, target, detail) in audits {
                     trail.record_in(b, now, user, action, target, detail)?;
                 }
                 Ok(())
@@ -791,6 +873,40 @@ impl Session {
             self.user = u.clone();
             self.rights = Rights::for_role(self.user.role);
         }
+        Ok(())
+    }
+
+    /// Write `extra` and one audit entry by the session's user in one
+    /// transaction.
+    pub(crate) fn record_with(
+        &mut self,
+        now: DateTime<Utc>,
+        action: AuditAction,
+        target: Option<Uuid>,
+        detail: Detail,
+        extra: impl FnOnce(&polku_store::Batch<'_>) -> polku_store::Result<()>,
+    ) -> Result<()> {
+        let user = Some(self.user.id);
+        let trail = &mut self.trail;
+        let head = trail.head();
+        self.store
+            .batch(|b| {
+                extra(b)?;
+                trail.record_in(b, now, user, action, target, detail)
+            })
+            .inspect_err(|_| trail.rewind(head))?;
+        Ok(())
+    }
+
+    /// Re-read the organisation document: on the hub another process (`polku
+    /// user add`, `device revoke`) may have changed it since this session began.
+    pub(crate) fn reload_org(&mut self) -> Result<()> {
+        let org = OrgDoc::from_automerge(self.store.load_doc(self.org_id)?)?.organisation()?;
+        if let Some(u) = org.users.get(&self.user.id) {
+            self.user = u.clone();
+            self.rights = Rights::for_role(self.user.role);
+        }
+        self.org = org;
         Ok(())
     }
 

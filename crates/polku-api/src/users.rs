@@ -6,8 +6,9 @@ use polku_audit::{Action as AuditAction, Code, Detail};
 use polku_core::model::{Role, User};
 use polku_core::rights::{Action, Target};
 use polku_core::{UnitId, UserId};
-use polku_store::{KdfParams, NewUser, Store, StoreError};
+use polku_store::{PasswordVerifier, StoreError};
 
+use crate::credentials::{self, Credential};
 use crate::session::Session;
 use crate::{ApiError, Result};
 
@@ -38,18 +39,6 @@ fn role_code(role: Role) -> Code {
         Role::Coordinator => codes::ROLE_COORDINATOR,
         Role::Worker => codes::ROLE_WORKER,
     }
-}
-
-/// Sealed key/value slot marking a user who must change their password.
-fn must_change_key(user: UserId) -> Vec<u8> {
-    let mut k = b"polku/must-change-password/v1/".to_vec();
-    k.extend_from_slice(user.as_bytes());
-    k
-}
-
-/// Whether `user` must change their password at this login.
-pub(crate) fn must_change(store: &Store, user: UserId) -> Result<bool> {
-    Ok(store.get_meta(&must_change_key(user))?.is_some())
 }
 
 /// A new user of the organisation.
@@ -87,8 +76,12 @@ impl Session {
             .count()
     }
 
-    /// Add a user to the organisation with a local login on this device. The
-    /// password is temporary: the user must change it at the first login.
+    /// Add a user to the organisation. The password is temporary: it must be
+    /// changed at the first login anywhere and expires after
+    /// [`crate::TEMPORARY_PASSWORD_HOURS`]. On the hub only an administrator
+    /// gets a login (a wrapping of the hub's key); anyone else gets only a
+    /// password record, checked when they enrol a device. Elsewhere the user
+    /// gets a local login. Everything is one transaction.
     pub fn add_user(
         &mut self,
         input: UserInput,
@@ -100,9 +93,7 @@ impl Session {
         if login.is_empty() {
             return Err(ApiError::Invalid("the login name is empty"));
         }
-        if password.is_empty() {
-            return Err(ApiError::Invalid("the password is empty"));
-        }
+        credentials::check_policy(password)?;
         if self.user_by_login(&login).is_ok() {
             return Err(ApiError::LoginTaken);
         }
@@ -122,33 +113,66 @@ impl Session {
             active: true,
         };
         let id = user.id;
-        match self.store.add_user(NewUser {
-            user_id: id,
-            login: &login,
-            password,
-            kdf: KdfParams::default(),
-        }) {
-            Ok(()) => {}
-            Err(StoreError::LoginTaken) => return Err(ApiError::LoginTaken),
-            Err(e) => return Err(e.into()),
-        }
-        self.store.put_meta(&must_change_key(id), &[1])?;
-        self.update_org_audited(
+        let local_login = !self.is_hub()? || input.role == Role::Admin;
+        // The slow argon2id run happens before the transaction.
+        let verifier = PasswordVerifier::create(password, credentials::kdf_policy(&self.store)?)?;
+        let credential = Credential::temporary(verifier, now);
+        let expires = credential.expires_at.unwrap_or(now);
+        let result = self.update_org_with(
             now,
-            Some((
-                AuditAction::Create,
-                Some(id.0),
-                Detail::Code(codes::USER_ADD),
-            )),
+            vec![
+                (
+                    AuditAction::Create,
+                    Some(id.0),
+                    Detail::Code(codes::USER_ADD),
+                ),
+                (
+                    AuditAction::RoleChange,
+                    Some(id.0),
+                    Detail::Code(role_code(input.role)),
+                ),
+            ],
             |org| org.insert_user(user),
-        )?;
-        self.record(
-            now,
-            AuditAction::RoleChange,
-            Some(id.0),
-            Detail::Code(role_code(input.role)),
-        )?;
-        Ok(id)
+            |b| {
+                if local_login {
+                    b.add_login(id, &login, &credential.verifier)?;
+                    credentials::put_must_change(b, id, expires)?;
+                }
+                credentials::put_credential(b, id, &credential)
+            },
+        );
+        match result {
+            Err(ApiError::Store(StoreError::LoginTaken)) => Err(ApiError::LoginTaken),
+            other => other.map(|()| id),
+        }
+    }
+
+    /// On the hub, give `user` a login exactly when they are an active
+    /// administrator (their current password record opens it), and remove
+    /// it otherwise; elsewhere nothing changes. For use inside the
+    /// transaction of a role or activity change.
+    fn hub_login_follows_role(
+        b: &polku_store::Batch<'_>,
+        hub: bool,
+        user: &User,
+        credential: Option<&Credential>,
+    ) -> polku_store::Result<()> {
+        if !hub {
+            return Ok(());
+        }
+        if user.active && user.role == Role::Admin {
+            if let Some(c) = credential {
+                b.set_login(user.id, &user.login, &c.verifier)?;
+                if c.temporary
+                    && let Some(t) = c.expires_at
+                {
+                    credentials::put_must_change(b, user.id, t)?;
+                }
+            }
+            Ok(())
+        } else {
+            b.remove_login(user.id).map(|_| ())
+        }
     }
 
     /// Every user of the organisation (audited).
@@ -182,18 +206,25 @@ impl Session {
         } else {
             codes::DEACTIVATE
         };
-        self.update_org_audited(
+        let hub = self.is_hub()?;
+        let credential = credentials::credential(&self.store, target.id)?;
+        let after = User {
+            active,
+            ..target.clone()
+        };
+        self.update_org_with(
             now,
-            Some((
+            vec![(
                 AuditAction::RoleChange,
                 Some(target.id.0),
                 Detail::Code(code),
-            )),
+            )],
             |org| {
                 if let Some(u) = org.users.get_mut(&target.id) {
                     u.active = active;
                 }
             },
+            |b| Self::hub_login_follows_role(b, hub, &after, credential.as_ref()),
         )
     }
 
@@ -207,43 +238,57 @@ impl Session {
         {
             return Err(ApiError::LastAdmin);
         }
-        self.update_org_audited(
+        let hub = self.is_hub()?;
+        let credential = credentials::credential(&self.store, target.id)?;
+        let after = User {
+            role,
+            ..target.clone()
+        };
+        self.update_org_with(
             now,
-            Some((
+            vec![(
                 AuditAction::RoleChange,
                 Some(target.id.0),
                 Detail::Code(role_code(role)),
-            )),
+            )],
             |org| {
                 if let Some(u) = org.users.get_mut(&target.id) {
                     u.role = role;
                 }
             },
+            |b| Self::hub_login_follows_role(b, hub, &after, credential.as_ref()),
         )
     }
 
-    /// Change the logged-in user's own password (clears a pending reset).
+    /// Change the logged-in user's own password (clears a pending reset): the
+    /// local login is re-wrapped, the password record replaced and the change
+    /// audited, in one transaction.
     pub fn change_password(&mut self, new_password: &str, now: DateTime<Utc>) -> Result<()> {
-        if new_password.chars().count() < 8 {
-            return Err(ApiError::Invalid(
-                "the new password must have at least 8 characters",
-            ));
-        }
+        credentials::check_policy(new_password)?;
         let id = self.user.id;
-        self.store
-            .change_password(id, new_password, KdfParams::default())?;
-        self.store.delete_meta(&must_change_key(id))?;
-        self.set_must_change_password(false);
-        self.record(
+        let login = self.user.login.clone();
+        let verifier =
+            PasswordVerifier::create(new_password, credentials::kdf_policy(&self.store)?)?;
+        let credential = Credential::chosen(verifier, now);
+        self.record_with(
             now,
             AuditAction::Update,
             Some(id.0),
             Detail::Code(codes::PASSWORD_CHANGE),
-        )
+            |b| {
+                b.set_login(id, &login, &credential.verifier)?;
+                credentials::clear_must_change(b, id)?;
+                credentials::put_credential(b, id, &credential)
+            },
+        )?;
+        self.set_must_change_password(false);
+        Ok(())
     }
 
-    /// An administrator sets a temporary password for `login` on this device;
-    /// the user must change it at the next login.
+    /// An administrator sets a temporary password for `login`: it must be
+    /// changed at the next login and expires after
+    /// [`crate::TEMPORARY_PASSWORD_HOURS`]. On the hub only an administrator's
+    /// login is re-wrapped; anyone else's password record is replaced.
     pub fn reset_password(
         &mut self,
         login: &str,
@@ -251,32 +296,27 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.check(Action::ManageUsers, Target::Organisation, None, now)?;
-        if new_password.is_empty() {
-            return Err(ApiError::Invalid("the password is empty"));
-        }
+        credentials::check_policy(new_password)?;
         let target = self.user_by_login(login)?;
-        let has_login = self
-            .store
-            .list_users()?
-            .iter()
-            .any(|u| u.user_id == target.id);
-        if has_login {
-            self.store
-                .change_password(target.id, new_password, KdfParams::default())?;
-        } else {
-            self.store.add_user(NewUser {
-                user_id: target.id,
-                login: &target.login,
-                password: new_password,
-                kdf: KdfParams::default(),
-            })?;
-        }
-        self.store.put_meta(&must_change_key(target.id), &[1])?;
-        self.record(
+        let local_login = !self.is_hub()? || (target.role == Role::Admin && target.active);
+        let verifier =
+            PasswordVerifier::create(new_password, credentials::kdf_policy(&self.store)?)?;
+        let credential = Credential::temporary(verifier, now);
+        let expires = credential.expires_at.unwrap_or(now);
+        self.record_with(
             now,
             AuditAction::Update,
             Some(target.id.0),
             Detail::Code(codes::PASSWORD_RESET),
+            |b| {
+                if local_login {
+                    b.set_login(target.id, &target.login, &credential.verifier)?;
+                    credentials::put_must_change(b, target.id, expires)?;
+                } else {
+                    b.remove_login(target.id)?;
+                }
+                credentials::put_credential(b, target.id, &credential)
+            },
         )
     }
 

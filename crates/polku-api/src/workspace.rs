@@ -22,6 +22,47 @@ pub(crate) const HUB_META: &[u8] = b"polku/hub/v1";
 /// Do not change.
 pub(crate) const LAST_HUB_CONTACT_META: &[u8] = b"polku/last-hub-contact/v1";
 
+/// Sealed slot: the latest time this store has seen at a login or a sync
+/// (Unix seconds). Do not change.
+pub(crate) const LATEST_SEEN_META: &[u8] = b"polku/latest-time-seen/v1";
+
+/// Scratch directory `init` builds a store in before moving it into place.
+const INIT_SCRATCH_DIR: &str = ".polku-init";
+
+/// How far the clock may go back behind the latest time the store has seen
+/// (a clock corrected by a time server) before the offline lease counts as
+/// expired.
+pub const CLOCK_BACK_TOLERANCE_MINUTES: i64 = 10;
+
+fn secs_meta(store: &Store, key: &[u8]) -> Result<Option<DateTime<Utc>>> {
+    let Some(bytes) = store.get_meta(key)? else {
+        return Ok(None);
+    };
+    let secs: [u8; 8] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| polku_store::StoreError::Corrupt { what: "stored time" })?;
+    Ok(DateTime::from_timestamp(i64::from_le_bytes(secs), 0))
+}
+
+/// The latest time this store has seen.
+pub(crate) fn latest_time_seen(store: &Store) -> Result<Option<DateTime<Utc>>> {
+    secs_meta(store, LATEST_SEEN_META)
+}
+
+/// Remember `now` as the latest time seen, unless a later one is recorded.
+pub(crate) fn note_time_seen(
+    b: &polku_store::Batch<'_>,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> polku_store::Result<()> {
+    let latest = latest_time_seen(store).ok().flatten();
+    if latest.is_none_or(|t| now > t) {
+        b.put_meta(LATEST_SEEN_META, &now.timestamp().to_le_bytes())?;
+    }
+    Ok(())
+}
+
 /// The hub a laptop talks to, and only to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HubPin {
@@ -53,13 +94,62 @@ impl Workspace {
         now: DateTime<Utc>,
         kdf: KdfParams,
     ) -> Result<()> {
+        Self::create_store(dir, admin_login, password, now, kdf, false)
+    }
+
+    /// Create a store; a hub store when `hub`. A crash part-way leaves a
+    /// store without an organisation, which opens as damaged; `init` again
+    /// after removing it.
+    fn create_store(
+        dir: &Path,
+        admin_login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+        kdf: KdfParams,
+        hub: bool,
+    ) -> Result<()> {
+        // Built in a scratch directory inside `dir` and moved into place by
+        // one rename: a crash part-way leaves no half-made store, only the
+        // scratch directory, which the next `init` clears.
+        std::fs::create_dir_all(dir).map_err(polku_store::StoreError::from)?;
+        if dir.join(polku_store::DB_FILE).exists() {
+            return Err(polku_store::StoreError::AlreadyExists.into());
+        }
+        let scratch = dir.join(INIT_SCRATCH_DIR);
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch).map_err(polku_store::StoreError::from)?;
+        }
+        Self::build_store(&scratch, admin_login, password, now, kdf, hub)
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&scratch);
+            })?;
+        let move_in = || -> std::io::Result<()> {
+            let att = dir.join(polku_store::ATTACHMENTS_DIR);
+            if !att.exists() {
+                std::fs::rename(scratch.join(polku_store::ATTACHMENTS_DIR), &att)?;
+            }
+            // The commit point.
+            std::fs::rename(scratch.join(polku_store::DB_FILE), dir.join(polku_store::DB_FILE))?;
+            std::fs::File::open(dir)?.sync_all()?;
+            std::fs::remove_dir_all(&scratch)
+        };
+        move_in().map_err(polku_store::StoreError::from)?;
+        Ok(())
+    }
+
+    fn build_store(
+        dir: &Path,
+        admin_login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+        kdf: KdfParams,
+        hub: bool,
+    ) -> Result<()> {
         let admin_login = admin_login.trim();
         if admin_login.is_empty() {
             return Err(crate::ApiError::Invalid("the login name is empty"));
         }
-        if password.is_empty() {
-            return Err(crate::ApiError::Invalid("the password is empty"));
-        }
+        crate::credentials::check_policy(password)?;
         let admin_id = UserId::new();
         let store = Store::create(
             dir,
@@ -88,13 +178,20 @@ impl Workspace {
         org.insert_unit(unit);
         let mut doc = OrgDoc::new(&org)?;
         let org_doc = DocId::from(org.id);
+        // The administrator's password record: the one that enrols their
+        // laptops, and (on the hub) re-wraps their login after a role change.
+        let verifier = polku_store::PasswordVerifier::create(password, kdf)?;
+        let credential = crate::credentials::Credential::chosen(verifier, now);
         store.batch(|b| {
             b.create_doc(org_doc, DocKind::Organisation, &doc.save())?;
-            Ok(())
-        })?;
-        store.batch(|b| {
             trail::create_node_key(b)
-                .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })
+                .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })?;
+            crate::credentials::put_kdf_policy(b, &kdf)?;
+            crate::credentials::put_credential(b, admin_id, &credential)?;
+            if hub {
+                b.put_meta(ROLE_META, b"hub")?;
+            }
+            Ok(())
         })?;
         let mut trail = Trail::open(&store)?;
         store.batch(|b| {
@@ -130,11 +227,7 @@ impl Workspace {
         now: DateTime<Utc>,
         kdf: KdfParams,
     ) -> Result<()> {
-        Self::init_with(dir, admin_login, password, now, kdf)?;
-        let store = Store::unlock(dir, admin_login, password)?;
-        store.put_meta(ROLE_META, b"hub")?;
-        store.close()?;
-        Ok(())
+        Self::create_store(dir, admin_login, password, now, kdf, true)
     }
 
     /// Create a laptop store from an enrolment grant: the user's login wrapped
@@ -157,7 +250,7 @@ impl Workspace {
                 user_id: grant.user,
                 login,
                 password,
-                kdf: KdfParams::default(),
+                kdf: grant.kdf,
             },
         )?;
         let hub_bytes = postcard::to_allocvec(hub).map_err(|_| crate::ApiError::Invalid("hub"))?;
@@ -166,6 +259,8 @@ impl Workspace {
             b.put_meta(ROLE_META, b"laptop")?;
             b.put_meta(HUB_META, &hub_bytes)?;
             b.put_meta(LAST_HUB_CONTACT_META, &now.timestamp().to_le_bytes())?;
+            b.put_meta(LATEST_SEEN_META, &now.timestamp().to_le_bytes())?;
+            crate::credentials::put_kdf_policy(b, &grant.kdf)?;
             trail::put_node_key(b, node_secret)
                 .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })
         })?;
@@ -202,9 +297,7 @@ impl Workspace {
     /// offline lease, the login is refused with [`crate::ApiError::ReauthRequired`]:
     /// only [`Workspace::login_to_sync`] is allowed then.
     pub fn login(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
-        let key = self.locked.derive_key_at(login, password, now)?;
-        let store = self.locked.unlock(key)?;
-        let session = Session::start(store, now)?;
+        let session = self.unlock(login, password, now)?;
         if session.offline_lease_expired(now)? {
             session.close_at(now)?;
             return Err(crate::ApiError::ReauthRequired);
@@ -216,8 +309,20 @@ impl Workspace {
     /// online contact with the hub (which checks that the device and the user are
     /// still allowed) is the re-authentication.
     pub fn login_to_sync(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
+        self.unlock(login, password, now)
+    }
+
+    /// Check the password, unlock, start the session; a wrapping older or
+    /// weaker than the node's argon2id policy is re-wrapped with the policy
+    /// and the same password.
+    fn unlock(self, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
         let key = self.locked.derive_key_at(login, password, now)?;
+        let (params, legacy) = key.wrapping();
         let store = self.locked.unlock(key)?;
+        let policy = crate::credentials::kdf_policy(&store)?;
+        if legacy || params.m_cost_kib < policy.m_cost_kib || params.t_cost < policy.t_cost {
+            store.change_password(store.current_user(), password, policy)?;
+        }
         Session::start(store, now)
     }
 }

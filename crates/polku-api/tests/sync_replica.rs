@@ -54,9 +54,10 @@ fn world() -> World {
             now,
         )
         .expect("add user");
-    let mut maija = login(hub_dir.path(), "maija", "temporary-1");
-    maija.change_password(MAIJA_PW, now).expect("passwd");
-    maija.close().expect("close");
+    // A worker has no login on the hub: the temporary password is changed
+    // while joining (the laptop sends only the new password's verifier).
+    let chosen = polku_api::PasswordVerifier::create(MAIJA_PW, polku_api::KdfParams::default())
+        .expect("verifier");
 
     let hub_node = NodeKey::from_bytes(&admin.node_secret().expect("secret")).node_id();
     let addrs = vec!["127.0.0.1:7777".parse().expect("addr")];
@@ -65,7 +66,15 @@ fn world() -> World {
         .expect("ticket");
     let laptop_node = NodeKey::from_bytes(&LAPTOP_SECRET).node_id();
     let grant = admin
-        .redeem_ticket(&ticket.secret, laptop_node, "maija", MAIJA_PW, "L1", now)
+        .redeem_ticket(
+            &ticket.secret,
+            laptop_node,
+            "maija",
+            "temporary-1",
+            Some(chosen),
+            "L1",
+            now,
+        )
         .expect("runs")
         .expect("enrolled");
     let pin = HubPin {

@@ -111,6 +111,8 @@ coded_enum! {
         NotPermitted = 9 => "not_permitted",
         /// The id was erased (tombstoned) and is refused forever.
         Erased = 10 => "erased",
+        /// A temporary password was used after it expired.
+        PasswordExpired = 11 => "password_expired",
     }
 }
 

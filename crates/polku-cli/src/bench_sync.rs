@@ -120,11 +120,21 @@ async fn setup(clients: usize) -> Result<Setup> {
     let ticket = admin.create_ticket("bench", *hub_node.as_bytes(), addrs.clone(), now)?;
     let laptop_secret: [u8; 32] = rand::random();
     let laptop_node = NodeKey::from_bytes(&laptop_secret).node_id();
-    let grant =
-        match admin.redeem_ticket(&ticket.secret, laptop_node, "bench", PASSWORD, "bench", now)? {
-            Ok(g) => g,
-            Err(e) => bail!("enrolment refused: {e}"),
-        };
+    // The temporary password is changed (to itself) while joining.
+    let chosen = polku_api::PasswordVerifier::create(PASSWORD, KdfParams::INSECURE_FOR_TESTS)
+        .map_err(polku_api::ApiError::from)?;
+    let grant = match admin.redeem_ticket(
+        &ticket.secret,
+        laptop_node,
+        "bench",
+        PASSWORD,
+        Some(chosen),
+        "bench",
+        now,
+    )? {
+        Ok(g) => g,
+        Err(e) => bail!("enrolment refused: {e}"),
+    };
     let pin = HubPin {
         node: ticket.hub,
         addrs: addrs.clone(),

@@ -141,11 +141,14 @@ enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 enum DeviceCommand {
-    /// Print a one-time enrolment ticket for a user's laptop.
+    /// Print a one-time enrolment ticket for a user's laptop (or `cancel` one).
+    #[command(args_conflicts_with_subcommands = true)]
     Ticket {
+        #[command(subcommand)]
+        action: Option<TicketCommand>,
         /// The user the laptop is for.
         #[arg(long)]
-        for_user: String,
+        for_user: Option<String>,
         /// Address the laptop reaches the hub at (repeatable); defaults to the
         /// addresses the hub daemon last listened on.
         #[arg(long = "addr")]
@@ -158,6 +161,15 @@ enum DeviceCommand {
     },
     /// Revoke a device (node id or a unique prefix of it).
     Revoke { node: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketCommand {
+    /// Cancel a ticket that has not been used.
+    Cancel {
+        /// The ticket as printed by `polku device ticket`.
+        ticket: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,6 +286,7 @@ pub fn main() -> ExitCode {
             }
             let code = match err.downcast_ref::<ApiError>() {
                 Some(e) if e.is_auth_failure() => 3,
+                _ if err.downcast_ref::<crate::net::EnrolmentRefused>().is_some() => 3,
                 Some(e) if e.is_corrupt() => 4,
                 Some(ApiError::Denied(_)) => 6,
                 _ if err.downcast_ref::<polku_api::AuditProblem>().is_some() => 5,
@@ -292,7 +305,10 @@ fn run(cli: Cli) -> Result<()> {
     let now = chrono::Utc::now();
     match cli.command {
         Command::Init { admin, hub } => {
-            let password = read_password(&format!("New password for {admin}: "))?;
+            let password = read_new_password_from(
+                "POLKU_PASSWORD",
+                &format!("New password for {admin}: "),
+            )?;
             if hub {
                 Workspace::init_hub(&store_dir, &admin, &password, now)?;
                 println!("Created hub store {}", store_dir.display());
@@ -309,7 +325,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Join { ticket, user } => {
             let user = require_user(user.or(cli.user))?;
             let password = read_password("Password: ")?;
-            crate::net::join(&store_dir, &ticket, &user, &password)
+            // A new password given beforehand is set while joining; otherwise
+            // it is asked for only if the hub says the password is temporary.
+            let mut new_password = || Ok(std::env::var("POLKU_NEW_PASSWORD").ok());
+            crate::net::join(&store_dir, &ticket, &user, &password, &mut new_password)
         }
         Command::Sync => {
             // Syncing is how an expired offline lease is renewed: allowed then too.
@@ -325,7 +344,23 @@ fn run(cli: Cli) -> Result<()> {
         Command::Device(cmd) => {
             let mut session = login(&store_dir, cli.user, now)?;
             match cmd {
-                DeviceCommand::Ticket { for_user, addrs } => {
+                DeviceCommand::Ticket {
+                    action: Some(TicketCommand::Cancel { ticket }),
+                    ..
+                } => {
+                    let ticket = polku_api::Ticket::decode(&ticket)?;
+                    session.cancel_ticket(&ticket, now)?;
+                    println!("Ticket cancelled.");
+                }
+                DeviceCommand::Ticket {
+                    action: None,
+                    for_user,
+                    addrs,
+                } => {
+                    let Some(for_user) = for_user else {
+                        session.close_at(now)?;
+                        bail!("give --for-user NAME (or `device ticket cancel TICKET`)");
+                    };
                     let ticket = session.create_ticket_for_hub(&for_user, addrs, now)?;
                     println!("{}", ticket.encode());
                 }
@@ -335,6 +370,7 @@ fn run(cli: Cli) -> Result<()> {
                     output::devices(&devices, &org, json)?;
                 }
                 DeviceCommand::Revoke { node } => session.revoke_device(&node, now)?,
+
             }
             session.close_at(now)?;
             Ok(())
@@ -569,8 +605,14 @@ fn parse_role(role: &str) -> Result<Role> {
 }
 
 /// A new password: `POLKU_NEW_PASSWORD` when set, else asked twice on the terminal.
-fn read_new_password(prompt: &str) -> Result<String> {
-    if let Ok(p) = std::env::var("POLKU_NEW_PASSWORD") {
+pub(crate) fn read_new_password(prompt: &str) -> Result<String> {
+    read_new_password_from("POLKU_NEW_PASSWORD", prompt)
+}
+
+/// A new password from the environment variable `var` when set, else asked
+/// twice on the terminal (and refused if the two differ).
+fn read_new_password_from(var: &str, prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
     let first = rpassword::prompt_password(prompt)

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use polku_api::{EnrolGrant, EnrolRefused, HubPin, Session, SyncReplica, Ticket, Workspace};
+use polku_api::{
+    EnrolGrant, EnrolRefused, HubPin, PasswordVerifier, Session, SyncReplica, Ticket, Workspace,
+};
 use polku_audit::NodeId;
 use polku_net::{EnrolAnswer, EnrolRequest, Enroller, NetError, SessionLog, SyncProtocol};
 use polku_sync::SyncReport;
@@ -30,42 +32,54 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
-/// Refusal codes of the enrolment answer. Do not change.
-fn refusal_code(r: EnrolRefused) -> u8 {
-    match r {
-        EnrolRefused::InvalidTicket => 1,
-        EnrolRefused::WrongPassword => 2,
-        EnrolRefused::UserInactive => 3,
-        EnrolRefused::AlreadyEnrolled => 4,
-    }
-}
+/// A refused enrolment, as the laptop learns it (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("the hub refused the enrolment: {0}")]
+pub struct EnrolmentRefused(pub EnrolRefused);
 
-fn refusal_text(code: u8) -> &'static str {
-    match code {
-        1 => "the ticket is not valid (unknown, used, expired, or for another user)",
-        2 => "wrong password",
-        3 => "the user is deactivated",
-        4 => "this device is already enrolled",
-        _ => "the hub could not read the request",
-    }
-}
-
-/// The hub's enrolment decisions, over the same replica the sync protocol uses.
+/// The hub's enrolment decisions, over the same replica the sync protocol
+/// uses. The slow password check runs without holding the replica's lock, so
+/// enrolments never stall syncs.
 struct HubEnroller(Arc<Mutex<SyncReplica>>);
 
-impl Enroller for HubEnroller {
-    fn enrol(&self, peer: NodeId, request: EnrolRequest) -> EnrolAnswer {
-        let mut replica = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Utc::now();
-        let result = replica.session_mut().redeem_ticket(
+impl HubEnroller {
+    fn decide(
+        &self,
+        peer: NodeId,
+        request: &EnrolRequest,
+    ) -> polku_api::Result<std::result::Result<EnrolGrant, EnrolRefused>> {
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let new_password = match &request.new_password {
+            None => None,
+            Some(bytes) => match postcard::from_bytes::<PasswordVerifier>(bytes) {
+                Ok(v) => Some(v),
+                Err(_) => return Ok(Err(EnrolRefused::WeakVerifier)),
+            },
+        };
+        let pending = match lock().session_mut().begin_enrolment(
             &request.secret,
             peer,
             &request.login,
-            &request.password,
+            Utc::now(),
+        )? {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(r)),
+        };
+        let check = pending.check_password(&request.password)?;
+        lock().session_mut().finish_enrolment(
+            pending,
+            check,
+            new_password,
+            peer,
             &request.label,
-            now,
-        );
-        match result {
+            Utc::now(),
+        )
+    }
+}
+
+impl Enroller for HubEnroller {
+    fn enrol(&self, peer: NodeId, request: EnrolRequest) -> EnrolAnswer {
+        match self.decide(peer, &request) {
             Ok(Ok(grant)) => match postcard::to_allocvec(&grant) {
                 Ok(bytes) => {
                     log_line(format_args!("enrolled device {}", peer.short()));
@@ -78,7 +92,7 @@ impl Enroller for HubEnroller {
                     "refused enrolment of {}: {refused}",
                     peer.short()
                 ));
-                EnrolAnswer::Refused(refusal_code(refused))
+                EnrolAnswer::Refused(refused.code())
             }
             Err(e) => {
                 log_line(format_args!("enrolment of {} failed: {e}", peer.short()));
@@ -195,8 +209,16 @@ async fn wait_for_stop() {
 }
 
 /// `polku join TICKET --user NAME`: enrol this device with the hub, create the
-/// laptop store and run a first sync.
-pub fn join(dir: &Path, ticket: &str, login: &str, password: &str) -> Result<()> {
+/// laptop store and run a first sync. A temporary password is changed while
+/// joining: `new_password` is asked for when the hub says so (or given
+/// beforehand), and only its verifier goes to the hub.
+pub fn join(
+    dir: &Path,
+    ticket: &str,
+    login: &str,
+    password: &str,
+    new_password: &mut dyn FnMut() -> Result<Option<String>>,
+) -> Result<()> {
     let ticket = Ticket::decode(ticket)?;
     if !login.trim().eq_ignore_ascii_case(ticket.login.trim()) {
         bail!("the ticket is for another user");
@@ -206,35 +228,63 @@ pub fn join(dir: &Path, ticket: &str, login: &str, password: &str) -> Result<()>
     }
     let secret: [u8; 32] = rand::random();
     let rt = runtime()?;
-    let answer = rt.block_on(async {
-        let endpoint = polku_net::bind(&secret, "0.0.0.0:0".parse()?, vec![]).await?;
-        let hub = polku_net::hub_addr(ticket.hub, &ticket.addrs)?;
-        let request = EnrolRequest {
-            secret: ticket.secret,
-            login: login.to_owned(),
-            password: password.to_owned(),
-            label: "laptop".to_owned(),
-        };
-        let answer = polku_net::request_enrolment(&endpoint, hub, &request).await;
-        endpoint.close().await;
-        anyhow::Ok(answer?)
-    })?;
+    let enrol = |chosen: Option<&str>| -> Result<EnrolAnswer> {
+        let verifier = chosen
+            .map(|p| {
+                polku_api::check_password_policy(p)?;
+                let v = PasswordVerifier::create(p, polku_api::KdfParams::default())
+                    .map_err(polku_api::ApiError::from)?;
+                postcard::to_allocvec(&v).context("could not encode the new password's verifier")
+            })
+            .transpose()?;
+        rt.block_on(async {
+            let endpoint = polku_net::bind(&secret, "0.0.0.0:0".parse()?, vec![]).await?;
+            let hub = polku_net::hub_addr(ticket.hub, &ticket.addrs)?;
+            let request = EnrolRequest {
+                secret: ticket.secret,
+                login: login.to_owned(),
+                password: password.to_owned(),
+                new_password: verifier,
+                label: "laptop".to_owned(),
+            };
+            let answer = polku_net::request_enrolment(&endpoint, hub, &request).await;
+            endpoint.close().await;
+            anyhow::Ok(answer?)
+        })
+    };
+    let mut chosen = new_password()?;
+    let mut answer = enrol(chosen.as_deref())?;
+    let must_change = EnrolRefused::MustChangePassword.code();
+    if chosen.is_none() && matches!(answer, EnrolAnswer::Refused(c) if c == must_change) {
+        eprintln!("The password is temporary: choose a new one.");
+        chosen = Some(read_required_new_password()?);
+        answer = enrol(chosen.as_deref())?;
+    }
     let grant: EnrolGrant = match answer {
         EnrolAnswer::Granted(bytes) => {
             postcard::from_bytes(&bytes).context("the hub's answer is malformed")?
         }
         EnrolAnswer::Refused(code) => {
-            bail!("the hub refused the enrolment: {}", refusal_text(code))
+            return Err(match EnrolRefused::from_code(code) {
+                Some(r) => EnrolmentRefused(r).into(),
+                None => anyhow::anyhow!("the hub could not read the enrolment request"),
+            });
         }
     };
     let pin = HubPin {
         node: ticket.hub,
         addrs: ticket.addrs.clone(),
     };
+    let password = chosen.as_deref().unwrap_or(password);
     Workspace::join(dir, &grant, login, password, &secret, &pin, Utc::now())?;
     println!("Joined the organisation; this device is enrolled for {login}.");
     let session = Workspace::open(dir)?.login(login, password, Utc::now())?;
     sync(session)
+}
+
+/// A new password from `POLKU_NEW_PASSWORD`, else asked twice on the terminal.
+fn read_required_new_password() -> Result<String> {
+    crate::cli::read_new_password("New password: ")
 }
 
 /// `polku sync`: one session with the pinned hub.
@@ -266,7 +316,22 @@ pub fn sync(session: Session) -> Result<()> {
             }
             Ok(())
         }
-        Err(e) => Err(anyhow::Error::new(e).context("sync with the hub failed")),
+        Err(e) => {
+            if matches!(
+                &e,
+                NetError::Sync(polku_sync::SyncError::Remote(
+                    polku_sync::protocol::ErrorCode::DeviceRevoked
+                ))
+            ) {
+                // A lost or stolen laptop gives up its clients at the first
+                // contact after the revocation.
+                let n = replica.session_mut().wipe_after_revocation(Utc::now())?;
+                eprintln!(
+                    "This device was revoked by the organisation: {n} documents with client data were deleted from it."
+                );
+            }
+            Err(anyhow::Error::new(e).context("sync with the hub failed"))
+        }
     };
     replica.into_session().close()?;
     outcome

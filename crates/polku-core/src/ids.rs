@@ -1,5 +1,10 @@
-//! Newtype identifiers. Every id is a UUID v7: random, time-ordered, and
-//! free of personal data, so ids may appear in plaintext metadata and logs.
+//! Newtype identifiers, free of personal data, so ids may appear in plaintext
+//! metadata and logs.
+//!
+//! Ids of people's records (clients, memos, attachments, activity memos) are
+//! random UUID v4: a time-ordered id would tell when a record about a young
+//! person was made, to the millisecond. Every other id is a UUID v7 (random
+//! and time-ordered, which keeps indexes compact).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -13,10 +18,7 @@ pub struct InvalidId;
 
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        id_type!(@common $(#[$m])* $name);
 
         impl $name {
             /// A fresh UUID v7 id from the system clock and OS randomness.
@@ -28,6 +30,36 @@ macro_rules! id_type {
             pub fn from_parts(unix_millis: u64, random: [u8; 10]) -> Self {
                 Self(uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid())
             }
+        }
+    };
+    (random $(#[$m:meta])* $name:ident) => {
+        id_type!(@common $(#[$m])* $name);
+
+        impl $name {
+            /// A fresh random UUID v4 id (OS randomness; no time in it).
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+            /// A deterministic UUID v4 id for demo data and tests, derived by
+            /// hashing a seed time and seed bytes: not time-ordered, and the
+            /// seed cannot be read back from the id.
+            pub fn from_parts(unix_millis: u64, random: [u8; 10]) -> Self {
+                let mut h = blake3::Hasher::new_derive_key("polku 2026 random id from parts v1");
+                h.update(&unix_millis.to_le_bytes());
+                h.update(&random);
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&h.finalize().as_bytes()[..16]);
+                Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
+        }
+    };
+    (@common $(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
             /// The underlying UUID.
             pub fn as_uuid(&self) -> &Uuid {
                 &self.0
@@ -66,6 +98,7 @@ macro_rules! id_type {
 }
 
 id_type!(
+    random
     /// A client (asiakas); also the id of the client's Automerge document.
     ClientId
 );
@@ -78,10 +111,12 @@ id_type!(
     MeasureId
 );
 id_type!(
+    random
     /// A memo (muistio) on a client.
     MemoId
 );
 id_type!(
+    random
     /// An encrypted attachment (liite) blob.
     AttachmentId
 );
@@ -94,6 +129,7 @@ id_type!(
     RecordId
 );
 id_type!(
+    random
     /// An activity memo (toimintamuistio); also its document id.
     ActivityMemoId
 );
@@ -185,7 +221,21 @@ mod tests {
         let id = ClientId::new();
         let parsed: ClientId = id.to_string().parse().expect("parse");
         assert_eq!(id, parsed);
-        assert_eq!(id.0.get_version_num(), 7);
+        assert!("not-a-uuid".parse::<ClientId>().is_err());
+    }
+
+    #[test]
+    fn ids_of_peoples_records_are_random_and_others_time_ordered() {
+        // A time-ordered id would tell when a record about a person was made.
+        assert_eq!(ClientId::new().0.get_version_num(), 4);
+        assert_eq!(MemoId::new().0.get_version_num(), 4);
+        assert_eq!(AttachmentId::new().0.get_version_num(), 4);
+        assert_eq!(ActivityMemoId::new().0.get_version_num(), 4);
+        assert_eq!(ClientId::from_parts(1, [1; 10]).0.get_version_num(), 4);
+        assert_eq!(UnitId::new().0.get_version_num(), 7);
+        assert_eq!(UserId::new().0.get_version_num(), 7);
+        // No timestamp can be read from a random id.
+        assert_eq!(ClientId::new().0.get_timestamp(), None);
         assert!("not-a-uuid".parse::<ClientId>().is_err());
     }
 
@@ -194,7 +244,10 @@ mod tests {
         let a = ClientId::from_parts(1_700_000_000_000, [7; 10]);
         let b = ClientId::from_parts(1_700_000_000_000, [7; 10]);
         assert_eq!(a, b);
-        assert_eq!(a.0.get_version_num(), 7);
+        assert_ne!(a, ClientId::from_parts(1_700_000_000_001, [7; 10]));
+        let u = UnitId::from_parts(1_700_000_000_000, [7; 10]);
+        assert_eq!(u, UnitId::from_parts(1_700_000_000_000, [7; 10]));
+        assert_eq!(u.0.get_version_num(), 7);
     }
 
     #[test]

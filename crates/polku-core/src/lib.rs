@@ -11,6 +11,7 @@ pub mod doc;
 pub mod heads;
 pub mod ids;
 pub mod model;
+pub mod password;
 pub mod rights;
 pub mod validate;
 

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use polku_sync::protocol::ALPN as SYNC_ALPN;
 
 /// ALPN of the enrolment exchange.
-pub const ENROL_ALPN: &[u8] = b"polku/enrol/1";
+pub const ENROL_ALPN: &[u8] = b"polku/enrol/2";
 
 /// How long to wait for the peer's next frame before giving up.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -316,8 +316,18 @@ pub struct EnrolRequest {
     pub login: String,
     /// The user's password (checked by the hub).
     pub password: String,
+    /// The application's encoding of the verifier of a new password chosen
+    /// while joining (required when `password` is temporary).
+    pub new_password: Option<Vec<u8>>,
     /// A label for the device.
     pub label: String,
+}
+
+impl Drop for EnrolRequest {
+    fn drop(&mut self) {
+        // Overwrite the password before its memory is freed.
+        zeroize::Zeroize::zeroize(&mut self.password);
+    }
 }
 
 impl std::fmt::Debug for EnrolRequest {

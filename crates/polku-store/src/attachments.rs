@@ -119,7 +119,7 @@ impl Store {
         self.dir.join(ATTACHMENTS_DIR)
     }
 
-    fn attachment_path(&self, id: AttachmentId) -> PathBuf {
+    pub(crate) fn attachment_path(&self, id: AttachmentId) -> PathBuf {
         self.attachments_dir().join(id.to_string())
     }
 

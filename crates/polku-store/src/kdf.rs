@@ -12,8 +12,14 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, RowRef, SealKey, Slot};
 use crate::error::{Result, StoreError};
 
-/// Algorithm code stored in `users.kdf_alg`: argon2id, version 0x13. Do not change.
+/// Algorithm code stored in `users.kdf_alg`: argon2id, version 0x13, the
+/// result used as a symmetric key that seals the store identity (stores made
+/// before 2026-12; still read, re-wrapped at the next login). Do not change.
 pub(crate) const KDF_ARGON2ID_V13: i64 = 1;
+/// Algorithm code stored in `users.kdf_alg`: argon2id, version 0x13, the
+/// result turned into an age X25519 identity; the store identity is
+/// age-encrypted to its recipient (see [`PasswordVerifier`]). Do not change.
+pub(crate) const KDF_ARGON2ID_V13_X25519: i64 = 2;
 /// Length of the per-user random salt.
 pub(crate) const SALT_LEN: usize = 16;
 
@@ -24,7 +30,7 @@ const MAX_T_COST: u32 = 1_000;
 const MAX_P_COST: u32 = 64;
 
 /// argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct KdfParams {
     /// Memory in KiB.
     pub m_cost_kib: u32,
@@ -108,7 +114,7 @@ impl KdfParams {
     /// absurd values as corruption.
     pub(crate) fn from_row(alg: i64, m: i64, t: i64, p: i64) -> Result<KdfParams> {
         let bad = || StoreError::corrupt("user key wrapping");
-        if alg != KDF_ARGON2ID_V13 {
+        if alg != KDF_ARGON2ID_V13 && alg != KDF_ARGON2ID_V13_X25519 {
             return Err(bad());
         }
         let params = KdfParams {
@@ -125,6 +131,144 @@ impl Default for KdfParams {
     /// [`KdfParams::RFC9106_LOW_MEMORY`], above OWASP's minimum.
     fn default() -> Self {
         Self::RFC9106_LOW_MEMORY
+    }
+}
+
+/// Whether stored parameters are weaker than `current` in memory or passes:
+/// such a wrapping is re-wrapped with `current` at the next login.
+pub(crate) fn weaker_than(stored: &KdfParams, current: &KdfParams) -> bool {
+    stored.m_cost_kib < current.m_cost_kib || stored.t_cost < current.t_cost
+}
+
+/// An age X25519 identity derived from a password: argon2id with the given
+/// parameters and salt, then a BLAKE3 key derivation with its own context.
+/// Its public half (the recipient) is what a [`PasswordVerifier`] keeps; the
+/// store identity of a device is age-encrypted to it.
+pub(crate) struct PasswordIdentity(age::x25519::Identity);
+
+impl fmt::Debug for PasswordIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordIdentity(..)")
+    }
+}
+
+impl PasswordIdentity {
+    /// Derive (the slow step: one argon2id run).
+    pub fn derive(password: &str, params: &KdfParams, salt: &[u8]) -> Result<PasswordIdentity> {
+        let raw = params.derive(password.as_bytes(), salt)?;
+        let secret = Zeroizing::new(blake3::derive_key(
+            "polku 2026-12 password x25519 identity v1",
+            raw.as_ref(),
+        ));
+        let hrp = bech32::Hrp::parse("age-secret-key-").map_err(|_| StoreError::InvalidInput {
+            what: "key encoding",
+        })?;
+        let text = Zeroizing::new(
+            bech32::encode::<bech32::Bech32>(hrp, secret.as_ref())
+                .map_err(|_| StoreError::InvalidInput {
+                    what: "key encoding",
+                })?
+                .to_uppercase(),
+        );
+        text.parse::<age::x25519::Identity>()
+            .map(PasswordIdentity)
+            .map_err(|_| StoreError::InvalidInput {
+                what: "key encoding",
+            })
+    }
+
+    /// The public half.
+    pub fn recipient(&self) -> age::x25519::Recipient {
+        self.0.to_public()
+    }
+
+    /// Decrypt a wrapping made by [`wrap_to_recipient`]; a failure means the
+    /// password was wrong (or the row belongs to another user).
+    pub fn unwrap(&self, user_id: &[u8; 16], wrapped: &[u8]) -> Result<age::x25519::Identity> {
+        let plain = Zeroizing::new(
+            age::decrypt(&self.0, wrapped).map_err(|_| StoreError::WrongPassword)?,
+        );
+        let (uid, identity) = plain
+            .split_at_checked(16)
+            .ok_or(StoreError::WrongPassword)?;
+        // Bound to its user: a row copied under another user's name fails.
+        if uid != user_id.as_slice() {
+            return Err(StoreError::WrongPassword);
+        }
+        crypto::identity_from_bytes(identity)
+    }
+}
+
+/// Age-encrypt the store identity for `user_id` to a password's recipient.
+pub(crate) fn wrap_to_recipient(
+    user_id: &[u8; 16],
+    recipient: &age::x25519::Recipient,
+    identity: &age::x25519::Identity,
+) -> Result<Vec<u8>> {
+    let mut plain = Zeroizing::new(user_id.to_vec());
+    plain.extend_from_slice(&crypto::identity_to_bytes(identity));
+    age::encrypt(recipient, &plain).map_err(|_| StoreError::InvalidInput {
+        what: "cannot wrap the store key",
+    })
+}
+
+/// What a node keeps to check a user's password without holding a key that
+/// the password unlocks: the argon2id parameters and salt, and the public
+/// half of the [`PasswordIdentity`] they derive. Checking costs one argon2id
+/// run, like a login; guessing offline costs the same per guess. A device (or
+/// the hub, for an administrator) can also wrap its store key to the
+/// recipient without knowing the password, so that exactly this password
+/// opens it.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasswordVerifier {
+    /// argon2id parameters.
+    pub params: KdfParams,
+    /// Random salt.
+    pub salt: [u8; SALT_LEN],
+    /// The age recipient (`age1…`) derived from the password.
+    pub recipient: String,
+}
+
+impl fmt::Debug for PasswordVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordVerifier")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordVerifier {
+    /// A verifier for `password` with a fresh salt (one argon2id run).
+    pub fn create(password: &str, params: KdfParams) -> Result<PasswordVerifier> {
+        if password.is_empty() {
+            return Err(StoreError::InvalidInput {
+                what: "empty password",
+            });
+        }
+        let salt = crypto::random_bytes::<SALT_LEN>();
+        let id = PasswordIdentity::derive(password, &params, &salt)?;
+        Ok(PasswordVerifier {
+            params,
+            salt,
+            recipient: id.recipient().to_string(),
+        })
+    }
+
+    /// Whether `password` is the one this verifier was made from (one
+    /// argon2id run; the comparison takes the same time for every password).
+    pub fn verify(&self, password: &str) -> Result<bool> {
+        let id = PasswordIdentity::derive(password, &self.params, &self.salt)?;
+        let got = blake3::hash(id.recipient().to_string().as_bytes());
+        // blake3::Hash compares in constant time.
+        Ok(got == blake3::hash(self.recipient.as_bytes()))
+    }
+
+    pub(crate) fn parsed_recipient(&self) -> Result<age::x25519::Recipient> {
+        self.recipient
+            .parse()
+            .map_err(|_| StoreError::InvalidInput {
+                what: "password verifier",
+            })
     }
 }
 
@@ -146,7 +290,9 @@ impl Kek {
         RowRef::new(Slot::UserWrap, user_id).extra(descriptor)
     }
 
-    /// Wrap the store identity for one user.
+    /// Wrap the store identity for one user (the legacy format; new
+    /// wrappings are age-encrypted to a [`PasswordIdentity`]).
+    #[cfg(test)]
     pub fn wrap(
         &self,
         user_id: &[u8; 16],
@@ -202,7 +348,8 @@ mod tests {
     #[test]
     fn absurd_stored_params_are_corrupt() {
         assert!(KdfParams::from_row(1, 64, 1, 1).is_ok());
-        assert!(KdfParams::from_row(2, 64, 1, 1).is_err());
+        assert!(KdfParams::from_row(2, 64, 1, 1).is_ok());
+        assert!(KdfParams::from_row(3, 64, 1, 1).is_err());
         assert!(KdfParams::from_row(1, i64::MAX, 1, 1).is_err());
         assert!(KdfParams::from_row(1, 64, 0, 1).is_err());
         assert!(KdfParams::from_row(1, 64, 1, 1_000_000).is_err());

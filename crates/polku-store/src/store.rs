@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, StoreKeys};
 use crate::error::{Result, StoreError};
-use crate::kdf::Kek;
+use crate::kdf::{KdfParams, PasswordIdentity};
 use crate::schema::{self, FORMAT_MARKER, SCHEMA_VERSION};
 use crate::users::{self, AuthFailureReason, NewUser};
 
@@ -85,6 +85,24 @@ impl fmt::Debug for LockedStore {
 pub struct DerivedKey {
     user_id: UserId,
     identity: age::x25519::Identity,
+    params: KdfParams,
+    legacy: bool,
+}
+
+impl DerivedKey {
+    /// Whether the user's wrapping is older or weaker than `current`: an
+    /// older wrapping format, or less memory or fewer passes. The caller
+    /// re-wraps it with `current` once the store is unlocked
+    /// ([`Store::change_password`] with the same password).
+    pub fn needs_rewrap(&self, current: &KdfParams) -> bool {
+        self.legacy || crate::kdf::weaker_than(&self.params, current)
+    }
+
+    /// The parameters of the wrapping that opened, and whether it is in the
+    /// legacy format.
+    pub fn wrapping(&self) -> (KdfParams, bool) {
+        (self.params, self.legacy)
+    }
 }
 
 impl fmt::Debug for DerivedKey {
@@ -94,6 +112,10 @@ impl fmt::Debug for DerivedKey {
             .finish_non_exhaustive()
     }
 }
+
+/// How often a busy WAL checkpoint is tried, and how long between tries.
+const CHECKPOINT_ATTEMPTS: u32 = 50;
+const CHECKPOINT_RETRY: Duration = Duration::from_millis(20);
 
 impl LockedStore {
     /// Open the store in `dir` and check it: [`StoreError::NotAStore`] for a
@@ -173,21 +195,19 @@ impl LockedStore {
         }
         let (user, result) = match users::wrapping_by_lookup(&self.conn, &lookup)? {
             Some(w) => {
-                let kek = Kek::derive(password, &w.params, &w.salt)?;
-                let uid = w.user_id.as_bytes();
-                let result = kek
-                    .unwrap(uid, &w.params, &w.salt, &w.wrapped)
-                    .map(|identity| DerivedKey {
-                        user_id: w.user_id,
-                        identity,
-                    });
+                let result = users::unwrap(&w, password).map(|identity| DerivedKey {
+                    user_id: w.user_id,
+                    identity,
+                    params: w.params,
+                    legacy: w.alg == crate::kdf::KDF_ARGON2ID_V13,
+                });
                 (Some(w.user_id), result)
             }
             None => {
                 let params = users::decoy_params(&self.conn)?;
                 let salt = crypto::random_bytes::<{ crate::kdf::SALT_LEN }>();
                 // The result is discarded; only the time spent matters.
-                let _ = Kek::derive(password, &params, &salt)?;
+                let _ = PasswordIdentity::derive(password, &params, &salt)?;
                 (None, Err(StoreError::UnknownUser))
             }
         };
@@ -371,9 +391,52 @@ impl Store {
 
     /// Checkpoint the write-ahead log into the main file and truncate it.
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        // Another connection reading the WAL makes the checkpoint report
+        // "busy" and leave pages (possibly of deleted rows) in the WAL: retry
+        // for a while, then say so.
+        for attempt in 0..CHECKPOINT_ATTEMPTS {
+            let busy: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            if attempt + 1 < CHECKPOINT_ATTEMPTS {
+                std::thread::sleep(CHECKPOINT_RETRY);
+            }
+        }
+        Err(StoreError::Busy)
+    }
+
+    /// Delete every document of the given kinds with all their history,
+    /// views and index entries in one transaction, then every attachment,
+    /// then checkpoint the WAL so that the bytes are gone from both files
+    /// (`secure_delete` zeroes freed pages). For a device that must give up
+    /// its personal data (revoked). Returns how many documents went.
+    pub fn wipe_documents(&self, kinds: &[polku_core::DocKind]) -> Result<usize> {
+        let tx = self.write_tx()?;
+        let mut n = 0;
+        for kind in kinds {
+            n += tx.execute("DELETE FROM docs WHERE kind = ?1", [i64::from(kind.code())])?;
+        }
+        let attachments: Vec<Vec<u8>> = {
+            let mut stmt = tx.prepare("SELECT id FROM attachments")?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        tx.execute("DELETE FROM attachments", [])?;
+        tx.commit()?;
+        for raw in attachments {
+            if let Ok(id) = Uuid::from_slice(&raw) {
+                match fs::remove_file(self.attachment_path(polku_core::AttachmentId(id))) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        self.checkpoint()?;
+        Ok(n)
     }
 
     /// Check the database structure (`PRAGMA quick_check`) and authenticate

@@ -39,7 +39,10 @@ use crate::Store;
 use crate::crypto::{self, RowRef, Slot, StoreKeys};
 use crate::docs::Batch;
 use crate::error::{Result, StoreError};
-use crate::kdf::{KDF_ARGON2ID_V13, KdfParams, Kek, SALT_LEN};
+use crate::kdf::{
+    KDF_ARGON2ID_V13_X25519, KdfParams, Kek, PasswordIdentity,
+    PasswordVerifier, wrap_to_recipient,
+};
 
 /// A login to add to a store.
 #[derive(Clone, Copy)]
@@ -78,6 +81,8 @@ pub struct LocalUser {
 /// A user's wrapping as read before unlock.
 pub(crate) struct Wrapping {
     pub user_id: UserId,
+    /// [`KDF_ARGON2ID_V13`] or [`KDF_ARGON2ID_V13_X25519`].
+    pub alg: i64,
     pub params: KdfParams,
     pub salt: Vec<u8>,
     pub wrapped: Vec<u8>,
@@ -246,6 +251,7 @@ pub(crate) fn wrapping_by_lookup(conn: &Connection, lookup: &[u8; 32]) -> Result
     row.map(|(uid, alg, m, t, p, salt, wrapped)| {
         Ok(Wrapping {
             user_id: uid_from(&uid)?,
+            alg,
             params: KdfParams::from_row(alg, m, t, p)?,
             salt,
             wrapped,
@@ -281,7 +287,8 @@ fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-/// Insert a new login into `users`.
+/// Insert a new login into `users`: a fresh verifier for the password (one
+/// argon2id run), then the store identity wrapped to it.
 pub(crate) fn insert_user(
     tx: &Transaction<'_>,
     keys: &StoreKeys,
@@ -289,49 +296,140 @@ pub(crate) fn insert_user(
     new: &NewUser<'_>,
 ) -> Result<()> {
     check_password(new.password)?;
-    let lookup = crypto::login_lookup(lookup_salt, new.login)?;
-    let uid = new.user_id.as_bytes();
+    let verifier = PasswordVerifier::create(new.password, new.kdf)?;
+    put_login(tx, keys, lookup_salt, new.user_id, new.login, &verifier, false)
+}
+
+fn lookup_salt_in(tx: &Transaction<'_>) -> Result<[u8; 32]> {
+    let raw: Vec<u8> = tx.query_row(
+        "SELECT value FROM store_meta WHERE key = 'lookup_salt'",
+        [],
+        |r| r.get(0),
+    )?;
+    raw.try_into()
+        .map_err(|_| StoreError::corrupt("store metadata"))
+}
+
+/// Insert `user`'s login wrapped to `verifier`'s recipient; with `replace`,
+/// an existing login of the same user is replaced (name and wrapping).
+fn put_login(
+    tx: &Transaction<'_>,
+    keys: &StoreKeys,
+    lookup_salt: &[u8; 32],
+    user: UserId,
+    login: &str,
+    verifier: &PasswordVerifier,
+    replace: bool,
+) -> Result<()> {
+    let lookup = crypto::login_lookup(lookup_salt, login)?;
+    let uid = user.as_bytes();
     let exists: Option<Vec<u8>> = tx
         .query_row(
-            "SELECT user_id FROM users WHERE user_id = ?1 OR lookup = ?2",
-            params![uid.as_slice(), lookup.as_slice()],
+            "SELECT user_id FROM users WHERE (user_id = ?1 AND ?3 = 0) OR lookup = ?2",
+            params![uid.as_slice(), lookup.as_slice(), i64::from(replace)],
             |r| r.get(0),
         )
         .optional()?;
     if let Some(found) = exists {
-        return Err(if found.as_slice() == uid.as_slice() {
-            StoreError::UserExists(new.user_id)
+        if found.as_slice() == uid.as_slice() {
+            if !replace {
+                return Err(StoreError::UserExists(user));
+            }
         } else {
-            StoreError::LoginTaken
-        });
+            return Err(StoreError::LoginTaken);
+        }
     }
-    let salt = crypto::random_bytes::<SALT_LEN>();
-    let kek = Kek::derive(new.password, &new.kdf, &salt)?;
-    let wrapped = kek.wrap(uid, &new.kdf, &salt, &keys.identity)?;
-    let login = keys.seal.seal(
-        RowRef::new(Slot::UserLogin, uid),
-        new.login.trim().as_bytes(),
-    )?;
+    let recipient = verifier.parsed_recipient()?;
+    let wrapped = wrap_to_recipient(uid, &recipient, &keys.identity)?;
+    let sealed_login = keys
+        .seal
+        .seal(RowRef::new(Slot::UserLogin, uid), login.trim().as_bytes())?;
     tx.execute(
         "INSERT INTO users (user_id, lookup, kdf_alg, kdf_m_kib, kdf_t, kdf_p, kdf_salt,
                             wrapped_key, login)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (user_id) DO UPDATE SET lookup = excluded.lookup,
+             kdf_alg = excluded.kdf_alg, kdf_m_kib = excluded.kdf_m_kib,
+             kdf_t = excluded.kdf_t, kdf_p = excluded.kdf_p, kdf_salt = excluded.kdf_salt,
+             wrapped_key = excluded.wrapped_key, login = excluded.login",
         params![
             uid.as_slice(),
             lookup.as_slice(),
-            KDF_ARGON2ID_V13,
-            i64::from(new.kdf.m_cost_kib),
-            i64::from(new.kdf.t_cost),
-            i64::from(new.kdf.p_cost),
-            salt.as_slice(),
+            KDF_ARGON2ID_V13_X25519,
+            i64::from(verifier.params.m_cost_kib),
+            i64::from(verifier.params.t_cost),
+            i64::from(verifier.params.p_cost),
+            verifier.salt.as_slice(),
             wrapped,
-            login
+            sealed_login
         ],
     )?;
     Ok(())
 }
 
+/// Unwrap a stored wrapping with `password` (one argon2id run).
+pub(crate) fn unwrap(w: &Wrapping, password: &str) -> Result<age::x25519::Identity> {
+    let uid = w.user_id.as_bytes();
+    if w.alg == KDF_ARGON2ID_V13_X25519 {
+        PasswordIdentity::derive(password, &w.params, &w.salt)?.unwrap(uid, &w.wrapped)
+    } else {
+        let kek = Kek::derive(password, &w.params, &w.salt)?;
+        kek.unwrap(uid, &w.params, &w.salt, &w.wrapped)
+    }
+}
+
 impl Batch<'_> {
+    /// Add a local login for `user` that opens with the password `verifier`
+    /// was made from (no argon2id run: the store key is age-encrypted to the
+    /// verifier's recipient). [`StoreError::UserExists`] or
+    /// [`StoreError::LoginTaken`] if either is already there.
+    pub fn add_login(&self, user: UserId, login: &str, verifier: &PasswordVerifier) -> Result<()> {
+        let salt = lookup_salt_in(&self.tx)?;
+        put_login(&self.tx, self.keys, &salt, user, login, verifier, false)
+    }
+
+    /// Add or replace `user`'s local login so that it opens with the password
+    /// `verifier` was made from (a changed or reset password, a new admin).
+    pub fn set_login(&self, user: UserId, login: &str, verifier: &PasswordVerifier) -> Result<()> {
+        let salt = lookup_salt_in(&self.tx)?;
+        put_login(&self.tx, self.keys, &salt, user, login, verifier, true)
+    }
+
+    /// Remove `user`'s local login (their wrapping of the store key); returns
+    /// whether there was one. The last login cannot be removed
+    /// ([`StoreError::LastUser`]): nobody could unlock the store again.
+    pub fn remove_login(&self, user: UserId) -> Result<bool> {
+        let count: i64 = self
+            .tx
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+        let present: i64 = self.tx.query_row(
+            "SELECT count(*) FROM users WHERE user_id = ?1",
+            [user.as_bytes().as_slice()],
+            |r| r.get(0),
+        )?;
+        if present == 0 {
+            return Ok(false);
+        }
+        if count <= 1 {
+            return Err(StoreError::LastUser);
+        }
+        self.tx.execute(
+            "DELETE FROM users WHERE user_id = ?1",
+            [user.as_bytes().as_slice()],
+        )?;
+        Ok(true)
+    }
+
+    /// Whether `user` has a local login on this store.
+    pub fn has_login(&self, user: UserId) -> Result<bool> {
+        let n: i64 = self.tx.query_row(
+            "SELECT count(*) FROM users WHERE user_id = ?1",
+            [user.as_bytes().as_slice()],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
     /// Delete the recorded failed logins with an id up to and including
     /// `up_to_id` (once they are folded into the audit chain). Failures
     /// recorded meanwhile (higher ids) are kept. Returns how many were
@@ -406,30 +504,14 @@ impl Store {
     /// for the old password) are the caller's job.
     pub fn change_password(&self, user: UserId, new_password: &str, kdf: KdfParams) -> Result<()> {
         check_password(new_password)?;
-        let salt = crypto::random_bytes::<SALT_LEN>();
-        let uid = user.as_bytes();
-        let kek = Kek::derive(new_password, &kdf, &salt)?;
-        let wrapped = kek.wrap(uid, &kdf, &salt, &self.keys.identity)?;
-        let tx = self.write_tx()?;
-        let n = tx.execute(
-            "UPDATE users SET kdf_alg = ?2, kdf_m_kib = ?3, kdf_t = ?4, kdf_p = ?5,
-                              kdf_salt = ?6, wrapped_key = ?7
-             WHERE user_id = ?1",
-            params![
-                uid.as_slice(),
-                KDF_ARGON2ID_V13,
-                i64::from(kdf.m_cost_kib),
-                i64::from(kdf.t_cost),
-                i64::from(kdf.p_cost),
-                salt.as_slice(),
-                wrapped
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::UserNotFound(user));
-        }
-        tx.commit()?;
-        Ok(())
+        let verifier = PasswordVerifier::create(new_password, kdf)?;
+        let login = self
+            .list_users()?
+            .into_iter()
+            .find(|u| u.user_id == user)
+            .ok_or(StoreError::UserNotFound(user))?
+            .login;
+        self.batch(|b| b.set_login(user, &login, &verifier))
     }
 
     /// Remove `user`'s local login (their wrapping of the store key). The

@@ -165,7 +165,8 @@ fn password_change_and_kdf_params_are_stored_and_honoured() {
     assert_eq!(store.list_users().expect("list")[0].kdf, raised);
     drop(store);
 
-    // The row holds the new parameters and a 16-byte salt.
+    // The row holds the new parameters and a 16-byte salt, in the format that
+    // age-encrypts the store key to a password-derived recipient (2).
     let conn = rusqlite::Connection::open(dir.path().join(polku_store::DB_FILE)).expect("raw");
     let row: (i64, i64, i64, i64, Vec<u8>) = conn
         .query_row(
@@ -176,7 +177,7 @@ fn password_change_and_kdf_params_are_stored_and_honoured() {
         .expect("row");
     assert_eq!(
         (row.0, row.1, row.2, row.3, row.4.len()),
-        (1, 256, 3, 2, 16)
+        (2, 256, 3, 2, 16)
     );
 
     assert!(matches!(
