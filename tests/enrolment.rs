@@ -50,22 +50,54 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
 
     // Wrong password, wrong user, unknown secret: refused, nothing recorded.
     let r = admin
-        .redeem_ticket(&ticket.secret, laptop_node, "maija", "wrong", None, "L1", now)
+        .redeem_ticket(
+            &ticket.secret,
+            laptop_node,
+            "maija",
+            "wrong",
+            None,
+            "L1",
+            now,
+        )
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::WrongPassword));
     let r = admin
-        .redeem_ticket(&ticket.secret, laptop_node, "ville", "villen-salasana", None, "L1", now)
+        .redeem_ticket(
+            &ticket.secret,
+            laptop_node,
+            "ville",
+            "villen-salasana",
+            None,
+            "L1",
+            now,
+        )
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
     let r = admin
-        .redeem_ticket(&[0; 32], laptop_node, "maija", "maijan-salasana", None, "L1", now)
+        .redeem_ticket(
+            &[0; 32],
+            laptop_node,
+            "maija",
+            "maijan-salasana",
+            None,
+            "L1",
+            now,
+        )
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
     assert!(!admin.device_allowed(laptop_node));
 
     // The right user and password: enrolled.
     let grant = admin
-        .redeem_ticket(&ticket.secret, laptop_node, "maija", "maijan-salasana", None, "Läppäri 1", now)
+        .redeem_ticket(
+            &ticket.secret,
+            laptop_node,
+            "maija",
+            "maijan-salasana",
+            None,
+            "Läppäri 1",
+            now,
+        )
         .expect("runs")
         .expect("enrolled");
     assert!(admin.device_allowed(laptop_node));
@@ -149,7 +181,15 @@ fn a_ticket_enrols_one_laptop_once_for_its_user() {
         .expect("ticket");
     let ville_node = NodeKey::from_bytes(&[8u8; 32]).node_id();
     admin
-        .redeem_ticket(&ticket2.secret, ville_node, "ville", "villen-salasana", None, "L3", now)
+        .redeem_ticket(
+            &ticket2.secret,
+            ville_node,
+            "ville",
+            "villen-salasana",
+            None,
+            "L3",
+            now,
+        )
         .expect("runs")
         .expect("enrolled");
     assert!(admin.device_allowed(ville_node));
@@ -169,7 +209,15 @@ fn an_expired_ticket_is_refused() {
     let later = now + Duration::hours(polku_api::TICKET_LIFETIME_HOURS + 1);
     let node = NodeKey::from_bytes(&[4u8; 32]).node_id();
     let r = admin
-        .redeem_ticket(&ticket.secret, node, "maija", "maijan-salasana", None, "L", later)
+        .redeem_ticket(
+            &ticket.secret,
+            node,
+            "maija",
+            "maijan-salasana",
+            None,
+            "L",
+            later,
+        )
         .expect("runs");
     assert_eq!(r.err(), Some(EnrolRefused::InvalidTicket));
 }

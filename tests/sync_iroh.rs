@@ -393,7 +393,14 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
         tempfile::tempdir().expect("tempdir"),
     ];
     for (i, (u, p)) in users.iter().enumerate() {
-        enrol(&mut admin, &hub, u, (p, None), dirs[i].path(), [60 + i as u8; 32]);
+        enrol(
+            &mut admin,
+            &hub,
+            u,
+            (p, None),
+            dirs[i].path(),
+            [60 + i as u8; 32],
+        );
     }
     let client = admin.list_clients(now).expect("list")[0].id;
     let memo = *admin

@@ -100,7 +100,11 @@ pub(crate) fn credential(store: &Store, user: UserId) -> Result<Option<Credentia
 }
 
 /// Store `user`'s credential (inside the caller's transaction).
-pub(crate) fn put_credential(b: &Batch<'_>, user: UserId, c: &Credential) -> polku_store::Result<()> {
+pub(crate) fn put_credential(
+    b: &Batch<'_>,
+    user: UserId,
+    c: &Credential,
+) -> polku_store::Result<()> {
     let bytes = postcard::to_allocvec(c).map_err(|_| StoreError::InvalidInput {
         what: "password record",
     })?;
@@ -127,7 +131,10 @@ pub(crate) fn put_must_change(
     user: UserId,
     expires_at: DateTime<Utc>,
 ) -> polku_store::Result<()> {
-    b.put_meta(&slot(MUST_CHANGE_META, user), &expires_at.timestamp().to_le_bytes())
+    b.put_meta(
+        &slot(MUST_CHANGE_META, user),
+        &expires_at.timestamp().to_le_bytes(),
+    )
 }
 
 /// Clear the mark of [`put_must_change`].

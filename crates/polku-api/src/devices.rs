@@ -107,8 +107,7 @@ impl Ticket {
     pub fn decode(text: &str) -> std::result::Result<Ticket, BadTicket> {
         let hex = text.trim().strip_prefix(TICKET_PREFIX).ok_or(BadTicket)?;
         // Slicing below is by bytes: anything but ASCII hex is refused first.
-        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() % 2 != 0 || hex.len() > 4096
-        {
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() % 2 != 0 || hex.len() > 4096 {
             return Err(BadTicket);
         }
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(hex.len() / 2));
@@ -272,9 +271,7 @@ impl EnrolRefused {
             EnrolRefused::InvalidTicket | EnrolRefused::AlreadyEnrolled => Reason::InvalidTicket,
             EnrolRefused::WrongPassword => Reason::WrongPassword,
             EnrolRefused::UserInactive => Reason::UserInactive,
-            EnrolRefused::MustChangePassword | EnrolRefused::WeakVerifier => {
-                Reason::NotPermitted
-            }
+            EnrolRefused::MustChangePassword | EnrolRefused::WeakVerifier => Reason::NotPermitted,
             EnrolRefused::PasswordExpired => Reason::PasswordExpired,
         }
     }
@@ -413,9 +410,8 @@ impl Session {
         // A user added or a device revoked by another process since this
         // session began must count now, not after a restart of the hub.
         self.reload_org()?;
-        let refused = |s: &mut Session, r, u: Option<UserId>| {
-            s.refuse_enrolment(r, u, None, now).map(Err)
-        };
+        let refused =
+            |s: &mut Session, r, u: Option<UserId>| s.refuse_enrolment(r, u, None, now).map(Err);
         let key = ticket_key(secret);
         let Some(issued) = self
             .store
@@ -481,7 +477,9 @@ impl Session {
         if current.as_ref().is_none_or(|t| t.used || t.void)
             || self.org.devices.contains_key(&node.to_string())
         {
-            return self.refuse_enrolment(EnrolRefused::InvalidTicket, Some(user.id), None, now).map(Err);
+            return self
+                .refuse_enrolment(EnrolRefused::InvalidTicket, Some(user.id), None, now)
+                .map(Err);
         }
         if let Some(c) = current {
             issued = c;
@@ -491,29 +489,32 @@ impl Session {
             if issued.wrong_passwords >= TICKET_MAX_WRONG_PASSWORDS {
                 issued.void = true;
             }
-            return self.refuse_enrolment(
-                EnrolRefused::WrongPassword,
-                Some(user.id),
-                Some((&key, &issued)),
-                now,
-            ).map(Err);
+            return self
+                .refuse_enrolment(
+                    EnrolRefused::WrongPassword,
+                    Some(user.id),
+                    Some((&key, &issued)),
+                    now,
+                )
+                .map(Err);
         }
         if credential.temporary && credential.expired(now) {
-            return self.refuse_enrolment(EnrolRefused::PasswordExpired, Some(user.id), None, now).map(Err);
+            return self
+                .refuse_enrolment(EnrolRefused::PasswordExpired, Some(user.id), None, now)
+                .map(Err);
         }
         let policy = credentials::kdf_policy(&self.store)?;
         let new_credential = match new_password {
             Some(v) if !credentials::strong_enough(&v, &policy) => {
-                return self.refuse_enrolment(EnrolRefused::WeakVerifier, Some(user.id), None, now).map(Err);
+                return self
+                    .refuse_enrolment(EnrolRefused::WeakVerifier, Some(user.id), None, now)
+                    .map(Err);
             }
             Some(v) => Some(Credential::chosen(v, now)),
             None if credential.temporary => {
-                return self.refuse_enrolment(
-                    EnrolRefused::MustChangePassword,
-                    Some(user.id),
-                    None,
-                    now,
-                ).map(Err);
+                return self
+                    .refuse_enrolment(EnrolRefused::MustChangePassword, Some(user.id), None, now)
+                    .map(Err);
             }
             None => None,
         };
@@ -666,9 +667,10 @@ impl Session {
         if self.is_hub()? {
             return Err(ApiError::Invalid("the hub is never wiped"));
         }
-        let n = self
-            .store
-            .wipe_documents(&[polku_core::DocKind::Client, polku_core::DocKind::ActivityMemo])?;
+        let n = self.store.wipe_documents(&[
+            polku_core::DocKind::Client,
+            polku_core::DocKind::ActivityMemo,
+        ])?;
         self.index.clear();
         self.dirty.clear();
         let user = Some(self.user.id);
@@ -730,7 +732,13 @@ mod tests {
     #[test]
     fn a_non_ascii_ticket_is_refused_not_a_panic() {
         // Byte slicing of "éb" used to panic inside a UTF-8 character.
-        for text in ["polku1aéb", "polku1é", "polku1ab€€", "polku1 ab", "polku1+a"] {
+        for text in [
+            "polku1aéb",
+            "polku1é",
+            "polku1ab€€",
+            "polku1 ab",
+            "polku1+a",
+        ] {
             assert_eq!(Ticket::decode(text), Err(BadTicket), "{text}");
         }
     }

@@ -6,10 +6,10 @@
 //! writes a signed entry to the device's audit chain before returning.
 
 mod audit_ops;
-mod credentials;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_stats;
+mod credentials;
 mod devices;
 mod edits;
 mod error;
@@ -24,8 +24,8 @@ mod workspace;
 pub use audit_ops::{AuditQuery, AuditRow};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
 pub use devices::{
-    BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment,
-    TICKET_LIFETIME_HOURS, TICKET_MAX_WRONG_PASSWORDS, Ticket,
+    BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
+    TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
 pub use error::ApiError;
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};

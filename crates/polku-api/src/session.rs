@@ -254,6 +254,18 @@ impl Session {
         if self.must_change_password {
             return Err(ApiError::MustChangePassword);
         }
+        self.record_always(now, action, target, detail)
+    }
+
+    /// [`Session::record`] also while the password must be changed (the
+    /// logout).
+    fn record_always(
+        &mut self,
+        now: DateTime<Utc>,
+        action: AuditAction,
+        target: Option<Uuid>,
+        detail: Detail,
+    ) -> Result<()> {
         let user = Some(self.user.id);
         let trail = &mut self.trail;
         let head = trail.head();
@@ -354,7 +366,8 @@ impl Session {
     /// more than [`crate::CLOCK_BACK_TOLERANCE_MINUTES`]): setting the clock
     /// back never extends the lease.
     pub fn offline_lease_expired(&self, now: DateTime<Utc>) -> Result<bool> {
-        if self.store.get_meta(crate::workspace::ROLE_META)?.as_deref() != Some(b"laptop".as_slice())
+        if self.store.get_meta(crate::workspace::ROLE_META)?.as_deref()
+            != Some(b"laptop".as_slice())
         {
             return Ok(false);
         }
@@ -777,7 +790,7 @@ impl Session {
 
     /// [`Session::close`] at a given time (the logout entry's time).
     pub fn close_at(mut self, now: DateTime<Utc>) -> Result<()> {
-        self.record(now, AuditAction::Logout, None, Detail::None)?;
+        self.record_always(now, AuditAction::Logout, None, Detail::None)?;
         for id in std::mem::take(&mut self.dirty) {
             match self.load_client_any(id) {
                 Ok(mut doc) => {

@@ -38,10 +38,13 @@ fn secs_meta(store: &Store, key: &[u8]) -> Result<Option<DateTime<Utc>>> {
     let Some(bytes) = store.get_meta(key)? else {
         return Ok(None);
     };
-    let secs: [u8; 8] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| polku_store::StoreError::Corrupt { what: "stored time" })?;
+    let secs: [u8; 8] =
+        bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| polku_store::StoreError::Corrupt {
+                what: "stored time",
+            })?;
     Ok(DateTime::from_timestamp(i64::from_le_bytes(secs), 0))
 }
 
@@ -119,17 +122,19 @@ impl Workspace {
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch).map_err(polku_store::StoreError::from)?;
         }
-        Self::build_store(&scratch, admin_login, password, now, kdf, hub)
-            .inspect_err(|_| {
-                let _ = std::fs::remove_dir_all(&scratch);
-            })?;
+        Self::build_store(&scratch, admin_login, password, now, kdf, hub).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&scratch);
+        })?;
         let move_in = || -> std::io::Result<()> {
             let att = dir.join(polku_store::ATTACHMENTS_DIR);
             if !att.exists() {
                 std::fs::rename(scratch.join(polku_store::ATTACHMENTS_DIR), &att)?;
             }
             // The commit point.
-            std::fs::rename(scratch.join(polku_store::DB_FILE), dir.join(polku_store::DB_FILE))?;
+            std::fs::rename(
+                scratch.join(polku_store::DB_FILE),
+                dir.join(polku_store::DB_FILE),
+            )?;
             std::fs::File::open(dir)?.sync_all()?;
             std::fs::remove_dir_all(&scratch)
         };

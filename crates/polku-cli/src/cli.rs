@@ -305,10 +305,8 @@ fn run(cli: Cli) -> Result<()> {
     let now = chrono::Utc::now();
     match cli.command {
         Command::Init { admin, hub } => {
-            let password = read_new_password_from(
-                "POLKU_PASSWORD",
-                &format!("New password for {admin}: "),
-            )?;
+            let password =
+                read_new_password_from("POLKU_PASSWORD", &format!("New password for {admin}: "))?;
             if hub {
                 Workspace::init_hub(&store_dir, &admin, &password, now)?;
                 println!("Created hub store {}", store_dir.display());
@@ -370,7 +368,6 @@ fn run(cli: Cli) -> Result<()> {
                     output::devices(&devices, &org, json)?;
                 }
                 DeviceCommand::Revoke { node } => session.revoke_device(&node, now)?,
-
             }
             session.close_at(now)?;
             Ok(())

@@ -76,8 +76,18 @@ mod tests {
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
-        for p in ["salasana123", "SALASANA123", "Password123", "qwertyuiop", " 1234567890 "] {
-            assert_eq!(check_password_policy(p), Err(PasswordRejected::TooCommon), "{p}");
+        for p in [
+            "salasana123",
+            "SALASANA123",
+            "Password123",
+            "qwertyuiop",
+            " 1234567890 ",
+        ] {
+            assert_eq!(
+                check_password_policy(p),
+                Err(PasswordRejected::TooCommon),
+                "{p}"
+            );
         }
         assert_eq!(
             check_password_policy("aaaaaaaaaaaa"),
@@ -100,7 +110,10 @@ mod tests {
             .collect();
         assert!(entries.len() > 150);
         for e in entries {
-            assert!(e.chars().count() >= MIN_PASSWORD_CHARS, "{e} is refused by length anyway");
+            assert!(
+                e.chars().count() >= MIN_PASSWORD_CHARS,
+                "{e} is refused by length anyway"
+            );
             assert_eq!(e, e.to_lowercase(), "{e} must be lower case");
         }
     }

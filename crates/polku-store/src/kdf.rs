@@ -185,9 +185,8 @@ impl PasswordIdentity {
     /// Decrypt a wrapping made by [`wrap_to_recipient`]; a failure means the
     /// password was wrong (or the row belongs to another user).
     pub fn unwrap(&self, user_id: &[u8; 16], wrapped: &[u8]) -> Result<age::x25519::Identity> {
-        let plain = Zeroizing::new(
-            age::decrypt(&self.0, wrapped).map_err(|_| StoreError::WrongPassword)?,
-        );
+        let plain =
+            Zeroizing::new(age::decrypt(&self.0, wrapped).map_err(|_| StoreError::WrongPassword)?);
         let (uid, identity) = plain
             .split_at_checked(16)
             .ok_or(StoreError::WrongPassword)?;

@@ -40,8 +40,7 @@ use crate::crypto::{self, RowRef, Slot, StoreKeys};
 use crate::docs::Batch;
 use crate::error::{Result, StoreError};
 use crate::kdf::{
-    KDF_ARGON2ID_V13_X25519, KdfParams, Kek, PasswordIdentity,
-    PasswordVerifier, wrap_to_recipient,
+    KDF_ARGON2ID_V13_X25519, KdfParams, Kek, PasswordIdentity, PasswordVerifier, wrap_to_recipient,
 };
 
 /// A login to add to a store.
@@ -297,7 +296,15 @@ pub(crate) fn insert_user(
 ) -> Result<()> {
     check_password(new.password)?;
     let verifier = PasswordVerifier::create(new.password, new.kdf)?;
-    put_login(tx, keys, lookup_salt, new.user_id, new.login, &verifier, false)
+    put_login(
+        tx,
+        keys,
+        lookup_salt,
+        new.user_id,
+        new.login,
+        &verifier,
+        false,
+    )
 }
 
 fn lookup_salt_in(tx: &Transaction<'_>) -> Result<[u8; 32]> {
