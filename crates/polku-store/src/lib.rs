@@ -51,6 +51,8 @@ mod store;
 mod users;
 mod views;
 
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub use attachments::{AttachmentInfo, AttachmentReader};
 pub use audit::AuditRow;
 pub use bench::{AgePerBlobStats, RawDecryptStats};

@@ -111,23 +111,29 @@ fn wal_path(db: &Path) -> std::path::PathBuf {
 /// Open an existing database file (never creates one).
 pub(crate) fn open_existing(db: &Path) -> Result<Connection> {
     check_file(db)?;
-    let conn = Connection::open_with_flags(
+    #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
+    let mut conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    #[cfg(feature = "fault-injection")]
+    crate::fault::install(&mut conn);
     Ok(conn)
 }
 
 /// Create a new, empty database file.
 pub(crate) fn create_new(db: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
+    #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
+    let mut conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    #[cfg(feature = "fault-injection")]
+    crate::fault::install(&mut conn);
     Ok(conn)
 }
 
