@@ -329,6 +329,8 @@ impl Session {
     /// [`PendingEnrolment::check_password`], [`Session::finish_enrolment`]):
     /// `new_password` is the verifier of the password the user chose while
     /// joining (required when `password` is temporary).
+    // The one-call form for tests and tools, taking what the three steps take.
+    #[allow(clippy::too_many_arguments)]
     pub fn redeem_ticket(
         &mut self,
         secret: &[u8; 32],

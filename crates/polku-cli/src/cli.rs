@@ -222,10 +222,15 @@ enum ClientCommand {
     Add(ClientAddArgs),
 }
 
+/// Names and memo text are personal data: given as `-`, they are read from
+/// standard input (one line each, in the order first name, last name), so that
+/// they stay out of shell history and the process list.
 #[derive(Debug, Args)]
 struct ClientAddArgs {
+    /// First name, or `-` to read it from standard input.
     #[arg(long)]
     first_name: String,
+    /// Last name, or `-` to read it from standard input.
     #[arg(long)]
     last_name: String,
     /// Birth date, YYYY-MM-DD.
@@ -247,7 +252,8 @@ struct ClientAddArgs {
 
 #[derive(Debug, Subcommand)]
 enum MemoCommand {
-    /// Add a memo to a client. The text is the rest of the line.
+    /// Add a memo to a client. The text is the argument, or with `-` all of
+    /// standard input (kept out of shell history and the process list).
     Add {
         client_id: String,
         text: String,
@@ -396,10 +402,13 @@ fn run(cli: Cli) -> Result<()> {
                     output::client(&client, &codes, json)?;
                 }
                 ClientCommand::Add(args) => {
+                    let mut stdin = StdinLines::default();
+                    let first_name = stdin.or_arg(args.first_name)?;
+                    let last_name = stdin.or_arg(args.last_name)?;
                     let id = session.add_client(
                         ClientInput {
-                            first_name: args.first_name,
-                            last_name: args.last_name,
+                            first_name,
+                            last_name,
                             birth_date: args.birth_date,
                             gender: args.gender,
                             mother_tongue: args.mother_tongue,
@@ -424,6 +433,14 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let mut session = login(&store_dir, cli.user, now)?;
             let id = parse_client_id(&client_id)?;
+            let text = if text == "-" {
+                let mut all = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
+                    .context("could not read the memo text from standard input")?;
+                all.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                text
+            };
             let memo = session.add_memo(id, &text, kind.as_deref(), now)?;
             println!("{memo}");
             session.close_at(now)?;
@@ -620,6 +637,31 @@ fn read_new_password_from(var: &str, prompt: &str) -> Result<String> {
         bail!("the passwords differ");
     }
     Ok(first)
+}
+
+/// Standard input read line by line, for arguments given as `-`.
+#[derive(Default)]
+struct StdinLines {
+    lines: Option<std::io::Lines<std::io::StdinLock<'static>>>,
+}
+
+impl StdinLines {
+    /// `arg`, or when it is `-`, the next line of standard input.
+    fn or_arg(&mut self, arg: String) -> Result<String> {
+        if arg != "-" {
+            return Ok(arg);
+        }
+        let lines = self
+            .lines
+            .get_or_insert_with(|| std::io::BufRead::lines(std::io::stdin().lock()));
+        match lines.next() {
+            Some(line) => Ok(line
+                .context("could not read standard input")?
+                .trim_end_matches('\r')
+                .to_owned()),
+            None => bail!("standard input ended before every `-` argument was read"),
+        }
+    }
 }
 
 fn require_user(user: Option<String>) -> Result<String> {
