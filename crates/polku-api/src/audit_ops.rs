@@ -60,6 +60,11 @@ fn detail_text(d: &Detail) -> String {
         Detail::CodeCount { code, count } => format!("{code} {count}"),
         Detail::Fields(f) => format!("{f:?}"),
         Detail::Transfer { sent, received } => format!("sent {sent} received {received}"),
+        Detail::PeerTransfer {
+            peer,
+            sent,
+            received,
+        } => format!("peer {peer} sent {sent} received {received}"),
     }
 }
 

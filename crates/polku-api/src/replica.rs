@@ -325,7 +325,11 @@ impl SyncReplica {
             now,
             AuditAction::Sync,
             None,
-            Detail::Transfer { sent, received },
+            Detail::PeerTransfer {
+                peer: report.peer,
+                sent,
+                received,
+            },
         )
     }
 

@@ -162,6 +162,15 @@ pub enum Detail {
         /// Items received from the peer.
         received: u32,
     },
+    /// \[7\] A sync session with a named peer node, and the items moved.
+    PeerTransfer {
+        /// The peer's node id.
+        peer: crate::NodeId,
+        /// Items sent to the peer.
+        sent: u32,
+        /// Items received from the peer.
+        received: u32,
+    },
 }
 
 impl Detail {

@@ -239,6 +239,28 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_entry_names_its_peer_node_and_round_trips() {
+        let key = NodeKey::from_bytes(&[3; 32]);
+        let peer = NodeKey::from_bytes(&[8; 32]).node_id();
+        let d = Draft {
+            action: Action::Sync,
+            target: None,
+            detail: Detail::PeerTransfer {
+                peer,
+                sent: 3,
+                received: 70_000,
+            },
+            ..draft(0)
+        };
+        let (entry, _) = Entry::sign(&key, d, &mut Scratch::default());
+        let bytes = entry.encode();
+        assert_eq!(Entry::decode(&bytes), Ok(entry));
+        // A cut peer id is refused, not misread.
+        let cut = &bytes[..bytes.len() - 64 - 40];
+        assert!(Entry::decode(cut).is_err());
+    }
+
+    #[test]
     fn entry_ref_prints_node_and_seq() {
         let node = NodeKey::from_bytes(&[5; 32]).node_id();
         let r = EntryRef { node, seq: 7 };

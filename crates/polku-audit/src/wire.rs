@@ -172,6 +172,16 @@ fn put_detail(out: &mut Vec<u8>, detail: &Detail) {
             out.extend_from_slice(&sent.to_le_bytes());
             out.extend_from_slice(&received.to_le_bytes());
         }
+        Detail::PeerTransfer {
+            peer,
+            sent,
+            received,
+        } => {
+            out.push(7);
+            out.extend_from_slice(peer.as_bytes());
+            out.extend_from_slice(&sent.to_le_bytes());
+            out.extend_from_slice(&received.to_le_bytes());
+        }
     }
 }
 
@@ -279,6 +289,11 @@ impl Reader<'_> {
                 Detail::Fields(FieldList::new(codes).map_err(|_| DecodeError::TooManyFields(n))?)
             }
             6 => Detail::Transfer {
+                sent: self.u32()?,
+                received: self.u32()?,
+            },
+            7 => Detail::PeerTransfer {
+                peer: crate::NodeId::from_bytes(self.array()?),
                 sent: self.u32()?,
                 received: self.u32()?,
             },

@@ -195,7 +195,7 @@ fn malformed_fields_have_typed_errors() {
     );
     assert_eq!(with(51, 0), Err(DecodeError::UnknownAction(0)));
     assert_eq!(with(51, 200), Err(DecodeError::UnknownAction(200)));
-    assert_eq!(with(53, 7), Err(DecodeError::UnknownDetail(7)));
+    assert_eq!(with(53, 8), Err(DecodeError::UnknownDetail(8)));
     assert_eq!(Entry::decode(&[]), Err(DecodeError::UnexpectedEnd));
 
     let reason = |code: u8| {

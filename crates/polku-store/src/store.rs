@@ -113,8 +113,9 @@ impl fmt::Debug for DerivedKey {
     }
 }
 
-/// How often a busy WAL checkpoint is tried, and how long between tries.
-const CHECKPOINT_ATTEMPTS: u32 = 50;
+/// How often a busy WAL checkpoint is tried, and how long between tries (up
+/// to five seconds in all).
+const CHECKPOINT_ATTEMPTS: u32 = 250;
 const CHECKPOINT_RETRY: Duration = Duration::from_millis(20);
 
 impl LockedStore {
@@ -563,5 +564,37 @@ mod tests {
         assert!(matches!(err, StoreError::Busy), "{err:?}");
         other.execute_batch("ROLLBACK").expect("unlock");
         store.put_meta(b"k", b"v").expect("now free");
+    }
+
+    #[test]
+    fn a_checkpoint_after_a_delete_waits_for_a_reader_and_empties_the_wal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = test_store(dir.path());
+        let id = DocId(Uuid::now_v7());
+        store
+            .create_doc(id, polku_core::DocKind::Client, &big_doc())
+            .expect("doc");
+        // SQLite's own wait gives up well before the reader goes away.
+        store
+            .conn
+            .busy_timeout(Duration::from_millis(20))
+            .expect("timeout");
+        // A reader holds a snapshot of the WAL: a checkpoint now is "busy".
+        let reader = Connection::open(dir.path().join(DB_FILE)).expect("reader");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM docs;")
+            .expect("read");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            reader.execute_batch("COMMIT").expect("end read");
+            drop(reader);
+        });
+        // The delete checkpoints: it must retry until the reader is gone
+        // rather than leave the deleted row's pages in the WAL.
+        assert!(store.delete_doc(id).expect("delete"));
+        release.join().expect("reader thread");
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(wal_len, 0, "the WAL still holds pages");
     }
 }
