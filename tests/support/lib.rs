@@ -99,3 +99,72 @@ pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str,
     s.change_password(password, now).expect("change password");
     s.close().expect("close");
 }
+
+/// One sync session between a hub and a laptop replica, frames ping-ponged in
+/// memory (no network). Returns each side's outcome.
+pub fn sync_in_memory(
+    hub: &mut polku_api::SyncReplica,
+    laptop: &mut polku_api::SyncReplica,
+) -> (
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+) {
+    use std::collections::VecDeque;
+    let mut hs = polku_sync::Session::new(hub.session_config(laptop.node_id()));
+    let mut ls = polku_sync::Session::new(laptop.session_config(hub.node_id()));
+    let bytes = |fs: Vec<polku_sync::Frame>| -> Vec<Vec<u8>> {
+        fs.iter().map(|f| f.as_bytes().to_vec()).collect()
+    };
+    let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(hub).expect("start")).into();
+    let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
+    let (mut hub_err, mut laptop_err) = (None, None);
+    // Each side handles what the other sent until nothing moves.
+    loop {
+        let a = pump(
+            &mut ls,
+            laptop,
+            &mut to_laptop,
+            &mut to_hub,
+            &mut laptop_err,
+        );
+        let b = pump(&mut hs, hub, &mut to_hub, &mut to_laptop, &mut hub_err);
+        if !a && !b {
+            break;
+        }
+    }
+    let outcome = |s: &polku_sync::Session, err: Option<polku_sync::SyncError>| match err {
+        Some(e) => Err(e),
+        None => {
+            assert!(s.is_done(), "session neither done nor failed");
+            Ok(s.report().clone())
+        }
+    };
+    (outcome(&hs, hub_err), outcome(&ls, laptop_err))
+}
+
+/// Feed `session` every frame in `inbox`, queueing its answers; whether any moved.
+fn pump(
+    session: &mut polku_sync::Session,
+    replica: &mut polku_api::SyncReplica,
+    inbox: &mut std::collections::VecDeque<Vec<u8>>,
+    outbox: &mut std::collections::VecDeque<Vec<u8>>,
+    err: &mut Option<polku_sync::SyncError>,
+) -> bool {
+    let mut moved = false;
+    while let Some(f) = inbox.pop_front() {
+        moved = true;
+        if session.is_done() || session.is_failed() {
+            continue;
+        }
+        match session.handle(replica, &f) {
+            Ok(out) => outbox.extend(out.iter().map(|f| f.as_bytes().to_vec())),
+            Err(e) => {
+                if let Some(fw) = session.farewell() {
+                    outbox.push_back(fw.as_bytes().to_vec());
+                }
+                *err = Some(e);
+            }
+        }
+    }
+    moved
+}

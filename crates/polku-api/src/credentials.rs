@@ -12,7 +12,8 @@
 //! [`TEMPORARY_PASSWORD_HOURS`] after it was set.
 
 use chrono::{DateTime, Duration, Utc};
-use polku_core::UserId;
+use polku_core::doc::credential;
+use polku_core::{DocId, DocKind, UserId};
 use polku_store::{Batch, KdfParams, PasswordVerifier, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -21,8 +22,9 @@ use crate::{ApiError, Result};
 /// How long a temporary password works.
 pub const TEMPORARY_PASSWORD_HOURS: i64 = 72;
 
-/// Sealed slot prefix: a user's credential. Do not change.
-const CREDENTIAL_META: &[u8] = b"polku/credential/v1/";
+/// Sealed slot prefix: when the credential last applied to a local login was
+/// set (Unix microseconds). Do not change.
+const APPLIED_META: &[u8] = b"polku/credential-applied/v1/";
 /// Sealed slot prefix: a local login that must change its password, with the
 /// time its temporary password expires. Do not change.
 const MUST_CHANGE_META: &[u8] = b"polku/must-change-password/v1/";
@@ -85,30 +87,152 @@ fn slot(prefix: &[u8], user: UserId) -> Vec<u8> {
     k
 }
 
-/// `user`'s credential on this node.
-pub(crate) fn credential(store: &Store, user: UserId) -> Result<Option<Credential>> {
-    store
-        .get_meta(&slot(CREDENTIAL_META, user))?
-        .map(|b| {
-            postcard::from_bytes(&b).map_err(|_| {
-                ApiError::Store(StoreError::Corrupt {
-                    what: "password record",
-                })
-            })
-        })
-        .transpose()
+fn decode(bytes: &[u8]) -> Option<Credential> {
+    postcard::from_bytes(bytes).ok()
 }
 
-/// Store `user`'s credential (inside the caller's transaction).
-pub(crate) fn put_credential(
-    b: &Batch<'_>,
+/// The newest of a credential document's records (several after two devices
+/// changed the password at once: the one set last wins, everywhere alike).
+pub(crate) fn newest(doc: &automerge::AutoCommit) -> Option<Credential> {
+    credential::records(doc)
+        .iter()
+        .filter_map(|b| decode(b))
+        .max_by(|a, b| (a.set_at, &a.verifier.recipient).cmp(&(b.set_at, &b.verifier.recipient)))
+}
+
+/// `user`'s credential on this node (from their credential document).
+pub(crate) fn credential(store: &Store, user: UserId) -> Result<Option<Credential>> {
+    match store.load_doc(credential::credential_doc_id(user)) {
+        Ok(doc) => Ok(newest(&doc)),
+        Err(StoreError::DocNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A credential write prepared outside the transaction (the document is
+/// loaded and changed in memory), applied inside it with [`CredentialWrite::apply`].
+pub(crate) struct CredentialWrite {
+    id: DocId,
     user: UserId,
-    c: &Credential,
-) -> polku_store::Result<()> {
-    let bytes = postcard::to_allocvec(c).map_err(|_| StoreError::InvalidInput {
+    set_at: DateTime<Utc>,
+    /// A new document's full save, or the change to an existing one.
+    bytes: Vec<u8>,
+    heads: Option<Vec<automerge::ChangeHash>>,
+}
+
+impl std::fmt::Debug for CredentialWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialWrite(..)")
+    }
+}
+
+/// Prepare writing `c` as `user`'s credential.
+pub(crate) fn prepare(store: &Store, user: UserId, c: &Credential) -> Result<CredentialWrite> {
+    let record = postcard::to_allocvec(c).map_err(|_| ApiError::Invalid("password record"))?;
+    let id = credential::credential_doc_id(user);
+    match store.load_doc(id) {
+        Ok(mut doc) => {
+            let before = doc.get_heads();
+            credential::set_record(&mut doc, &record)
+                .map_err(|_| ApiError::Invalid("password record"))?;
+            let bytes = doc.save_after(&before);
+            Ok(CredentialWrite {
+                id,
+                user,
+                set_at: c.set_at,
+                bytes,
+                heads: Some(doc.get_heads()),
+            })
+        }
+        Err(StoreError::DocNotFound(_)) => {
+            let mut doc = credential::new_credential_doc(user, &record);
+            Ok(CredentialWrite {
+                id,
+                user,
+                set_at: c.set_at,
+                bytes: doc.save(),
+                heads: None,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Write the first credential of `user` (a store being made: no document yet).
+pub(crate) fn write_new(b: &Batch<'_>, user: UserId, c: &Credential) -> polku_store::Result<()> {
+    let record = postcard::to_allocvec(c).map_err(|_| StoreError::InvalidInput {
         what: "password record",
     })?;
-    b.put_meta(&slot(CREDENTIAL_META, user), &bytes)
+    let mut doc = credential::new_credential_doc(user, &record);
+    b.create_doc(
+        credential::credential_doc_id(user),
+        DocKind::Credential,
+        &doc.save(),
+    )?;
+    mark_applied(b, user, c.set_at)
+}
+
+impl CredentialWrite {
+    /// Write it (inside the caller's transaction), and remember it as the
+    /// record this node's login of the user follows.
+    pub(crate) fn apply(&self, b: &Batch<'_>) -> polku_store::Result<()> {
+        match &self.heads {
+            None => {
+                b.create_doc(self.id, DocKind::Credential, &self.bytes)?;
+            }
+            Some(heads) => {
+                b.append_change(self.id, &self.bytes, heads)?;
+            }
+        }
+        mark_applied(b, self.user, self.set_at)
+    }
+}
+
+/// When the credential a local login follows was set.
+pub(crate) fn applied_at(store: &Store, user: UserId) -> Result<Option<DateTime<Utc>>> {
+    Ok(store
+        .get_meta(&slot(APPLIED_META, user))?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .and_then(|b| DateTime::from_timestamp_micros(i64::from_le_bytes(b))))
+}
+
+fn mark_applied(b: &Batch<'_>, user: UserId, set_at: DateTime<Utc>) -> polku_store::Result<()> {
+    b.put_meta(
+        &slot(APPLIED_META, user),
+        &set_at.timestamp_micros().to_le_bytes(),
+    )
+}
+
+/// A credential document of `user` arrived from a peer: when it is newer
+/// than what this node's login of the user follows, re-wrap that login to
+/// it (so the new password opens this device and the old one no longer does),
+/// and mark or clear the temporary-password flag. `keep_login` says whether
+/// the user keeps a login here at all (on the hub: an active administrator);
+/// without one nothing is written.
+pub(crate) fn follow(
+    store: &Store,
+    user: &polku_core::model::User,
+    keep_login: bool,
+) -> Result<bool> {
+    let Some(c) = credential(store, user.id)? else {
+        return Ok(false);
+    };
+    if applied_at(store, user.id)?.is_some_and(|t| t >= c.set_at) {
+        return Ok(false);
+    }
+    let has_login = store.list_users()?.iter().any(|l| l.user_id == user.id);
+    if !keep_login || !has_login {
+        return Ok(false);
+    }
+    store.batch(|b| {
+        b.set_login(user.id, &user.login, &c.verifier)?;
+        match (c.temporary, c.expires_at) {
+            (true, Some(t)) => put_must_change(b, user.id, t)?,
+            _ => clear_must_change(b, user.id)?,
+        }
+        mark_applied(b, user.id, c.set_at)
+    })?;
+    Ok(true)
 }
 
 /// Whether a local login must change its password, and until when its

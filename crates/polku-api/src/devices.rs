@@ -530,6 +530,10 @@ impl Session {
             revoked_at: None,
         };
         let hub = self.is_hub()?;
+        let write = new_credential
+            .as_ref()
+            .map(|c| credentials::prepare(&self.store, user.id, c))
+            .transpose()?;
         let mut audits = vec![(AuditAction::DeviceEnrol, Some(user.id.0), Detail::None)];
         if new_credential.is_some() {
             audits.push((
@@ -544,8 +548,8 @@ impl Session {
             |org| org.insert_device(device),
             |b| {
                 b.put_meta(&key, &used)?;
-                if let Some(c) = &new_credential {
-                    credentials::put_credential(b, user.id, c)?;
+                if let (Some(c), Some(w)) = (&new_credential, &write) {
+                    w.apply(b)?;
                     if hub && user.role == polku_core::model::Role::Admin {
                         b.set_login(user.id, &user.login, &c.verifier)?;
                         credentials::clear_must_change(b, user.id)?;

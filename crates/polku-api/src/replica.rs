@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
-use polku_core::doc::{ActivityMemoDoc, ClientDoc};
+use polku_core::doc::{ActivityMemoDoc, ClientDoc, credential};
 use polku_core::model::{Client, ClientSummary, User};
 use polku_core::rights::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
 use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
@@ -168,6 +168,11 @@ fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
         DocKind::Client => client_scope(doc),
         DocKind::ActivityMemo => memo_scope(doc),
         DocKind::Organisation => Some(DocScope::default()),
+        // A credential document goes to its own user's devices only.
+        DocKind::Credential => credential::credential_user(&doc).map(|u| DocScope {
+            unit: None,
+            responsible: [u].into_iter().collect(),
+        }),
     }
 }
 
@@ -357,6 +362,37 @@ impl SyncReplica {
         Ok(out)
     }
 
+    /// Credential documents changed by a peer: re-wrap the local login of
+    /// their user to the new password (a laptop's own user; on the hub an
+    /// active administrator), so that the old password stops opening this
+    /// node.
+    fn follow_credentials(&mut self, ids: &[DocId]) -> Result<()> {
+        for id in ids {
+            let doc = match self.session.store.load_doc(*id) {
+                Ok(d) => d,
+                Err(StoreError::DocNotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(owner) = credential::credential_user(&doc) else {
+                continue;
+            };
+            let Some(user) = self.session.org.users.get(&owner).cloned() else {
+                continue;
+            };
+            let keep = if self.hub {
+                user.active && user.role == polku_core::model::Role::Admin
+            } else {
+                user.active
+            };
+            crate::credentials::follow(&self.session.store, &user, keep)?;
+            if owner == self.session.user.id {
+                let must = crate::credentials::must_change(&self.session.store, owner)?;
+                self.session.set_must_change_password(must.is_some());
+            }
+        }
+        Ok(())
+    }
+
     /// Re-reads the organisation document (hub: another process may have
     /// revoked a device or changed a user since).
     fn reload_org(&mut self) -> Result<()> {
@@ -451,7 +487,7 @@ impl SyncReplica {
         let store = &self.session.store;
         if !self.scopes_filled {
             self.scopes_filled = true;
-            for kind in [DocKind::Client, DocKind::ActivityMemo] {
+            for kind in [DocKind::Client, DocKind::ActivityMemo, DocKind::Credential] {
                 // A damaged document fails the bulk load: fall back to one by one.
                 let Ok(all) = store.load_all(kind) else {
                     continue;
@@ -496,7 +532,37 @@ impl SyncReplica {
                     && (rights.view == Scope::All
                         || scope.unit.is_some_and(|u| user.units.contains(&u)))
             }
+            DocKind::Credential => user.active && scope.responsible.contains(&user.id),
         }
+    }
+
+    /// A peer's change of a credential document: its own user's (a password
+    /// changed on that device), or any user's by someone who manages users;
+    /// it must stay the same user's, decode, and protect the password at least
+    /// as well as the hub's policy asks.
+    fn check_credential_change(
+        &self,
+        user: &User,
+        rights: &Rights,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        let owner = credential::credential_user(change.after).ok_or(RefusedReason::Invalid)?;
+        // The id is derived from the user: a document re-pointed at another
+        // user no longer matches its id.
+        if credential::credential_doc_id(owner) != change.id {
+            return Err(RefusedReason::Invalid);
+        }
+        if owner != user.id && can(user, rights, Action::ManageUsers, Target::Organisation).is_err()
+        {
+            return Err(RefusedReason::NotPermitted);
+        }
+        let c = crate::credentials::newest(change.after).ok_or(RefusedReason::Invalid)?;
+        let policy = crate::credentials::kdf_policy(&self.session.store)
+            .map_err(|_| RefusedReason::Invalid)?;
+        if !crate::credentials::strong_enough(&c.verifier, &policy) {
+            return Err(RefusedReason::NotPermitted);
+        }
+        Ok(())
     }
 
     fn check_client_change(
@@ -724,6 +790,7 @@ impl Replica for SyncReplica {
         let store = &self.session.store;
         let mut summaries: Vec<ClientSummary> = Vec::new();
         let mut org_changed = false;
+        let mut credentials_changed: Vec<DocId> = Vec::new();
         store
             .batch(|b| {
                 for w in docs.iter_mut() {
@@ -786,6 +853,7 @@ impl Replica for SyncReplica {
                         }
                         DocKind::Organisation => org_changed = true,
                         DocKind::ActivityMemo => {}
+                        DocKind::Credential => credentials_changed.push(w.id),
                     }
                 }
                 Ok(())
@@ -797,6 +865,8 @@ impl Replica for SyncReplica {
         if org_changed {
             self.reload_org().map_err(api_storage)?;
         }
+        self.follow_credentials(&credentials_changed)
+            .map_err(api_storage)?;
         Ok(())
     }
 
@@ -816,6 +886,7 @@ impl Replica for SyncReplica {
             DocKind::Organisation => Err(RefusedReason::NotPermitted),
             DocKind::Client => Self::check_client_change(&user, &rights, change),
             DocKind::ActivityMemo => Self::check_memo_change(&user, &rights, change),
+            DocKind::Credential => self.check_credential_change(&user, &rights, change),
         }
     }
 

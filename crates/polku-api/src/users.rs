@@ -118,6 +118,7 @@ impl Session {
         let verifier = PasswordVerifier::create(password, credentials::kdf_policy(&self.store)?)?;
         let credential = Credential::temporary(verifier, now);
         let expires = credential.expires_at.unwrap_or(now);
+        let write = credentials::prepare(&self.store, id, &credential)?;
         let result = self.update_org_with(
             now,
             vec![
@@ -138,7 +139,7 @@ impl Session {
                     b.add_login(id, &login, &credential.verifier)?;
                     credentials::put_must_change(b, id, expires)?;
                 }
-                credentials::put_credential(b, id, &credential)
+                write.apply(b)
             },
         );
         match result {
@@ -270,6 +271,7 @@ impl Session {
         let verifier =
             PasswordVerifier::create(new_password, credentials::kdf_policy(&self.store)?)?;
         let credential = Credential::chosen(verifier, now);
+        let write = credentials::prepare(&self.store, id, &credential)?;
         self.record_with(
             now,
             AuditAction::Update,
@@ -278,7 +280,7 @@ impl Session {
             |b| {
                 b.set_login(id, &login, &credential.verifier)?;
                 credentials::clear_must_change(b, id)?;
-                credentials::put_credential(b, id, &credential)
+                write.apply(b)
             },
         )?;
         self.set_must_change_password(false);
@@ -303,6 +305,7 @@ impl Session {
             PasswordVerifier::create(new_password, credentials::kdf_policy(&self.store)?)?;
         let credential = Credential::temporary(verifier, now);
         let expires = credential.expires_at.unwrap_or(now);
+        let write = credentials::prepare(&self.store, target.id, &credential)?;
         self.record_with(
             now,
             AuditAction::Update,
@@ -315,7 +318,7 @@ impl Session {
                 } else {
                     b.remove_login(target.id)?;
                 }
-                credentials::put_credential(b, target.id, &credential)
+                write.apply(b)
             },
         )
     }

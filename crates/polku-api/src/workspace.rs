@@ -192,7 +192,7 @@ impl Workspace {
             trail::create_node_key(b)
                 .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })?;
             crate::credentials::put_kdf_policy(b, &kdf)?;
-            crate::credentials::put_credential(b, admin_id, &credential)?;
+            crate::credentials::write_new(b, admin_id, &credential)?;
             if hub {
                 b.put_meta(ROLE_META, b"hub")?;
             }

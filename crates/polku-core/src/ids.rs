@@ -190,6 +190,8 @@ pub enum DocKind {
     ActivityMemo,
     /// The organisation document.
     Organisation,
+    /// A user's credential document (see [`crate::doc::credential`]).
+    Credential,
 }
 
 impl DocKind {
@@ -199,6 +201,7 @@ impl DocKind {
             DocKind::Client => 1,
             DocKind::ActivityMemo => 2,
             DocKind::Organisation => 3,
+            DocKind::Credential => 4,
         }
     }
     /// Inverse of [`DocKind::code`].
@@ -207,6 +210,7 @@ impl DocKind {
             1 => Some(DocKind::Client),
             2 => Some(DocKind::ActivityMemo),
             3 => Some(DocKind::Organisation),
+            4 => Some(DocKind::Credential),
             _ => None,
         }
     }
@@ -256,6 +260,7 @@ mod tests {
             DocKind::Client,
             DocKind::ActivityMemo,
             DocKind::Organisation,
+            DocKind::Credential,
         ] {
             assert_eq!(DocKind::from_code(k.code()), Some(k));
         }

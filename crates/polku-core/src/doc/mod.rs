@@ -18,6 +18,7 @@
 
 mod client;
 mod conflict;
+pub mod credential;
 pub(crate) mod modes;
 mod schema;
 pub(crate) mod value;
@@ -154,6 +155,7 @@ fn kind_str(kind: DocKind) -> &'static str {
         DocKind::Client => "client",
         DocKind::ActivityMemo => "activity_memo",
         DocKind::Organisation => "organisation",
+        DocKind::Credential => "credential",
     }
 }
 
@@ -162,6 +164,7 @@ fn kind_from_str(s: &str) -> Option<DocKind> {
         DocKind::Client,
         DocKind::ActivityMemo,
         DocKind::Organisation,
+        DocKind::Credential,
     ]
     .into_iter()
     .find(|k| kind_str(*k) == s)
