@@ -219,13 +219,38 @@ fn soffice() -> Option<&'static str> {
     })
 }
 
+/// Whether the environment variable `CI` (as CI services set it) says this
+/// is a CI run, where a missing tool is a failure rather than a skip.
+fn is_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("true") || v == "1"
+    })
+}
+
+#[test]
+fn ci_is_recognised_from_its_environment_variable() {
+    assert!(is_ci(Some("true")));
+    assert!(is_ci(Some("TRUE")));
+    assert!(is_ci(Some("1")));
+    assert!(!is_ci(None));
+    assert!(!is_ci(Some("")));
+    assert!(!is_ci(Some("false")));
+    assert!(!is_ci(Some("0")));
+}
+
 /// LibreOffice opens the XLSX and saves it as CSV: the same grid as our CSV
-/// export. Skipped (with a note) where LibreOffice is not installed;
-/// `scripts/setup-deps` installs it for CI.
+/// export. Where LibreOffice is not installed this fails under CI
+/// (`CI=true`; `scripts/test` installs it) and elsewhere skips with a note.
 #[test]
 fn libreoffice_opens_the_xlsx_and_saves_the_csv_export() {
     let Some(cmd) = soffice() else {
-        eprintln!("LibreOffice (soffice) is not on PATH: conversion not checked");
+        let ci = std::env::var("CI").ok();
+        assert!(
+            !is_ci(ci.as_deref()),
+            "LibreOffice (soffice) is not on PATH, and under CI (CI={ci:?}) the XLSX check must run"
+        );
+        eprintln!("LibreOffice (soffice) is not on PATH: conversion not checked (not CI)");
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
