@@ -8,50 +8,42 @@ use common::*;
 use polku_core::{DocKind, UserId};
 use polku_store::{KdfParams, KdfTally, LockedStore, NewUser, Store, StoreError};
 
-/// Everything unlock could conceivably touch, read with a raw connection.
-fn snapshot_state(dir: &Path) -> Vec<(String, i64)> {
+/// Everything unlock could conceivably touch, read with a raw connection:
+/// every row of every table (the sealed bytes themselves) but the
+/// failed-login records, and the schema version.
+fn snapshot_state(dir: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(dir.join(polku_store::DB_FILE)).expect("open raw");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("names");
     let mut out = Vec::new();
-    for table in [
-        "store_meta",
-        "users",
-        "docs",
-        "doc_changes",
-        "attachments",
-        "search_index",
-        "sealed_kv",
-    ] {
-        let n: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .expect("count");
-        out.push((table.to_string(), n));
+    for t in tables.into_iter().filter(|t| t != "auth_failures") {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|v| format!("{v:?}"))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("values");
+        rows.sort();
+        out.push((t, rows));
     }
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    out.push(("user_version".into(), v));
-    // The wrapped keys and KDF parameters themselves.
-    let wraps: Vec<String> = conn
-        .prepare(
-            "SELECT wrapped_key, kdf_m_kib, kdf_t, kdf_p, kdf_salt FROM users ORDER BY user_id",
-        )
-        .expect("prepare")
-        .query_map([], |r| {
-            Ok(format!(
-                "{:?}",
-                (
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                )
-            ))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    out.push((format!("{wraps:?}"), 0));
+    out.push(("user_version".into(), vec![v.to_string()]));
+    assert!(out.iter().any(|(t, rows)| t == "docs" && !rows.is_empty()));
     out
 }
 
