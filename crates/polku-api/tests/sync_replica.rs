@@ -585,3 +585,90 @@ fn one_hub_replica_serves_two_laptops_syncing_at_once_from_two_threads() {
     // The hub's own store is intact and its audit trail verifies.
     hub.session().store().verify().expect("hub store");
 }
+
+#[test]
+fn a_sync_renews_the_offline_lease_and_normal_logins_work_again() {
+    let w = world();
+    let laptop_dir = w._laptop_dir.path().to_path_buf();
+    let mut hub = w.hub;
+    let mut laptop = w.laptop;
+    let now = Utc::now();
+    let (_, l) = sync(&mut hub, &mut laptop);
+    laptop
+        .record_sync(&l.expect("laptop side"), now)
+        .expect("record");
+    laptop.into_session().close().expect("close");
+    let normal = |at| {
+        Workspace::open(&laptop_dir)
+            .and_then(|ws| ws.login("maija", MAIJA_PW, at))
+            .map(|s| s.close().expect("close"))
+    };
+    // 14 days of lease: 13 days later a normal login works, 15 days later not.
+    normal(now + chrono::Duration::days(13)).expect("inside the lease");
+    let later = now + chrono::Duration::days(15);
+    assert!(matches!(
+        normal(later),
+        Err(polku_api::ApiError::ReauthRequired)
+    ));
+    // Only a login to sync; the sync at `later` renews the lease.
+    let session = Workspace::open(&laptop_dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, later))
+        .expect("a sync may log in");
+    assert!(session.offline_lease_expired(later).expect("lease"));
+    let mut laptop = session.into_replica().expect("replica");
+    let (h, l) = sync(&mut hub, &mut laptop);
+    assert!(h.expect("hub side").completed);
+    laptop
+        .record_sync(&l.expect("laptop side"), later)
+        .expect("record");
+    assert!(
+        !laptop
+            .session()
+            .offline_lease_expired(later)
+            .expect("lease")
+    );
+    laptop.into_session().close().expect("close");
+    // A normal login works again, and the new lease runs from `later`.
+    normal(later).expect("a normal login after the sync");
+    // (The contact time is kept to the second.)
+    normal(later + chrono::Duration::days(14) - chrono::Duration::seconds(1))
+        .expect("14 days after the sync");
+    assert!(matches!(
+        normal(later + chrono::Duration::days(15)),
+        Err(polku_api::ApiError::ReauthRequired)
+    ));
+
+    // A sync that did not complete (the hub refuses the laptop) renews
+    // nothing.
+    let much_later = later + chrono::Duration::days(30);
+    let node = laptop_node_of(&laptop_dir, much_later);
+    hub.session_mut()
+        .revoke_device(&node.to_string(), much_later)
+        .expect("revoke");
+    let mut laptop = Workspace::open(&laptop_dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, much_later))
+        .expect("login to sync")
+        .into_replica()
+        .expect("replica");
+    let (h, l) = sync(&mut hub, &mut laptop);
+    assert!(h.is_err());
+    if let Ok(report) = l {
+        laptop.record_sync(&report, much_later).expect("record");
+    }
+    assert!(
+        laptop
+            .session()
+            .offline_lease_expired(much_later)
+            .expect("lease")
+    );
+}
+
+/// The node id of the laptop store in `dir`.
+fn laptop_node_of(dir: &Path, at: chrono::DateTime<Utc>) -> NodeId {
+    let s = Workspace::open(dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, at))
+        .expect("login");
+    let node = NodeKey::from_bytes(&s.node_secret().expect("secret")).node_id();
+    s.close().expect("close");
+    node
+}
