@@ -471,9 +471,20 @@ async fn the_same_field_edited_on_two_laptops_is_a_conflict_on_both_and_text_mer
     router.shutdown().await.expect("shutdown");
 }
 
+/// The memo texts of client `id` in `session`'s store.
+fn memo_texts(session: &mut Session, id: polku_core::ClientId) -> BTreeSet<String> {
+    session
+        .show_client(id, Utc::now())
+        .expect("client")
+        .memos
+        .values()
+        .map(|m| m.text.clone())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn syncs_cut_at_random_messages_lose_nothing_acknowledged() {
-    use rand::{Rng, SeedableRng};
+async fn syncs_cut_at_chosen_messages_on_both_sides_lose_nothing_acknowledged() {
+    use polku_net::Cut;
     let hub_dir = tempfile::tempdir().expect("tempdir");
     let mut admin = demo_hub(hub_dir.path(), 6);
     let now = Utc::now();
@@ -506,60 +517,87 @@ async fn syncs_cut_at_random_messages_lose_nothing_acknowledged() {
         s.close().expect("close");
         id
     };
+    // The first sync brings the client to the hub.
+    assert!(
+        sync(laptop_dir.path(), "aino", "ainon-salasana", &hub_addr)
+            .await
+            .completed
+    );
 
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let mut acknowledged = Vec::new();
-    let mut cut_sessions = 0;
-    for round in 0..20 {
+    // Exactly 20 cuts at chosen frames: alternately while the hub's frames
+    // are read (the laptop drops the connection after reading 0..3 of them)
+    // and while the laptop writes its opening frames (hello, document set,
+    // turn end: the hub's stream ends after 0..3 whole frames and inside the
+    // next one). Every fifth round a clean sync follows.
+    let cuts = (0..20).map(|round| {
+        let n = (round / 2) % 3;
+        if round % 2 == 0 {
+            Cut::AfterReading(n)
+        } else {
+            Cut::InsideWrite {
+                frames: n,
+                keep: [1, 5, 40][round % 3],
+            }
+        }
+    });
+    // Memos on the laptop (acknowledged to the user when written) and memos
+    // the hub held after a completed sync (acknowledged by the hub).
+    let mut written = BTreeSet::new();
+    let mut on_hub: BTreeSet<String> = BTreeSet::new();
+    for (round, cut) in cuts.enumerate() {
         let text = format!("Muistio {round} ennen katkosta.");
         let mut s = login(laptop_dir.path(), "aino", "ainon-salasana");
         s.add_memo(own, &text, None, now).expect("memo");
-        acknowledged.push(text);
+        written.insert(text);
         let secret = s.node_secret().expect("secret");
         let replica_l = Mutex::new(s.into_replica().expect("replica"));
         let ep = polku_net::bind(&secret, LOOPBACK.parse().expect("addr"), vec![])
             .await
             .expect("bind");
-        let cut = rng.random_range(0..6usize);
         let result =
-            polku_net::sync_with_hub_cut(&ep, hub_addr.clone(), &replica_l, org, Some(cut)).await;
-        if result.is_err() {
-            cut_sessions += 1;
-        }
+            polku_net::sync_with_hub_cut_at(&ep, hub_addr.clone(), &replica_l, org, Some(cut))
+                .await;
+        assert!(
+            result.is_err(),
+            "round {round}: {cut:?} did not cut: {result:?}"
+        );
         ep.close().await;
-        let session = replica_l.into_inner().expect("lock").into_session();
+        // Right after the cut: both stores verify, the laptop still has all
+        // it wrote, the hub all it had.
+        let mut session = replica_l.into_inner().expect("lock").into_session();
         session
             .store()
             .verify()
             .unwrap_or_else(|e| panic!("round {round}: laptop store damaged: {e}"));
+        let laptop_has = memo_texts(&mut session, own);
+        assert!(
+            written.is_subset(&laptop_has),
+            "round {round}: the laptop lost a memo"
+        );
         session.close().expect("close");
-        replica
-            .lock()
-            .expect("lock")
-            .session()
-            .store()
-            .verify()
-            .unwrap_or_else(|e| panic!("round {round}: hub store damaged: {e}"));
+        let hub_has = {
+            let mut hub = replica.lock().expect("lock");
+            hub.session()
+                .store()
+                .verify()
+                .unwrap_or_else(|e| panic!("round {round}: hub store damaged: {e}"));
+            memo_texts(hub.session_mut(), own)
+        };
+        assert!(
+            on_hub.is_subset(&hub_has),
+            "round {round}: the hub lost a memo"
+        );
+        if round % 5 == 4 {
+            let r = sync(laptop_dir.path(), "aino", "ainon-salasana", &hub_addr).await;
+            assert!(r.completed, "round {round}: the next sync completes");
+            let mut hub = replica.lock().expect("lock");
+            on_hub = memo_texts(hub.session_mut(), own);
+            assert!(
+                written.is_subset(&on_hub),
+                "round {round}: not all on the hub"
+            );
+        }
     }
-    assert!(
-        cut_sessions >= 15,
-        "too few sessions were actually cut: {cut_sessions}"
-    );
-    // The next uncut sync completes and everything acknowledged is on the hub.
-    let r = sync(laptop_dir.path(), "aino", "ainon-salasana", &hub_addr).await;
-    assert!(r.completed);
-    let texts: BTreeSet<String> = {
-        let mut hub = replica.lock().expect("lock");
-        hub.session_mut()
-            .show_client(own, now)
-            .expect("on hub")
-            .memos
-            .values()
-            .map(|m| m.text.clone())
-            .collect()
-    };
-    for t in &acknowledged {
-        assert!(texts.contains(t), "lost after cut syncs: {t}");
-    }
+    assert_eq!(on_hub, written);
     router.shutdown().await.expect("shutdown");
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
+use std::sync::{Arc, Barrier, Mutex};
 
 use chrono::Utc;
 use polku_api::{ClientInput, HubPin, Session, SyncReplica, UserInput, Workspace};
@@ -187,8 +188,12 @@ fn docs_of(r: &SyncReplica, kind: DocKind) -> BTreeSet<DocId> {
 
 /// Client documents of the hub in `unit`.
 fn hub_clients_in(w: &World, unit: UnitId) -> BTreeSet<DocId> {
-    w.hub
-        .session()
+    clients_in(&w.hub, unit)
+}
+
+/// Client documents of `r` in `unit`.
+fn clients_in(r: &SyncReplica, unit: UnitId) -> BTreeSet<DocId> {
+    r.session()
         .store()
         .load_all(DocKind::Client)
         .expect("load")
@@ -449,9 +454,230 @@ fn erased_ids_are_refused_and_propagate() {
     assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
 }
 
+/// Enrols a second laptop for "maija" (device secret `secret`) with the
+/// hub of `w`, returning its replica and its directory.
+fn second_laptop(w: &mut World, secret: [u8; 32]) -> (SyncReplica, tempfile::TempDir) {
+    let now = Utc::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub_node = w.hub.node_id();
+    let addrs = vec!["127.0.0.1:7777".parse().expect("addr")];
+    let admin = w.hub.session_mut();
+    let ticket = admin
+        .create_ticket("maija", *hub_node.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let node = NodeKey::from_bytes(&secret).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, node, "maija", MAIJA_PW, None, "L2", now)
+        .expect("runs")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(dir.path(), &grant, "maija", MAIJA_PW, &secret, &pin, now).expect("join");
+    let replica = login(dir.path(), "maija", MAIJA_PW)
+        .into_replica()
+        .expect("replica");
+    (replica, dir)
+}
+
+/// One session between the shared hub replica and `laptop`, on the calling
+/// thread, locking the hub only while its session works on one frame (as
+/// the hub daemon does). Waits at `opened` after starting, so that every
+/// session is open on the hub before any of them proceeds.
+fn sync_shared(
+    hub: &Mutex<SyncReplica>,
+    laptop: &mut SyncReplica,
+    opened: &Barrier,
+) -> (SyncReport, SyncReport) {
+    let lock = || hub.lock().expect("hub lock");
+    let mut hs = polku_sync::Session::new(lock().session_config(laptop.node_id()));
+    let mut ls = polku_sync::Session::new(laptop.session_config(lock().node_id()));
+    let bytes = |fs: Vec<polku_sync::Frame>| -> Vec<Vec<u8>> {
+        fs.iter().map(|f| f.as_bytes().to_vec()).collect()
+    };
+    let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(&mut *lock()).expect("start")).into();
+    let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
+    opened.wait();
+    while !(to_laptop.is_empty() && to_hub.is_empty()) {
+        while let Some(f) = to_laptop.pop_front() {
+            to_hub.extend(bytes(ls.handle(laptop, &f).expect("laptop side")));
+        }
+        while let Some(f) = to_hub.pop_front() {
+            let out = hs.handle(&mut *lock(), &f).expect("hub side");
+            to_laptop.extend(bytes(out));
+            // Let the other thread's session take the hub between frames.
+            std::thread::yield_now();
+        }
+    }
+    assert!(hs.is_done() && ls.is_done(), "both sessions finished");
+    (hs.report().clone(), ls.report().clone())
+}
+
 #[test]
-fn a_replica_can_be_shared_across_threads() {
-    // The hub daemon keeps one replica in an `Arc<Mutex<_>>`.
-    fn assert_send<T: Send + 'static>() {}
-    assert_send::<SyncReplica>();
+fn one_hub_replica_serves_two_laptops_syncing_at_once_from_two_threads() {
+    // The hub daemon keeps one replica in an `Arc<Mutex<_>>` and runs each
+    // connection's session on its own task: here two sessions are open on
+    // the same replica at once, each driven from its own thread.
+    let mut w = world();
+    let (laptop2, _dir2) = second_laptop(&mut w, [8; 32]);
+    let before = hub_clients_in(&w, w.ita).len();
+    assert!(before > 0);
+    let hub = Arc::new(Mutex::new(w.hub));
+    let opened = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = [w.laptop, laptop2]
+        .into_iter()
+        .map(|mut laptop| {
+            let (hub, opened) = (Arc::clone(&hub), Arc::clone(&opened));
+            std::thread::spawn(move || {
+                let (h, l) = sync_shared(&hub, &mut laptop, &opened);
+                (h, l, laptop)
+            })
+        })
+        .collect();
+    let join = |threads: Vec<std::thread::JoinHandle<_>>| {
+        let mut laptops = Vec::new();
+        for t in threads {
+            let (h, l, laptop): (SyncReport, SyncReport, SyncReplica) =
+                t.join().expect("sync thread");
+            assert!(h.completed && l.completed, "{h:?} {l:?}");
+            assert_eq!(l.docs_received, h.docs_sent);
+            laptops.push(laptop);
+        }
+        laptops
+    };
+    let mut laptops = join(threads);
+    // Each laptop adds a client of its own; two more rounds of concurrent
+    // syncs (the second brings each the other's) converge everything.
+    let now = Utc::now();
+    for (i, laptop) in laptops.iter_mut().enumerate() {
+        laptop
+            .session_mut()
+            .add_client(
+                ClientInput {
+                    first_name: format!("Rinnakkais{i}"),
+                    last_name: "Nuori".into(),
+                    ..ClientInput::default()
+                },
+                now,
+            )
+            .expect("add client");
+    }
+    for _ in 0..2 {
+        let threads: Vec<_> = std::mem::take(&mut laptops)
+            .into_iter()
+            .map(|mut laptop| {
+                let (hub, opened) = (Arc::clone(&hub), Arc::clone(&opened));
+                std::thread::spawn(move || {
+                    let (h, l) = sync_shared(&hub, &mut laptop, &opened);
+                    (h, l, laptop)
+                })
+            })
+            .collect();
+        laptops = join(threads);
+    }
+    let ita = clients_in(&hub.lock().expect("hub lock"), w.ita);
+    assert_eq!(ita.len(), before + 2, "both new clients reached the hub");
+    let hub = Arc::try_unwrap(hub)
+        .unwrap_or_else(|_| panic!("threads done"))
+        .into_inner()
+        .expect("hub lock");
+    for laptop in &laptops {
+        assert_eq!(docs_of(laptop, DocKind::Client), ita);
+        for id in &ita {
+            assert_eq!(
+                laptop.session().store().heads_hash_of(*id).expect("hh"),
+                hub.session().store().heads_hash_of(*id).expect("hh")
+            );
+        }
+    }
+    // The hub's own store is intact and its audit trail verifies.
+    hub.session().store().verify().expect("hub store");
+}
+
+#[test]
+fn a_sync_renews_the_offline_lease_and_normal_logins_work_again() {
+    let w = world();
+    let laptop_dir = w._laptop_dir.path().to_path_buf();
+    let mut hub = w.hub;
+    let mut laptop = w.laptop;
+    let now = Utc::now();
+    let (_, l) = sync(&mut hub, &mut laptop);
+    laptop
+        .record_sync(&l.expect("laptop side"), now)
+        .expect("record");
+    laptop.into_session().close().expect("close");
+    let normal = |at| {
+        Workspace::open(&laptop_dir)
+            .and_then(|ws| ws.login("maija", MAIJA_PW, at))
+            .map(|s| s.close().expect("close"))
+    };
+    // 14 days of lease: 13 days later a normal login works, 15 days later not.
+    normal(now + chrono::Duration::days(13)).expect("inside the lease");
+    let later = now + chrono::Duration::days(15);
+    assert!(matches!(
+        normal(later),
+        Err(polku_api::ApiError::ReauthRequired)
+    ));
+    // Only a login to sync; the sync at `later` renews the lease.
+    let session = Workspace::open(&laptop_dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, later))
+        .expect("a sync may log in");
+    assert!(session.offline_lease_expired(later).expect("lease"));
+    let mut laptop = session.into_replica().expect("replica");
+    let (h, l) = sync(&mut hub, &mut laptop);
+    assert!(h.expect("hub side").completed);
+    laptop
+        .record_sync(&l.expect("laptop side"), later)
+        .expect("record");
+    assert!(
+        !laptop
+            .session()
+            .offline_lease_expired(later)
+            .expect("lease")
+    );
+    laptop.into_session().close().expect("close");
+    // A normal login works again, and the new lease runs from `later`.
+    normal(later).expect("a normal login after the sync");
+    // (The contact time is kept to the second.)
+    normal(later + chrono::Duration::days(14) - chrono::Duration::seconds(1))
+        .expect("14 days after the sync");
+    assert!(matches!(
+        normal(later + chrono::Duration::days(15)),
+        Err(polku_api::ApiError::ReauthRequired)
+    ));
+
+    // A sync that did not complete (the hub refuses the laptop) renews
+    // nothing.
+    let much_later = later + chrono::Duration::days(30);
+    let node = laptop_node_of(&laptop_dir, much_later);
+    hub.session_mut()
+        .revoke_device(&node.to_string(), much_later)
+        .expect("revoke");
+    let mut laptop = Workspace::open(&laptop_dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, much_later))
+        .expect("login to sync")
+        .into_replica()
+        .expect("replica");
+    let (h, l) = sync(&mut hub, &mut laptop);
+    assert!(h.is_err());
+    if let Ok(report) = l {
+        laptop.record_sync(&report, much_later).expect("record");
+    }
+    assert!(
+        laptop
+            .session()
+            .offline_lease_expired(much_later)
+            .expect("lease")
+    );
+}
+
+/// The node id of the laptop store in `dir`.
+fn laptop_node_of(dir: &Path, at: chrono::DateTime<Utc>) -> NodeId {
+    let s = Workspace::open(dir)
+        .and_then(|ws| ws.login_to_sync("maija", MAIJA_PW, at))
+        .expect("login");
+    let node = NodeKey::from_bytes(&s.node_secret().expect("secret")).node_id();
+    s.close().expect("close");
+    node
 }

@@ -277,7 +277,9 @@ struct BenchArgs {
 }
 
 /// Exit codes: 1 for any failure, 3 for a refused login, 4 for a damaged store,
-/// 5 for an audit log that does not verify, 6 for a missing right.
+/// 5 for an audit log that does not verify, 6 for a missing right, 7 for a
+/// sync refused for who this device or user is (not enrolled, revoked,
+/// deactivated, not the pinned hub).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -296,6 +298,7 @@ pub fn main() -> ExitCode {
                 Some(e) if e.is_corrupt() => 4,
                 Some(ApiError::Denied(_)) => 6,
                 _ if err.downcast_ref::<polku_api::AuditProblem>().is_some() => 5,
+                _ if crate::net::is_sync_refusal(&err) => 7,
                 _ => 1,
             };
             ExitCode::from(code)

@@ -287,10 +287,50 @@ fn read_required_new_password() -> Result<String> {
     crate::cli::read_new_password("New password: ")
 }
 
+/// `polku sync` on a store that was never enrolled with a hub.
+#[derive(Debug)]
+pub struct NotEnrolledLocally;
+
+impl std::fmt::Display for NotEnrolledLocally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("this store is not enrolled with a hub (use `polku join`)")
+    }
+}
+
+impl std::error::Error for NotEnrolledLocally {}
+
+/// Whether `err` is a sync refused for who this device or its user is (exit
+/// code 7): the store is not enrolled, or the hub refused it (not enrolled
+/// there, revoked, user deactivated, re-authentication needed), or the peer
+/// is not the pinned hub.
+pub fn is_sync_refusal(err: &anyhow::Error) -> bool {
+    use polku_sync::SyncError;
+    use polku_sync::protocol::ErrorCode;
+    err.chain().any(|e| {
+        if e.downcast_ref::<NotEnrolledLocally>().is_some() {
+            return true;
+        }
+        match e.downcast_ref::<SyncError>() {
+            Some(SyncError::Denied(_)) => true,
+            Some(SyncError::Remote(code)) => matches!(
+                code,
+                ErrorCode::NotEnrolled
+                    | ErrorCode::DeviceRevoked
+                    | ErrorCode::UserDeactivated
+                    | ErrorCode::HubMismatch
+                    | ErrorCode::ReauthRequired
+                    | ErrorCode::WrongOrganisation
+            ),
+            _ => false,
+        }
+    })
+}
+
 /// `polku sync`: one session with the pinned hub.
 pub fn sync(session: Session) -> Result<()> {
     let Some(pin) = session.hub_pin()? else {
-        bail!("this store is not enrolled with a hub (use `polku join`)");
+        session.close()?;
+        return Err(NotEnrolledLocally.into());
     };
     let secret = session.node_secret()?;
     let org = session.org_id();

@@ -22,7 +22,8 @@ pub struct StatsArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Show cells under N (default 5) as "<N", hiding further cells so they
-    /// cannot be recomputed from totals.
+    /// cannot be recomputed from totals. A suppressed report holds only the
+    /// organisation's (or the --unit's) tables, no unit or worker tables.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
     suppress: Option<u32>,
     /// Output format.

@@ -1,6 +1,7 @@
 //! The `polku` command contract: exit codes, messages, JSON output, determinism.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const PASSWORD: &str = "cli-test-password";
@@ -77,6 +78,69 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     files.sort();
     files
+}
+
+/// Every row of every table of the store's database, read raw (the sealed
+/// bytes themselves: documents, views, index, audit entries, settings,
+/// users), by table; and the schema version.
+fn db_contents(dir: &Path) -> BTreeMap<String, Vec<Vec<rusqlite::types::Value>>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("polku.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open raw");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut rows: Vec<Vec<rusqlite::types::Value>> = stmt
+            .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("values");
+        rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        out.insert(t, rows);
+    }
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    out.insert(
+        "PRAGMA user_version".into(),
+        vec![vec![rusqlite::types::Value::Integer(v)]],
+    );
+    out
+}
+
+/// Every file under `dir` but the database's own (compared row by row
+/// instead), with its bytes.
+fn files_but_db(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.retain(|(p, _)| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("polku.db"))
+    });
+    out.sort();
+    out
 }
 
 #[test]
@@ -194,6 +258,15 @@ fn wrong_password_fails_clearly_and_changes_nothing() {
         &["client", "show", &id, "--json"],
     ));
     let names_before: Vec<String> = snapshot(dir.path()).into_iter().map(|(n, _)| n).collect();
+    let mut db_before = db_contents(dir.path());
+    let files_before = files_but_db(dir.path());
+    assert!(
+        db_before["docs"].len() >= 5 && !db_before["audit_entries"].is_empty(),
+        "the snapshot holds the data"
+    );
+    for t in ["doc_views", "search_index", "sealed_kv", "doc_changes"] {
+        assert!(db_before.contains_key(t), "no table {t}");
+    }
     let out = polku_with_password(
         dir.path(),
         Some("admin"),
@@ -208,6 +281,30 @@ fn wrong_password_fails_clearly_and_changes_nothing() {
     // the next unlock); no file appeared or vanished, no document or index changed.
     let names_after: Vec<String> = snapshot(dir.path()).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names_after, names_before);
+    // Every byte of every row of every table is as before, but for one new
+    // failed-login row (wrong password, code 1).
+    let mut db_after = db_contents(dir.path());
+    let failures_before = db_before.remove("auth_failures").expect("auth_failures");
+    let failures_after = db_after.remove("auth_failures").expect("auth_failures");
+    assert_eq!(failures_after.len(), failures_before.len() + 1);
+    assert!(failures_before.iter().all(|r| failures_after.contains(r)));
+    let new_row = failures_after
+        .iter()
+        .find(|r| !failures_before.contains(r))
+        .expect("the new row");
+    assert_eq!(
+        new_row[3],
+        rusqlite::types::Value::Integer(1),
+        "{new_row:?}"
+    );
+    assert!(
+        db_after == db_before,
+        "a refused login changed the database"
+    );
+    assert!(
+        files_but_db(dir.path()) == files_before,
+        "a refused login changed a file"
+    );
     assert_eq!(list_json(dir.path()), list_before);
     let client_after = ok(&polku(
         dir.path(),

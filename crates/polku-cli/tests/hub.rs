@@ -196,3 +196,111 @@ fn hub_process_enrols_syncs_survives_sigkill_and_stops_on_sigterm() {
         "{devices}"
     );
 }
+
+/// `polku` for `user` on `store` (password `USER_PW`).
+fn as_user(store: &Path, user: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--user", user];
+    all.extend_from_slice(args);
+    polku(store, USER_PW, &all)
+}
+
+fn admin(store: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--user", "admin"];
+    all.extend_from_slice(args);
+    polku(store, ADMIN_PW, &all)
+}
+
+/// A refused sync exits with code 7, says why, and leaves the laptop's data
+/// as it was.
+fn assert_refused(laptop: &Path, user: &str, why: &str) {
+    let before = ok(as_user(laptop, user, &["client", "list", "--json"]));
+    let out = as_user(laptop, user, &["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(7), "{user}: {err}");
+    assert!(err.contains(why), "{user}: {err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Synced"));
+    let after = ok(as_user(laptop, user, &["client", "list", "--json"]));
+    assert_eq!(before, after, "{user}: a refused sync changed the laptop");
+}
+
+#[test]
+fn refused_syncs_exit_with_code_7_revoked_deactivated_unenrolled_and_another_hub() {
+    let hub = tempfile::tempdir().expect("tempdir");
+    let maija_laptop = tempfile::tempdir().expect("tempdir");
+    let ville_laptop = tempfile::tempdir().expect("tempdir");
+    ok(polku(
+        hub.path(),
+        ADMIN_PW,
+        &["init", "--admin", "admin", "--hub"],
+    ));
+    ok(admin(
+        hub.path(),
+        &["demo", "--clients", "4", "--seed", "5"],
+    ));
+    for user in ["maija", "ville"] {
+        ok(admin(hub.path(), &["user", "add", user, "--unit", "Itä"]));
+    }
+    let port = free_udp_port();
+    let mut child = start_hub(hub.path(), port);
+    let addr = format!("127.0.0.1:{port}");
+    for (user, dir) in [("maija", &maija_laptop), ("ville", &ville_laptop)] {
+        let ticket = ok(admin(
+            hub.path(),
+            &["device", "ticket", "--for-user", user, "--addr", &addr],
+        ));
+        let joined = ok(polku(
+            dir.path(),
+            USER_PW,
+            &["join", ticket.trim(), "--user", user],
+        ));
+        assert!(joined.contains("Synced"), "{joined}");
+        // Both sync fine before anything is refused.
+        ok(as_user(dir.path(), user, &["sync"]));
+    }
+
+    // Another hub (another organisation, another node key) on the pinned
+    // address: the laptop will not sync with it.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let other = tempfile::tempdir().expect("tempdir");
+    ok(polku(
+        other.path(),
+        ADMIN_PW,
+        &["init", "--admin", "admin", "--hub"],
+    ));
+    let mut impostor = start_hub(other.path(), port);
+    let out = as_user(maija_laptop.path(), "maija", &["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "synced with another hub: {err}");
+    assert!(err.contains("hub"), "{err}");
+    let another_hub_code = out.status.code();
+    impostor.kill().expect("SIGKILL");
+    impostor.wait().expect("wait");
+
+    // Back to the real hub: revoke Maija's laptop, deactivate Ville.
+    let mut child = start_hub(hub.path(), port);
+    let devices = ok(admin(hub.path(), &["device", "list"]));
+    let maija_node = devices
+        .lines()
+        .find(|l| l.contains("maija"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("maija's device")
+        .to_owned();
+    ok(admin(hub.path(), &["device", "revoke", &maija_node]));
+    ok(admin(hub.path(), &["user", "deactivate", "ville"]));
+    assert_refused(maija_laptop.path(), "maija", "revoked");
+    assert_refused(ville_laptop.path(), "ville", "deactivated");
+
+    // A store that never joined a hub.
+    let alone = tempfile::tempdir().expect("tempdir");
+    ok(polku(alone.path(), ADMIN_PW, &["init", "--admin", "admin"]));
+    let out = admin(alone.path(), &["sync"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not enrolled"));
+
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    // The impostor's refusal is a connection that cannot be made (the
+    // pinned key does not answer there), not a hub's refusal: exit code 1.
+    assert_eq!(another_hub_code, Some(1));
+}

@@ -220,3 +220,298 @@ fn adjusted_rights_no_memos_and_all_clients() {
         ],
     );
 }
+
+// Adjusted configurations. Each column below is one client, its seven rows
+// the client actions in the order of `CLIENT_ACTIONS`.
+
+/// The outcome of every client action on one client.
+fn column(user: &User, rights: &Rights, client: &ClientScope<'_>) -> [Option<MissingRight>; 7] {
+    CLIENT_ACTIONS.map(|a| {
+        can(user, rights, a, Target::Client(client))
+            .err()
+            .map(|d| d.missing)
+    })
+}
+
+fn create_in(user: &User, rights: &Rights, unit: Option<UnitId>) -> Option<MissingRight> {
+    can(
+        user,
+        rights,
+        Action::CreateClient,
+        Target::NewClientIn(unit),
+    )
+    .err()
+    .map(|d| d.missing)
+}
+
+fn org_actions(user: &User, rights: &Rights) -> [Option<MissingRight>; 5] {
+    [
+        Action::ManageUsers,
+        Action::ManageCodes,
+        Action::ViewAudit,
+        Action::RunStatistics,
+        Action::RunSupervisorReports,
+    ]
+    .map(|a| {
+        can(user, rights, a, Target::Organisation)
+            .err()
+            .map(|d| d.missing)
+    })
+}
+
+#[test]
+fn admin_rights_added_to_a_worker_and_removed_from_an_admin() {
+    // A worker given audit viewing and statistics, nothing else.
+    let w = world(Role::Worker, true);
+    let mut rights = Rights::for_role(Role::Worker);
+    rights.admin = BTreeSet::from([AdminRight::Audit, AdminRight::Statistics]);
+    assert_eq!(
+        org_actions(&w.user, &rights),
+        [
+            admin(AdminRight::Users),
+            admin(AdminRight::Codes),
+            OK,
+            OK,
+            admin(AdminRight::SupervisorReports),
+        ]
+    );
+    // Client rights are unchanged by admin rights.
+    check_client_table(
+        &w,
+        &rights,
+        [
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, MODIFY, VIEW],
+            [OK, MODIFY, VIEW],
+            [OK, MODIFY, VIEW],
+            [MODIFY, MODIFY, VIEW],
+        ],
+    );
+
+    // An admin without user management and code lists: may still see and
+    // change every client, but not erase one (the register keeper's right).
+    let w = world(Role::Admin, true);
+    let mut rights = Rights::for_role(Role::Admin);
+    rights.admin.remove(&AdminRight::Users);
+    rights.admin.remove(&AdminRight::Codes);
+    assert_eq!(
+        org_actions(&w.user, &rights),
+        [
+            admin(AdminRight::Users),
+            admin(AdminRight::Codes),
+            OK,
+            OK,
+            OK
+        ]
+    );
+    let erase_denied = admin(AdminRight::Users);
+    check_client_table(
+        &w,
+        &rights,
+        [
+            [OK; 3],
+            [OK; 3],
+            [OK; 3],
+            [OK; 3],
+            [OK; 3],
+            [OK; 3],
+            [erase_denied; 3],
+        ],
+    );
+    check_org_table(
+        &w,
+        &rights,
+        [
+            admin(AdminRight::Users),
+            admin(AdminRight::Codes),
+            OK,
+            OK,
+            OK,
+            OK,
+            OK,
+        ],
+    );
+}
+
+#[test]
+fn a_basic_data_only_worker_sees_and_changes_basic_data_only() {
+    let w = world(Role::Worker, true);
+    let rights = Rights {
+        basic_data_only: true,
+        ..Rights::for_role(Role::Worker)
+    };
+    check_client_table(
+        &w,
+        &rights,
+        [
+            // own    unit    other
+            [OK, OK, VIEW],         // view basic
+            [FULL, FULL, VIEW],     // view record
+            [FULL, FULL, VIEW],     // view memos (basic data only wins over memo rights)
+            [OK, MODIFY, VIEW],     // modify basic
+            [FULL, MODIFY, VIEW],   // modify record
+            [FULL, MODIFY, VIEW],   // write memo
+            [MODIFY, MODIFY, VIEW], // erase
+        ],
+    );
+}
+
+#[test]
+fn view_scope_none_sees_nothing_and_view_scope_own_only_own_clients() {
+    let w = world(Role::Worker, true);
+    let none = Rights {
+        view: Scope::None,
+        modify: Scope::None,
+        ..Rights::for_role(Role::Worker)
+    };
+    check_client_table(&w, &none, [[VIEW; 3]; 7]);
+    assert_eq!(create_in(&w.user, &none, Some(w.my_unit)), MODIFY);
+
+    let own = Rights {
+        view: Scope::Own,
+        modify: Scope::Own,
+        ..Rights::for_role(Role::Worker)
+    };
+    check_client_table(
+        &w,
+        &own,
+        [
+            // own    unit    other
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [MODIFY, VIEW, VIEW],
+        ],
+    );
+    assert_eq!(create_in(&w.user, &own, Some(w.my_unit)), OK);
+    assert_eq!(create_in(&w.user, &own, Some(w.other_unit)), MODIFY);
+}
+
+#[test]
+fn a_client_without_a_unit_is_own_or_other_never_the_units() {
+    let colleague = BTreeSet::from([UserId::from_parts(1, [4; 10])]);
+    for role in [Role::Worker, Role::Coordinator, Role::Admin] {
+        let w = world(role, true);
+        let rights = Rights::for_role(role);
+        let mine = BTreeSet::from([w.user.id]);
+        let own_no_unit = ClientScope {
+            unit: None,
+            responsible: &mine,
+        };
+        let colleagues_no_unit = ClientScope {
+            unit: None,
+            responsible: &colleague,
+        };
+        let nobodys_no_unit = ClientScope {
+            unit: None,
+            responsible: &BTreeSet::new(),
+        };
+        let (own, other, create) = match role {
+            Role::Worker => ([OK, OK, OK, OK, OK, OK, MODIFY], [VIEW; 7], MODIFY),
+            Role::Coordinator => (
+                [OK, FULL, FULL, MODIFY, MODIFY, MODIFY, MODIFY],
+                [VIEW; 7],
+                MODIFY,
+            ),
+            Role::Admin => ([OK; 7], [OK; 7], OK),
+        };
+        assert_eq!(column(&w.user, &rights, &own_no_unit), own, "{role:?} own");
+        assert_eq!(
+            column(&w.user, &rights, &colleagues_no_unit),
+            other,
+            "{role:?} colleague's"
+        );
+        assert_eq!(
+            column(&w.user, &rights, &nobodys_no_unit),
+            other,
+            "{role:?} nobody's"
+        );
+        assert_eq!(create_in(&w.user, &rights, None), create, "{role:?} create");
+    }
+}
+
+#[test]
+fn a_user_in_several_units_sees_each_of_them() {
+    let mut w = world(Role::Worker, true);
+    let second = UnitId::from_parts(1, [5; 10]);
+    w.user.units.insert(second);
+    let rights = Rights::for_role(Role::Worker);
+    let colleague = BTreeSet::from([w.colleague]);
+    let mine = BTreeSet::from([w.user.id]);
+    let in_first = ClientScope {
+        unit: Some(w.my_unit),
+        responsible: &colleague,
+    };
+    let in_second = ClientScope {
+        unit: Some(second),
+        responsible: &colleague,
+    };
+    let own_in_second = ClientScope {
+        unit: Some(second),
+        responsible: &mine,
+    };
+    let elsewhere = ClientScope {
+        unit: Some(w.other_unit),
+        responsible: &colleague,
+    };
+    let unit_col = [OK, OK, OK, MODIFY, MODIFY, MODIFY, MODIFY];
+    assert_eq!(column(&w.user, &rights, &in_first), unit_col);
+    assert_eq!(column(&w.user, &rights, &in_second), unit_col);
+    assert_eq!(
+        column(&w.user, &rights, &own_in_second),
+        [OK, OK, OK, OK, OK, OK, MODIFY]
+    );
+    assert_eq!(column(&w.user, &rights, &elsewhere), [VIEW; 7]);
+    assert_eq!(create_in(&w.user, &rights, Some(w.my_unit)), OK);
+    assert_eq!(create_in(&w.user, &rights, Some(second)), OK);
+    assert_eq!(create_in(&w.user, &rights, Some(w.other_unit)), MODIFY);
+}
+
+#[test]
+fn a_modify_scope_wider_than_the_view_scope_gives_nothing_beyond_the_view() {
+    let w = world(Role::Worker, true);
+    let rights = Rights {
+        view: Scope::Own,
+        modify: Scope::All,
+        ..Rights::for_role(Role::Worker)
+    };
+    check_client_table(
+        &w,
+        &rights,
+        [
+            // own    unit    other
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            [OK, VIEW, VIEW],
+            // Modify-all, but erasing also needs user management.
+            [admin(AdminRight::Users), VIEW, VIEW],
+        ],
+    );
+    let unit_view = Rights {
+        view: Scope::Unit,
+        modify: Scope::All,
+        admin: BTreeSet::from([AdminRight::Users]),
+        ..Rights::for_role(Role::Worker)
+    };
+    check_client_table(
+        &w,
+        &unit_view,
+        [
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+            [OK, OK, VIEW],
+        ],
+    );
+}

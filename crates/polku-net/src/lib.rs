@@ -147,28 +147,76 @@ pub async fn drive<R: Replica + Send>(
     drive_limited(session, replica, send, recv, None).await
 }
 
-/// [`drive`], giving up (as if the connection dropped) after reading
-/// `max_frames` frames: for fault tests.
+/// Where a fault test cuts a laptop's sync session (see [`sync_with_hub_cut_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The laptop drops the connection after reading this many frames from
+    /// the hub (before reading the next).
+    AfterReading(usize),
+    /// The laptop writes this many whole frames, then only `keep` bytes of
+    /// the next one (cut inside the frame), and drops the connection.
+    InsideWrite {
+        /// Whole frames written first.
+        frames: usize,
+        /// Bytes of the next frame written (fewer than all of it).
+        keep: usize,
+    },
+}
+
+fn cut_error() -> NetError {
+    NetError::Disconnected(boxed(std::io::Error::from(
+        std::io::ErrorKind::ConnectionAborted,
+    )))
+}
+
+/// Writes `frame` unless `cut` says to stop inside it (then writes its first
+/// bytes only, finishes the stream, waits for the peer to give up on it and
+/// returns the cut as an error).
+async fn write_frame(
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    frame: &[u8],
+    written: &mut usize,
+    cut: Option<Cut>,
+) -> Result<(), NetError> {
+    if let Some(Cut::InsideWrite { frames, keep }) = cut
+        && *written == frames
+    {
+        let keep = keep.min(frame.len().saturating_sub(1));
+        write_all(send, &frame[..keep]).await?;
+        let _ = send.finish();
+        // The peer sees the stream end inside a frame and ends its session;
+        // wait for that (bounded) so the cut bytes are really delivered.
+        let _ = tokio::time::timeout(READ_TIMEOUT, recv.read_to_end(MAX_ENROL_MESSAGE)).await;
+        return Err(cut_error());
+    }
+    *written += 1;
+    write_all(send, frame).await
+}
+
+/// [`drive`], cut as `cut` says (as if the connection dropped): for fault
+/// tests.
 async fn drive_limited<R: Replica + Send>(
     session: &mut Session,
     replica: &Mutex<R>,
     send: &mut SendStream,
     recv: &mut RecvStream,
-    max_frames: Option<usize>,
+    cut: Option<Cut>,
 ) -> Result<(), NetError> {
     let mut frames_read = 0usize;
+    let mut written = 0usize;
     let first = {
         let mut r = lock(replica);
         session.start(&mut *r)?
     };
     for f in first {
-        write_all(send, f.as_bytes()).await?;
+        write_frame(send, recv, f.as_bytes(), &mut written, cut).await?;
     }
     while !session.is_done() {
-        if max_frames.is_some_and(|m| frames_read >= m) {
-            return Err(NetError::Disconnected(boxed(std::io::Error::from(
-                std::io::ErrorKind::ConnectionAborted,
-            ))));
+        if let Some(Cut::AfterReading(m)) = cut
+            && frames_read >= m
+        {
+            return Err(cut_error());
         }
         frames_read += 1;
         let mut header = [0u8; FRAME_HEADER_LEN];
@@ -184,7 +232,7 @@ async fn drive_limited<R: Replica + Send>(
         match out {
             Ok(frames) => {
                 for f in frames {
-                    write_all(send, f.as_bytes()).await?;
+                    write_frame(send, recv, f.as_bytes(), &mut written, cut).await?;
                 }
             }
             Err(err) => {
@@ -281,6 +329,20 @@ pub async fn sync_with_hub_cut<R: Replica + Send>(
     org: OrgId,
     cut_after: Option<usize>,
 ) -> Result<SyncReport, NetError> {
+    let cut = cut_after.map(Cut::AfterReading);
+    sync_with_hub_cut_at(endpoint, hub, replica, org, cut).await
+}
+
+/// [`sync_with_hub`] cut as `cut` says (`None`: never), on reading or inside
+/// a frame being written. For fault tests: nothing a cut session half-did may
+/// be lost or corrupt a store.
+pub async fn sync_with_hub_cut_at<R: Replica + Send>(
+    endpoint: &Endpoint,
+    hub: EndpointAddr,
+    replica: &Mutex<R>,
+    org: OrgId,
+    cut: Option<Cut>,
+) -> Result<SyncReport, NetError> {
     let hub_id = NodeId::from_bytes(*hub.id.as_bytes());
     let conn = endpoint
         .connect(hub, SYNC_ALPN)
@@ -296,7 +358,7 @@ pub async fn sync_with_hub_cut<R: Replica + Send>(
         node_id(endpoint),
         hub_id,
     ));
-    let result = drive_limited(&mut session, replica, &mut send, &mut recv, cut_after).await;
+    let result = drive_limited(&mut session, replica, &mut send, &mut recv, cut).await;
     if result.is_ok() {
         // Wait for the hub to finish its side too, so that closing the connection
         // cannot cut off the last frames still in flight to it.

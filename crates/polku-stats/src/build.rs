@@ -21,6 +21,15 @@ pub fn report(inputs: &Inputs<'_>, query: &Query, org: &Organisation, codes: &Co
     if query.unit.is_some() {
         query.per_unit = false;
     }
+    // A suppressed report is one to publish: it holds its top group only.
+    // Unit and worker tables published beside the organisation's would
+    // give away their hidden cells (the organisation's cell minus the other
+    // units' cells), so they are made only unsuppressed, for internal use
+    // (see the `suppress` module's "Limits").
+    if query.suppress.is_some() {
+        query.per_unit = false;
+        query.per_worker = false;
+    }
     let counts = count(inputs, &query, &dims);
     let ctx = Ctx {
         lang: query.lang,

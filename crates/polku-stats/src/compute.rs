@@ -59,11 +59,14 @@ pub struct Query {
     pub period: ReportPeriod,
     /// Count only this unit's clients and activity memos.
     pub unit: Option<UnitId>,
-    /// Add the tables of each unit.
+    /// Add the tables of each unit (unsuppressed reports only).
     pub per_unit: bool,
-    /// Add the tables of each worker (supervisor reports).
+    /// Add the tables of each worker (supervisor reports; unsuppressed
+    /// reports only).
     pub per_worker: bool,
-    /// Suppress cells under this threshold.
+    /// Suppress cells under this threshold. A suppressed report holds only
+    /// its top group: unit and worker tables beside it would give away its
+    /// hidden cells by subtraction.
     pub suppress: Option<u32>,
     /// Language of the labels.
     pub lang: Lang,

@@ -31,9 +31,16 @@
 //! table has the same totals) are suppressed together: a totals cell hidden
 //! in one is hidden in all, so no table gives away what another hides.
 //!
-//! Limits: a group's tables are protected against their own totals; the
-//! organisation's tables are the sum of the unit tables, and combining groups
-//! is not guarded against. Publish the organisation-level tables.
+//! Limits, and what is published: a group's tables are protected against
+//! their own totals only. The organisation's tables are the cell-wise sum of
+//! the unit tables, so a unit cell hidden in its table could be recomputed as
+//! the organisation's cell minus the other units' cells if they were
+//! published together. Hence a suppressed report holds only its top group
+//! (the organisation, or the one unit asked for): unit and worker tables
+//! exist only in unsuppressed reports, which are for internal use. Publish
+//! one suppressed report per period, the organisation's; a unit's suppressed
+//! report is for that unit's own use (beside the organisation's it would
+//! give away the other units' sum).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};

@@ -219,13 +219,38 @@ fn soffice() -> Option<&'static str> {
     })
 }
 
+/// Whether the environment variable `CI` (as CI services set it) says this
+/// is a CI run, where a missing tool is a failure rather than a skip.
+fn is_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("true") || v == "1"
+    })
+}
+
+#[test]
+fn ci_is_recognised_from_its_environment_variable() {
+    assert!(is_ci(Some("true")));
+    assert!(is_ci(Some("TRUE")));
+    assert!(is_ci(Some("1")));
+    assert!(!is_ci(None));
+    assert!(!is_ci(Some("")));
+    assert!(!is_ci(Some("false")));
+    assert!(!is_ci(Some("0")));
+}
+
 /// LibreOffice opens the XLSX and saves it as CSV: the same grid as our CSV
-/// export. Skipped (with a note) where LibreOffice is not installed;
-/// `scripts/setup-deps` installs it for CI.
+/// export. Where LibreOffice is not installed this fails under CI
+/// (`CI=true`; `scripts/test` installs it) and elsewhere skips with a note.
 #[test]
 fn libreoffice_opens_the_xlsx_and_saves_the_csv_export() {
     let Some(cmd) = soffice() else {
-        eprintln!("LibreOffice (soffice) is not on PATH: conversion not checked");
+        let ci = std::env::var("CI").ok();
+        assert!(
+            !is_ci(ci.as_deref()),
+            "LibreOffice (soffice) is not on PATH, and under CI (CI={ci:?}) the XLSX check must run"
+        );
+        eprintln!("LibreOffice (soffice) is not on PATH: conversion not checked (not CI)");
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -305,4 +330,83 @@ fn suppression_marks_small_cells_and_keeps_shared_totals_consistent() {
     // The text export shows the marks.
     let text = r.to_text();
     assert!(text.contains("<5") && text.contains("x = piilotettu"));
+}
+
+#[test]
+fn a_suppressed_report_publishes_no_unit_tables_whose_hidden_cells_subtraction_would_give_away() {
+    use polku_stats::GroupKind;
+    let plain = make("2026", None, Lang::Fi);
+    let r = make("2026", Some(5), Lang::Fi);
+    // The attack, on the unsuppressed tables: a unit's small cell equals the
+    // organisation's cell minus the other units' cells. The fixture has
+    // such cells where the suppressed organisation table shows its value,
+    // so publishing unit tables beside it would give them away.
+    let org = r.organisation_group().expect("org");
+    let units: Vec<_> = plain
+        .groups
+        .iter()
+        .filter(|g| g.kind == GroupKind::Unit)
+        .collect();
+    assert!(units.len() >= 2, "the fixture has several units");
+    let mut recomputable = 0;
+    for (ti, t) in org.tables.iter().enumerate() {
+        for (ri, row) in t.rows.iter().enumerate() {
+            for (ci, cell) in row.cells.iter().enumerate() {
+                let Cell::Count(shown) = cell else { continue };
+                let at = |g: &polku_stats::Group| g.tables[ti].rows[ri].cells[ci].count();
+                for u in &units {
+                    let Some(v) = at(u) else { continue };
+                    let others: u64 = units
+                        .iter()
+                        .filter(|o| o.id != u.id)
+                        .map(|o| at(o).expect("unsuppressed"))
+                        .sum();
+                    if (1..5).contains(&v) {
+                        assert_eq!(shown - others, v);
+                        recomputable += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(recomputable > 0, "the fixture exercises the attack");
+    // So a suppressed report holds the organisation's tables only.
+    assert_eq!(
+        r.groups.len(),
+        1,
+        "{:?}",
+        r.groups.iter().map(|g| g.kind).collect::<Vec<_>>()
+    );
+    assert_eq!(r.groups[0].kind, GroupKind::Organisation);
+    // Also when unit tables are asked for explicitly.
+    let (clients, anonymised) = data();
+    let memos = activity_memos();
+    let orgn = organisation();
+    let mut q = Query::new("2026".parse::<ReportPeriod>().expect("period"), now());
+    q.per_unit = true;
+    q.per_worker = true;
+    q.suppress = Some(5);
+    let asked = report(
+        &Inputs {
+            clients: &clients,
+            anonymised: &anonymised,
+            activity_memos: &memos,
+        },
+        &q,
+        &orgn,
+        &CodeSet::for_organisation(&orgn),
+    );
+    assert!(
+        asked
+            .groups
+            .iter()
+            .all(|g| g.kind == GroupKind::Organisation)
+    );
+    assert_eq!(asked.groups.len(), 1);
+    // Every export of it names no unit group.
+    for (format, text) in all_exports(&asked) {
+        for u in &units {
+            assert!(!text.contains(&u.label), "{format}: {}", u.label);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! wrapping (`users` table), so they can be raised later: re-wrap with
 //! [`crate::Store::change_password`].
 
+use std::cell::Cell;
 use std::fmt;
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -89,6 +90,13 @@ impl KdfParams {
     /// unlocking; exposed for benchmarks).
     pub fn derive(&self, password: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         let params = self.check_bounds()?;
+        TALLY.with(|t| {
+            let before = t.get();
+            t.set(KdfTally {
+                count: before.count + 1,
+                last: Some(*self),
+            });
+        });
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut out = Zeroizing::new([0u8; 32]);
         argon
@@ -269,6 +277,33 @@ impl PasswordVerifier {
                 what: "password verifier",
             })
     }
+}
+
+/// How many argon2id derivations ran on one thread, and with which
+/// parameters the last one ran: lets tests prove that a path runs (or
+/// skips) the slow step without measuring time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KdfTally {
+    /// Derivations started on this thread so far.
+    pub count: u64,
+    /// Parameters of the last derivation.
+    pub last: Option<KdfParams>,
+}
+
+impl KdfTally {
+    /// The tally of the calling thread (argon2 runs on the calling thread).
+    pub fn this_thread() -> KdfTally {
+        TALLY.with(Cell::get)
+    }
+}
+
+thread_local! {
+    static TALLY: Cell<KdfTally> = const {
+        Cell::new(KdfTally {
+            count: 0,
+            last: None,
+        })
+    };
 }
 
 /// A key derived from a password, ready to unwrap the store key.

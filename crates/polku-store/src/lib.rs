@@ -59,7 +59,7 @@ pub use bench::{AgePerBlobStats, RawDecryptStats};
 pub use crypto::SEAL_OVERHEAD;
 pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
-pub use kdf::{KdfParams, PasswordVerifier};
+pub use kdf::{KdfParams, KdfTally, PasswordVerifier};
 pub use schema::SCHEMA_VERSION;
 pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};

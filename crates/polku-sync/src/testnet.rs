@@ -73,6 +73,14 @@ pub enum Fault {
     },
     /// Every frame passes through the function: (index, sender name, bytes) → bytes.
     Map(FrameMap),
+    /// The connection drops just before the `frame`-th frame (from 0) sent
+    /// by the node `from` is delivered: neither side gets anything more.
+    CutAt {
+        /// The sender whose frame is never delivered.
+        from: String,
+        /// Which of its frames.
+        frame: usize,
+    },
 }
 
 /// A frame rewriter for [`Fault::Map`]: (index, sender name, bytes) → bytes.
@@ -86,6 +94,7 @@ impl std::fmt::Debug for Fault {
             Fault::Corrupt { frame, .. } => write!(f, "Corrupt(frame {frame})"),
             Fault::Truncate { frame, keep } => write!(f, "Truncate(frame {frame}, {keep})"),
             Fault::Map(_) => f.write_str("Map(..)"),
+            Fault::CutAt { from, frame } => write!(f, "CutAt({from}, frame {frame})"),
         }
     }
 }
@@ -135,6 +144,8 @@ struct Conn {
     sides: [Side; 2],
     fault: Fault,
     delivered: usize,
+    /// Frames delivered, by the index of the side that sent them.
+    delivered_from: [usize; 2],
     closed: bool,
 }
 
@@ -346,6 +357,7 @@ impl Net {
             sides,
             fault,
             delivered: 0,
+            delivered_from: [0, 0],
             closed: false,
         });
         ConnId(self.conns.len() - 1)
@@ -397,6 +409,8 @@ impl Net {
         };
         let index = conn.delivered;
         conn.delivered += 1;
+        let from_index = conn.delivered_from[1 - to];
+        conn.delivered_from[1 - to] += 1;
         match &mut conn.fault {
             Fault::None => {}
             Fault::DropAfter(n) => {
@@ -427,6 +441,16 @@ impl Net {
                 let from = conn.sides[1 - to].node.clone();
                 frame = f(index, &from, frame);
             }
+            Fault::CutAt { from, frame: at } => {
+                if conn.sides[1 - to].node == *from && from_index >= *at {
+                    conn.closed = true;
+                    conn.delivered_from[1 - to] -= 1;
+                    for side in &mut conn.sides {
+                        side.inbox.clear();
+                    }
+                    return true;
+                }
+            }
         }
         let name = conn.sides[to].node.clone();
         let Some(node) = self.nodes.get_mut(&name) else {
@@ -452,6 +476,13 @@ impl Net {
             }
         }
         true
+    }
+
+    /// How many frames each side of a connection had delivered to the other
+    /// (in `connect` order), and whether the connection was cut.
+    pub fn delivered(&self, conn: ConnId) -> ([usize; 2], bool) {
+        let c = &self.conns[conn.0];
+        (c.delivered_from, c.closed)
     }
 
     /// How both sides of a connection ended (in `connect` order).

@@ -55,67 +55,108 @@ fn assert_intact(net: &Net, node: &str) {
     assert!(r.quarantined().is_empty(), "{node} quarantined something");
 }
 
+/// Which of the `written` fields each node holds now.
+fn present(net: &Net, written: &[(&'static str, DocId, String, String)]) -> [Vec<bool>; 2] {
+    ["hub", "laptop"].map(|node| {
+        written
+            .iter()
+            .map(|(_, doc, k, v)| field(net, node, *doc, k).as_deref() == Some(v.as_str()))
+            .collect()
+    })
+}
+
 #[test]
-fn a_sync_cut_at_a_random_message_twenty_times_loses_nothing() {
+fn a_sync_cut_at_a_chosen_message_twenty_times_loses_nothing() {
     let (mut net, mut docs) = pair();
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-    // (node that wrote it, doc, field, value): every edit ever made.
-    let mut written: Vec<(DocId, String, String)> = Vec::new();
-    let mut completed_cuts = 0;
-    let mut fallbacks = 0;
+    net.sync("laptop", "hub").expect("first sync");
+    // The fewest frames each side sends in a session: a quiet one. A cut
+    // at a frame below that is sure to happen in any session.
+    let quiet = net.connect("laptop", "hub");
+    net.run_until_quiescent();
+    let (l, h) = net.outcome(quiet);
+    assert!(l.report().is_some() && h.report().is_some());
+    let ([laptop_min, hub_min], _) = net.delivered(quiet);
+    assert!(laptop_min >= 2 && hub_min >= 2, "{laptop_min} {hub_min}");
+
+    // (writer, doc, field, value): every edit ever made.
+    let mut written: Vec<(&'static str, DocId, String, String)> = Vec::new();
+    let mut cuts = [0usize; 2];
     for round in 0..20 {
         for node in ["hub", "laptop"] {
             for j in 0..rng.random_range(1..4) {
                 let doc = docs[rng.random_range(0..docs.len())];
                 let (k, v) = (format!("e{round}_{j}_{node}"), format!("{round}.{j}"));
                 if net.set_field(node, doc, &k, &v) {
-                    written.push((doc, k, v));
+                    written.push((node, doc, k, v));
                 }
             }
             if rng.random_bool(0.3) {
                 let v = format!("new{round}");
                 let doc = net.new_doc(node, "u", &[("created", &v)]);
                 docs.push(doc);
-                written.push((doc, "created".into(), v));
+                written.push((node, doc, "created".into(), v));
             }
         }
-        let cuts = if rng.random_bool(0.5) { 2 } else { 1 };
-        for _ in 0..cuts {
-            let after = rng.random_range(0..30);
-            let conn = net.connect_with("laptop", "hub", Fault::DropAfter(after));
-            net.run_until_quiescent();
-            let (l, h) = net.outcome(conn);
-            for o in [l, h] {
+        let before = present(&net, &written);
+        // Alternately the laptop's and the hub's frame is the one never
+        // delivered, at a chosen index.
+        let (from, side, max) = if round % 2 == 0 {
+            ("laptop", 0, laptop_min)
+        } else {
+            ("hub", 1, hub_min)
+        };
+        let frame = rng.random_range(0..max);
+        let conn = net.connect_with(
+            "laptop",
+            "hub",
+            Fault::CutAt {
+                from: from.into(),
+                frame,
+            },
+        );
+        net.run_until_quiescent();
+        let (sent, cut) = net.delivered(conn);
+        assert!(cut, "round {round}: not cut ({from} frame {frame})");
+        assert_eq!(sent[side], frame, "round {round}: cut at the chosen frame");
+        cuts[side] += 1;
+        let (l, h) = net.outcome(conn);
+        assert!(
+            !(l.report().is_some() && h.report().is_some()),
+            "round {round}: both sides completed a cut session"
+        );
+        for o in [l, h] {
+            assert!(
+                matches!(o, Outcome::Done(_) | Outcome::Aborted),
+                "round {round}, cut at {from} frame {frame}: {o:?}"
+            );
+        }
+        // Right after the cut: both stores intact, every edit still on its
+        // writer, and nothing either side held before the cut is gone.
+        assert_intact(&net, "hub");
+        assert_intact(&net, "laptop");
+        let after = present(&net, &written);
+        for (n, node) in ["hub", "laptop"].into_iter().enumerate() {
+            for (i, (writer, doc, k, _)) in written.iter().enumerate() {
                 assert!(
-                    matches!(o, Outcome::Done(_) | Outcome::Aborted),
-                    "cut after {after}: {o:?}"
+                    !before[n][i] || after[n][i],
+                    "round {round}: {node} lost {k} of {doc} in the cut"
                 );
+                if writer == &node {
+                    assert!(after[n][i], "round {round}: {node} lost its own {k}");
+                }
             }
-            if l.report().is_some() && h.report().is_some() {
-                completed_cuts += 1;
-            }
-            assert_intact(&net, "hub");
-            assert_intact(&net, "laptop");
         }
-        let (l, h) = net.sync("laptop", "hub").expect("the next sync completes");
-        if l.full_set_exchanged || h.full_set_exchanged {
-            fallbacks += 1;
-        }
+        // And the next sync completes and brings both to the same state.
+        net.sync("laptop", "hub").expect("the next sync completes");
         assert_same(&net);
-        for (doc, k, v) in &written {
-            for node in ["hub", "laptop"] {
-                assert_eq!(
-                    field(&net, node, *doc, k).as_deref(),
-                    Some(v.as_str()),
-                    "{node} lost {k} of {doc}"
-                );
-            }
-        }
+        let all = present(&net, &written);
+        assert!(
+            all.iter().all(|p| p.iter().all(|x| *x)),
+            "round {round}: an edit is missing after the sync"
+        );
     }
-    assert!(completed_cuts < 25, "most cut sessions must really be cut");
-    println!(
-        "cut sessions that completed anyway: {completed_cuts}; full-set fallbacks: {fallbacks}"
-    );
+    assert_eq!(cuts, [10, 10]);
 }
 
 /// Runs one session with `fault`; returns both outcomes' errors as text.
