@@ -210,9 +210,9 @@ fn admin(store: &Path, args: &[&str]) -> Output {
     polku(store, ADMIN_PW, &all)
 }
 
-/// A refused sync exits with code 7, says why, and leaves the laptop's data
-/// as it was.
-fn assert_refused(laptop: &Path, user: &str, why: &str) {
+/// A refused sync exits with code 7 and says why. A revoked laptop deletes
+/// its client data (`wiped`); any other refusal leaves the data as it was.
+fn assert_refused(laptop: &Path, user: &str, why: &str, wiped: bool) {
     let before = ok(as_user(laptop, user, &["client", "list", "--json"]));
     let out = as_user(laptop, user, &["sync"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -220,7 +220,11 @@ fn assert_refused(laptop: &Path, user: &str, why: &str) {
     assert!(err.contains(why), "{user}: {err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Synced"));
     let after = ok(as_user(laptop, user, &["client", "list", "--json"]));
-    assert_eq!(before, after, "{user}: a refused sync changed the laptop");
+    if wiped {
+        assert_eq!(after.trim(), "[]", "{user}: a revoked laptop kept its clients");
+    } else {
+        assert_eq!(before, after, "{user}: a refused sync changed the laptop");
+    }
 }
 
 #[test]
@@ -288,8 +292,8 @@ fn refused_syncs_exit_with_code_7_revoked_deactivated_unenrolled_and_another_hub
         .to_owned();
     ok(admin(hub.path(), &["device", "revoke", &maija_node]));
     ok(admin(hub.path(), &["user", "deactivate", "ville"]));
-    assert_refused(maija_laptop.path(), "maija", "revoked");
-    assert_refused(ville_laptop.path(), "ville", "deactivated");
+    assert_refused(maija_laptop.path(), "maija", "revoked", true);
+    assert_refused(ville_laptop.path(), "ville", "deactivated", false);
 
     // A store that never joined a hub.
     let alone = tempfile::tempdir().expect("tempdir");
