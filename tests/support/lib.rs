@@ -81,3 +81,92 @@ pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str,
     s.change_password(password, now).expect("change password");
     s.close().expect("close");
 }
+
+/// Enrol a laptop for `login_name` with the hub whose admin session is `admin`
+/// (the hub's checks run in-process) and create its store in `dir`.
+pub fn enrol_in_process(
+    admin: &mut Session,
+    login_name: &str,
+    password: &str,
+    dir: &Path,
+    secret: [u8; 32],
+) {
+    let now = chrono::Utc::now();
+    let hub = polku_audit::NodeKey::from_bytes(&admin.node_secret().expect("node key")).node_id();
+    let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 7777))];
+    let ticket = admin
+        .create_ticket(login_name, *hub.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let node = polku_audit::NodeKey::from_bytes(&secret).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, node, login_name, password, "laptop", now)
+        .expect("redeem")
+        .expect("enrolled");
+    let pin = polku_api::HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(dir, &grant, login_name, password, &secret, &pin, now).expect("join");
+}
+
+/// One sync session between a hub and a laptop replica, frames passed in
+/// memory (no network). Returns each side's report or error.
+pub fn sync_in_memory(
+    hub: &mut polku_api::SyncReplica,
+    laptop: &mut polku_api::SyncReplica,
+) -> (
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+) {
+    use std::collections::VecDeque;
+    let mut hs = polku_sync::Session::new(hub.session_config(laptop.node_id()));
+    let mut ls = polku_sync::Session::new(laptop.session_config(hub.node_id()));
+    let bytes = |fs: Vec<polku_sync::Frame>| -> Vec<Vec<u8>> {
+        fs.into_iter().map(polku_sync::Frame::into_bytes).collect()
+    };
+    let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(hub).expect("start")).into();
+    let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
+    let (mut hub_err, mut laptop_err) = (None, None);
+    loop {
+        let mut moved = false;
+        while let Some(f) = to_laptop.pop_front() {
+            moved = true;
+            if ls.is_done() || ls.is_failed() {
+                continue;
+            }
+            match ls.handle(laptop, &f) {
+                Ok(out) => to_hub.extend(bytes(out)),
+                Err(e) => {
+                    if let Some(fw) = ls.farewell() {
+                        to_hub.push_back(fw.as_bytes().to_vec());
+                    }
+                    laptop_err = Some(e);
+                }
+            }
+        }
+        while let Some(f) = to_hub.pop_front() {
+            moved = true;
+            if hs.is_done() || hs.is_failed() {
+                continue;
+            }
+            match hs.handle(hub, &f) {
+                Ok(out) => to_laptop.extend(bytes(out)),
+                Err(e) => {
+                    if let Some(fw) = hs.farewell() {
+                        to_laptop.push_back(fw.as_bytes().to_vec());
+                    }
+                    hub_err = Some(e);
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    let outcome = |s: &polku_sync::Session, err: Option<polku_sync::SyncError>| match err {
+        Some(e) => Err(e),
+        None if s.is_done() => Ok(s.report().clone()),
+        None => Err(polku_sync::SyncError::Ended),
+    };
+    (outcome(&hs, hub_err), outcome(&ls, laptop_err))
+}

@@ -12,6 +12,7 @@ pub mod bench_stats;
 mod devices;
 mod edits;
 mod error;
+pub mod fault;
 mod replica;
 mod session;
 mod stats;

@@ -199,19 +199,69 @@ fn decode_record(bytes: &[u8]) -> Option<PeerRecord> {
     })
 }
 
+/// Version byte of a stored tombstone. Do not change.
+const TOMB_VERSION: u8 = 2;
+
+/// A stored tombstone: `[TOMB_VERSION]`, then the signed bytes
+/// ([`Tombstone::signed_bytes`]: id, kind, erased at, node, user), then the
+/// signature (64).
 fn encode_tombstone(t: &Tombstone) -> Vec<u8> {
-    let mut out = t.doc.0.as_bytes().to_vec();
-    out.extend_from_slice(&t.erased_at.timestamp_micros().to_be_bytes());
+    let mut out = vec![TOMB_VERSION];
+    out.extend_from_slice(&t.signed_bytes());
+    out.extend_from_slice(t.signature.as_bytes());
     out
 }
 
 fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
-    let id: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
-    let micros: [u8; 8] = bytes.get(16..24)?.try_into().ok()?;
+    let (&TOMB_VERSION, rest) = bytes.split_first()? else {
+        return None;
+    };
+    if rest.len() != 16 + 1 + 8 + 32 + 16 + 64 {
+        return None;
+    }
+    let id: [u8; 16] = rest[..16].try_into().ok()?;
+    let kind = DocKind::from_code(rest[16])?;
+    let micros: [u8; 8] = rest[17..25].try_into().ok()?;
+    let node: [u8; 32] = rest[25..57].try_into().ok()?;
+    let user: [u8; 16] = rest[57..73].try_into().ok()?;
+    let signature: [u8; 64] = rest[73..137].try_into().ok()?;
     Some(Tombstone {
         doc: DocId(Uuid::from_bytes(id)),
-        erased_at: DateTime::from_timestamp_micros(i64::from_be_bytes(micros))?,
+        kind,
+        erased_at: DateTime::from_timestamp_micros(i64::from_le_bytes(micros))?,
+        node: NodeId::from_bytes(node),
+        user: UserId(Uuid::from_bytes(user)),
+        signature: polku_audit::EntrySignature(signature),
     })
+}
+
+/// Whether `user` may erase a document of `kind` (PAR: erasing needs
+/// modify-all and user management, [`Action::EraseClient`]; activity memos
+/// follow the same right; the organisation document is never erased).
+///
+/// Judged on the user's role as the organisation document says now, as if
+/// active: a tombstone made while the user could erase stays valid after
+/// the user is deactivated (a deactivated user's device is refused at the
+/// hub, so it brings no new tombstones).
+fn may_erase(user: &User, kind: DocKind) -> bool {
+    if kind == DocKind::Organisation {
+        return false;
+    }
+    let mut as_active = user.clone();
+    as_active.active = true;
+    let rights = Rights::for_role(user.role);
+    let responsible = BTreeSet::new();
+    let scope = ClientScope {
+        unit: None,
+        responsible: &responsible,
+    };
+    can(
+        &as_active,
+        &rights,
+        Action::EraseClient,
+        Target::Client(&scope),
+    )
+    .is_ok()
 }
 
 /// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
@@ -961,20 +1011,7 @@ impl Replica for SyncReplica {
         _peer: &Peer,
         cursor: u64,
     ) -> std::result::Result<TombstoneBatch, ReplicaError> {
-        let next = self.tomb_next()?;
-        let store = &self.session.store;
-        let mut tombstones = Vec::new();
-        for pos in cursor.min(next)..next {
-            let bytes = store
-                .get_meta(&tomb_key(pos))
-                .map_err(storage)?
-                .ok_or(corrupt("tombstone log"))?;
-            tombstones.push(decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?);
-        }
-        Ok(TombstoneBatch {
-            tombstones,
-            cursor: next,
-        })
+        self.tombstones_since_pos(cursor)
     }
 
     fn apply_tombstone(
@@ -982,26 +1019,14 @@ impl Replica for SyncReplica {
         peer: &Peer,
         tombstone: &Tombstone,
     ) -> std::result::Result<TombstoneOutcome, ReplicaError> {
+        let _ = peer;
         if self.erased_set()?.contains(&tombstone.doc) {
             return Ok(TombstoneOutcome::Known);
         }
-        if self.hub {
-            let allowed = self.peer_user(peer).is_some_and(|(user, rights)| {
-                let responsible = BTreeSet::new();
-                let scope = ClientScope {
-                    unit: None,
-                    responsible: &responsible,
-                };
-                // Erasure needs modify-all and user management, whatever the client.
-                rights.view == Scope::All
-                    && can(&user, &rights, Action::EraseClient, Target::Client(&scope)).is_ok()
-            });
-            if !allowed {
-                return Ok(TombstoneOutcome::Refused(RefusedReason::NotPermitted));
-            }
+        if let Err(reason) = self.check_tombstone(tombstone)? {
+            return Ok(TombstoneOutcome::Refused(reason));
         }
-        self.record_tombstone(tombstone)?;
-        let deleted = self.delete_local(tombstone.doc)?;
+        let deleted = self.erase_with(tombstone, codes::TOMBSTONE_APPLIED, Utc::now())?;
         Ok(TombstoneOutcome::Applied { deleted })
     }
 
@@ -1032,35 +1057,182 @@ impl Replica for SyncReplica {
     }
 }
 
+/// Audit detail codes of erasure. Do not change (they are in signed entries).
+mod codes {
+    use polku_audit::Code;
+
+    /// This node erased the document (and signed its tombstone).
+    pub const ERASED_HERE: Code = code("erase");
+    /// A tombstone from another node was applied here.
+    pub const TOMBSTONE_APPLIED: Code = code("tombstone");
+
+    const fn code(s: &'static str) -> Code {
+        match Code::new(s) {
+            Ok(c) => c,
+            Err(_) => panic!("invalid audit code in the program text"),
+        }
+    }
+}
+
 impl SyncReplica {
-    /// Appends a tombstone to the log (durable) and remembers the id as erased.
-    fn record_tombstone(&mut self, t: &Tombstone) -> std::result::Result<(), ReplicaError> {
+    /// Whether a received tombstone may be applied here: its signature
+    /// verifies against its erasing node; it is not for the organisation
+    /// document and names the kind of the local copy; the erasing node is
+    /// this organisation's hub or a device enrolled for the tombstone's
+    /// user; and that user may erase ([`may_erase`]).
+    fn check_tombstone(
+        &mut self,
+        t: &Tombstone,
+    ) -> std::result::Result<std::result::Result<(), RefusedReason>, ReplicaError> {
+        if !t.verify() {
+            return Ok(Err(RefusedReason::Invalid));
+        }
+        if t.kind == DocKind::Organisation || t.doc == self.session.org_id {
+            return Ok(Err(RefusedReason::NotPermitted));
+        }
+        match self.session.store.doc_info(t.doc) {
+            Ok(info) if info.kind != t.kind => return Ok(Err(RefusedReason::Invalid)),
+            Ok(_) | Err(StoreError::DocNotFound(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        if self.hub {
+            // A revocation or role change made by another process counts.
+            self.reload_org().map_err(api_storage)?;
+        }
+        let hub_node = if self.hub {
+            Some(self.node)
+        } else {
+            self.session
+                .hub_pin()
+                .map_err(api_storage)?
+                .map(|p| NodeId::from_bytes(p.node))
+        };
+        let org = &self.session.org;
+        if hub_node != Some(t.node) {
+            match org.devices.get(&node_hex(&t.node)) {
+                Some(d) if d.user == t.user => {}
+                _ => return Ok(Err(RefusedReason::NotPermitted)),
+            }
+        }
+        match org.users.get(&t.user) {
+            Some(user) if may_erase(user, t.kind) => Ok(Ok(())),
+            _ => Ok(Err(RefusedReason::NotPermitted)),
+        }
+    }
+
+    /// Erases `t.doc` here in **one store transaction**: appends the
+    /// tombstone to the log, deletes the document with its history, index
+    /// entry, view and every peer's sync state, and writes this node's audit
+    /// entry (action `erase`, the tombstone's user, `detail`). A crash leaves
+    /// either all of it or none. Returns whether a local copy was deleted.
+    fn erase_with(
+        &mut self,
+        t: &Tombstone,
+        detail: polku_audit::Code,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<bool, ReplicaError> {
         let next = self.tomb_next()?;
+        let peers = self.peers()?;
         let bytes = encode_tombstone(t);
-        self.session
+        let session = &mut self.session;
+        let trail = &mut session.trail;
+        let head = trail.head();
+        let deleted = session
             .store
             .batch(|b| {
                 b.put_meta(&tomb_key(next), &bytes)?;
-                b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())
+                b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())?;
+                crate::fault::point(crate::fault::TOMBSTONE_RECORDED);
+                for p in &peers {
+                    b.delete_meta(&state_key(&NodeId::from_bytes(*p), t.doc))?;
+                }
+                let deleted = b.delete_doc(t.doc)?;
+                trail.record_in(
+                    b,
+                    now,
+                    Some(t.user),
+                    AuditAction::Erase,
+                    Some(t.doc.0),
+                    Detail::Code(detail),
+                )?;
+                Ok(deleted)
             })
+            .inspect_err(|_| trail.rewind(head))
             .map_err(storage)?;
+        if deleted {
+            // The erased ciphertext also leaves the write-ahead log.
+            session.store.checkpoint().map_err(storage)?;
+        }
+        let client = ClientId::from(t.doc.0);
+        session.index.remove(&client);
+        session.dirty.remove(&client);
+        self.scopes.remove(&t.doc);
         self.erased_set()?.insert(t.doc);
-        Ok(())
+        Ok(deleted)
     }
 
-    /// Erases a document on this node: records a tombstone (propagated to
-    /// peers at the next sync; every peer deletes its copy and refuses the
-    /// id forever) and deletes the local copy with its history. The caller
-    /// checks the right and writes the anonymised record and audit entry.
+    /// Erases a document on this node, if the logged-in user may
+    /// ([`Action::EraseClient`]; a refusal is audited and returned as
+    /// [`ApiError::Denied`]); the organisation document never
+    /// ([`ApiError::Invalid`]). Records a tombstone signed by this node's key
+    /// (propagated to peers at the next sync; every peer checks it, deletes
+    /// its copy, audits it and refuses the id forever), deletes the local
+    /// copy with its history and writes the `erase` audit entry, in one
+    /// transaction. Returns `false` if the id was already erased. The caller
+    /// writes the anonymised record first.
     pub fn erase_doc(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
         if self.is_erased(id)? {
             return Ok(false);
         }
-        let t = Tombstone {
-            doc: id,
-            erased_at: at,
+        let kind = match self.session.store.doc_info(id) {
+            Ok(info) => info.kind,
+            Err(StoreError::DocNotFound(_)) => return Err(ApiError::Invalid("no such document")),
+            Err(e) => return Err(e.into()),
         };
-        self.record_tombstone(&t).map_err(replica_to_api)?;
-        self.delete_local(id).map_err(replica_to_api)
+        if kind == DocKind::Organisation || id == self.session.org_id {
+            return Err(ApiError::Invalid(
+                "the organisation document cannot be erased",
+            ));
+        }
+        let responsible = BTreeSet::new();
+        let scope = ClientScope {
+            unit: None,
+            responsible: &responsible,
+        };
+        self.session
+            .check(Action::EraseClient, Target::Client(&scope), Some(id.0), at)?;
+        let key = polku_audit::NodeKey::from_bytes(&self.session.node_secret()?);
+        let t = Tombstone::sign(&key, id, kind, self.session.user.id, at);
+        self.erase_with(&t, codes::ERASED_HERE, at)
+            .map_err(replica_to_api)
+    }
+
+    /// The tombstones this node holds (its log, oldest first): for the app
+    /// and for checking who erased what.
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>> {
+        Ok(self
+            .tombstones_since_pos(0)
+            .map_err(replica_to_api)?
+            .tombstones)
+    }
+
+    fn tombstones_since_pos(
+        &self,
+        cursor: u64,
+    ) -> std::result::Result<TombstoneBatch, ReplicaError> {
+        let next = self.tomb_next()?;
+        let store = &self.session.store;
+        let mut tombstones = Vec::new();
+        for pos in cursor.min(next)..next {
+            let bytes = store
+                .get_meta(&tomb_key(pos))
+                .map_err(storage)?
+                .ok_or(corrupt("tombstone log"))?;
+            tombstones.push(decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?);
+        }
+        Ok(TombstoneBatch {
+            tombstones,
+            cursor: next,
+        })
     }
 }

@@ -446,3 +446,176 @@ fn a_replica_can_be_shared_across_threads() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<SyncReplica>();
 }
+
+const ADMIN_LAPTOP_SECRET: [u8; 32] = [11; 32];
+
+/// Enrols a laptop for the hub's admin user and gives its replica.
+fn admin_laptop(w: &mut World) -> (tempfile::TempDir, SyncReplica) {
+    let now = Utc::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub_node = w.hub.node_id();
+    let addrs = vec!["127.0.0.1:7777".parse().expect("addr")];
+    let admin = w.hub.session_mut();
+    let ticket = admin
+        .create_ticket("admin", *hub_node.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let node = NodeKey::from_bytes(&ADMIN_LAPTOP_SECRET).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, node, "admin", ADMIN_PW, "A1", now)
+        .expect("runs")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(
+        dir.path(),
+        &grant,
+        "admin",
+        ADMIN_PW,
+        &ADMIN_LAPTOP_SECRET,
+        &pin,
+        now,
+    )
+    .expect("join");
+    let replica = login(dir.path(), "admin", ADMIN_PW)
+        .into_replica()
+        .expect("replica");
+    (dir, replica)
+}
+
+/// The `erase` entries of a node's own chain, as (target, detail code, user),
+/// after checking that every stored chain verifies.
+fn erase_entries(r: &SyncReplica) -> Vec<(uuid::Uuid, String, Option<polku_core::UserId>)> {
+    let entries: Vec<polku_audit::Entry> = r
+        .session()
+        .store()
+        .audit_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|(_, _, bytes)| polku_audit::Entry::decode(&bytes).expect("decode"))
+        .collect();
+    polku_audit::verify_log(&entries).expect("every chain verifies");
+    entries
+        .into_iter()
+        .filter(|e| e.node == r.node_id() && e.action == polku_audit::Action::Erase)
+        .filter_map(|e| {
+            let code = match e.detail {
+                polku_audit::Detail::Code(c) => c.as_str().to_owned(),
+                _ => String::new(),
+            };
+            Some((e.target?, code, e.user))
+        })
+        .collect()
+}
+
+#[test]
+fn signed_tombstones_are_checked_by_every_receiver() {
+    use polku_sync::protocol::Tombstone;
+    use polku_sync::{Peer, Role as SyncRole, TombstoneOutcome};
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let (_admin_dir, mut admin_laptop) = admin_laptop(&mut w);
+    let (h, a) = sync(&mut w.hub, &mut admin_laptop);
+    h.expect("hub side");
+    a.expect("admin laptop side");
+
+    let admin_key = NodeKey::from_bytes(&ADMIN_LAPTOP_SECRET);
+    let worker_key = NodeKey::from_bytes(&LAPTOP_SECRET);
+    let admin_id = w.hub.session().user().id;
+    let maija_id = w.laptop.session().user().id;
+    let org_id = *docs_of(&w.hub, DocKind::Organisation)
+        .iter()
+        .next()
+        .expect("org doc");
+    let client = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    let from = |node| Peer {
+        node,
+        role: SyncRole::Laptop,
+    };
+    let refused = TombstoneOutcome::Refused(RefusedReason::NotPermitted);
+
+    // The organisation document is never erased: not locally, and an admin
+    // laptop's signed tombstone for it is refused by the hub (also when it
+    // lies about the kind).
+    assert!(matches!(
+        admin_laptop.erase_doc(org_id, now),
+        Err(polku_api::ApiError::Invalid(_))
+    ));
+    for kind in [DocKind::Organisation, DocKind::Client] {
+        let t = Tombstone::sign(&admin_key, org_id, kind, admin_id, now);
+        assert!(t.verify());
+        assert_eq!(
+            w.hub
+                .apply_tombstone(&from(admin_key.node_id()), &t)
+                .expect("runs"),
+            refused,
+            "{kind:?}"
+        );
+    }
+    assert!(docs_of(&w.hub, DocKind::Organisation).contains(&org_id));
+
+    // A worker may not erase: not locally (audited refusal), and the hub
+    // refuses the worker laptop's signed tombstone for a client.
+    assert!(matches!(
+        w.laptop.erase_doc(client, now),
+        Err(polku_api::ApiError::Denied(_))
+    ));
+    let t = Tombstone::sign(&worker_key, client, DocKind::Client, maija_id, now);
+    assert!(t.verify());
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &t)
+            .expect("runs"),
+        refused
+    );
+    // Nor may the worker's laptop claim the admin as its user, or forge the
+    // admin laptop's signature.
+    let t = Tombstone::sign(&worker_key, client, DocKind::Client, admin_id, now);
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &t)
+            .expect("runs"),
+        refused
+    );
+    let mut forged = Tombstone::sign(&worker_key, client, DocKind::Client, admin_id, now);
+    forged.node = admin_key.node_id();
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &forged)
+            .expect("runs"),
+        TombstoneOutcome::Refused(RefusedReason::Invalid)
+    );
+    assert!(docs_of(&w.hub, DocKind::Client).contains(&client));
+    assert!(!w.hub.is_erased(client).expect("erased?"));
+
+    // The admin's laptop erases the client: applied on the hub, then on the
+    // worker's laptop, audited on every node, its signature verifying.
+    assert!(admin_laptop.erase_doc(client, now).expect("erase"));
+    assert_eq!(
+        erase_entries(&admin_laptop),
+        vec![(client.0, "erase".to_owned(), Some(admin_id))]
+    );
+    let (hub, _) = sync(&mut w.hub, &mut admin_laptop);
+    assert_eq!(hub.expect("hub side").erased, vec![client]);
+    let (_, laptop) = sync_ok(&mut w);
+    assert_eq!(laptop.erased, vec![client]);
+    for (name, r) in [("hub", &w.hub), ("laptop", &w.laptop)] {
+        assert!(!docs_of(r, DocKind::Client).contains(&client), "{name}");
+        assert_eq!(
+            erase_entries(r),
+            vec![(client.0, "tombstone".to_owned(), Some(admin_id))],
+            "{name}"
+        );
+    }
+    for r in [&mut w.hub, &mut w.laptop, &mut admin_laptop] {
+        let tombs = r.tombstones().expect("tombstones");
+        let t = tombs.iter().find(|t| t.doc == client).expect("tombstone");
+        assert!(t.verify());
+        assert_eq!(
+            (t.node, t.user, t.kind),
+            (admin_key.node_id(), admin_id, DocKind::Client)
+        );
+    }
+}

@@ -6,8 +6,8 @@ use polku_core::{DocId, DocKind, OrgId};
 use polku_sync::docset::{HeadsHash, SetDigest};
 use polku_sync::mem::MemReplica;
 use polku_sync::protocol::{
-    DocBody, DocMessage, DocSetChunk, FrameDecoder, Hello, MAX_FRAME_LEN, Message, Role,
-    decode_frame, decode_payload, frame_len,
+    DocBody, DocMessage, DocSetChunk, FrameDecoder, Hello, MAX_FRAME_LEN, Message,
+    PROTOCOL_VERSION, Role, decode_frame, decode_payload, frame_len,
 };
 use polku_sync::{Session, SessionConfig};
 use proptest::prelude::*;
@@ -17,10 +17,11 @@ fn samples() -> Vec<Vec<u8>> {
     let id = DocId(Uuid::from_bytes([1; 16]));
     [
         Message::Hello(Hello {
-            max_version: 1,
+            max_version: PROTOCOL_VERSION,
             org: OrgId(Uuid::from_bytes([2; 16])),
             node: NodeId::from_bytes([3; 32]),
             role: Role::Hub,
+            audit_head: None,
         }),
         Message::TurnEnd { turn: 3 },
         Message::DocSet(DocSetChunk {
@@ -120,7 +121,7 @@ proptest! {
         let mut session = Session::new(SessionConfig::new(Role::Hub, org, hub, laptop));
         session.start(&mut replica).map_err(|e| TestCaseError::fail(e.to_string()))?;
         if valid_hello {
-            let hello = Message::Hello(Hello { max_version: 1, org, node: laptop, role: Role::Laptop });
+            let hello = Message::Hello(Hello { max_version: PROTOCOL_VERSION, org, node: laptop, role: Role::Laptop, audit_head: None });
             session.handle(&mut replica, hello.encode().as_bytes())
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
         }

@@ -278,9 +278,9 @@ fn tombstones_propagate_and_erased_ids_are_refused_forever() {
     net.sync_until_quiet(&pairs, 3);
 
     // The hub erases x while laptop-2 edits it offline; the admin laptop erases y.
-    net.replica_mut("hub").erase(x, test_time(1));
+    assert!(net.erase("hub", x, test_time(1)));
     net.set_field("laptop-2", x, "phone", "edited");
-    net.replica_mut("admin").erase(y, test_time(2));
+    assert!(net.erase("admin", y, test_time(2)));
 
     let (l2, _) = net.sync("laptop-2", "hub").expect("l2");
     assert_eq!(l2.erased, vec![x]);
@@ -299,7 +299,7 @@ fn tombstones_propagate_and_erased_ids_are_refused_forever() {
     // A worker may not erase: the hub refuses its tombstone and keeps the document.
     let z = net.new_doc("hub", UNIT_A, &[("phone", "3")]);
     net.sync_until_quiet(&pairs, 3);
-    net.replica_mut("laptop-1").erase(z, test_time(3));
+    assert!(net.erase("laptop-1", z, test_time(3)));
     let (l1, hub) = net.sync("laptop-1", "hub").expect("l1");
     assert!(hub.refused_here.iter().any(|r| r.doc == z));
     assert!(l1.refused_by_peer.iter().any(|r| r.doc == z));
