@@ -25,10 +25,10 @@ pub use audit_ops::{AuditQuery, AuditRow};
 pub use devices::{BadTicket, EnrolGrant, EnrolRefused, TICKET_LIFETIME_HOURS, Ticket};
 pub use error::ApiError;
 pub use polku_store::{DB_FILE, KdfParams};
-pub use replica::SyncReplica;
+pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, DemoReport, Session};
 pub use stats::{StatsFormat, StatsQuery};
-pub use trail::{AuditMerge, AuditProblem, VerifySummary};
+pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;
 pub use workspace::{HubPin, Workspace};
 

@@ -100,6 +100,78 @@ fn quarantine_key(node: &NodeId, id: DocId) -> Vec<u8> {
     key(&["quarantine", &node_hex(node), &id.0.to_string()])
 }
 
+fn expect_prefix() -> Vec<u8> {
+    key(&["audit-expect", ""])
+}
+
+fn expect_key(node: &NodeId) -> Vec<u8> {
+    key(&["audit-expect", &node_hex(node)])
+}
+
+/// What a hub expects of a node's audit chain, as stored: the highest seq
+/// the node announced or a change of it referenced, and the document of that
+/// change (`None`: announced in a hello). `postcard((seq, doc))`.
+type StoredExpectation = (u64, Option<[u8; 16]>);
+
+/// A hole in an audit chain, seen on the hub: the node announced (in a sync
+/// hello) or referenced (in a document change's commit message) entries the
+/// hub does not hold — e.g. entries deleted from the device before a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditGap {
+    /// The node whose chain has the hole.
+    pub node: NodeId,
+    /// The last seq held of its chain (`None`: nothing).
+    pub held: Option<u64>,
+    /// The seq the node announced or a change referenced.
+    pub expected: u64,
+    /// The document whose change referenced `expected`, if a change did.
+    pub doc: Option<DocId>,
+    /// The entry at `expected` is held but does not record a change of
+    /// `doc` (the chain was cut and written again).
+    pub mismatch: bool,
+}
+
+/// Keeps the higher of a stored expectation and a new one, inside `b`.
+fn raise_expectation(
+    store: &polku_store::Store,
+    b: &polku_store::Batch<'_>,
+    node: &NodeId,
+    seq: u64,
+    doc: Option<DocId>,
+) -> std::result::Result<(), StoreError> {
+    let k = expect_key(node);
+    let stored: Option<StoredExpectation> = store
+        .get_meta(&k)?
+        .and_then(|v| postcard::from_bytes(&v).ok());
+    if stored.is_some_and(|(s, _)| s >= seq) {
+        return Ok(());
+    }
+    let value: StoredExpectation = (seq, doc.map(|d| *d.0.as_bytes()));
+    let bytes = postcard::to_allocvec(&value).map_err(|_| StoreError::Corrupt {
+        what: "audit expectation",
+    })?;
+    b.put_meta(&k, &bytes)
+}
+
+/// The (node, seq) references in the commit messages of `doc`'s changes
+/// after `base` (all of them if `None`), the highest per node.
+fn change_refs(
+    doc: &mut AutoCommit,
+    base: Option<&[automerge::ChangeHash]>,
+) -> BTreeMap<NodeId, u64> {
+    let mut out: BTreeMap<NodeId, u64> = BTreeMap::new();
+    for change in doc.get_changes(base.unwrap_or(&[])) {
+        if let Some((node, seq)) = change
+            .message()
+            .and_then(crate::trail::parse_change_message)
+        {
+            let e = out.entry(node).or_insert(seq);
+            *e = (*e).max(seq);
+        }
+    }
+    out
+}
+
 fn storage<E: std::error::Error + Send + Sync + 'static>(e: E) -> ReplicaError {
     ReplicaError::Storage(Box::new(e))
 }
@@ -774,6 +846,21 @@ impl Replica for SyncReplica {
 
     fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
         let erased = self.erased_set()?.clone();
+        // Hub: the audit entries the received changes say record them.
+        let mut refs: BTreeMap<NodeId, (u64, DocId)> = BTreeMap::new();
+        if self.hub {
+            for w in docs.iter_mut() {
+                if erased.contains(&w.id) {
+                    continue;
+                }
+                for (node, seq) in change_refs(w.doc, w.base) {
+                    let e = refs.entry(node).or_insert((seq, w.id));
+                    if seq > e.0 {
+                        *e = (seq, w.id);
+                    }
+                }
+            }
+        }
         let store = &self.session.store;
         let mut summaries: Vec<ClientSummary> = Vec::new();
         let mut org_changed = false;
@@ -840,6 +927,9 @@ impl Replica for SyncReplica {
                         DocKind::Organisation => org_changed = true,
                         DocKind::ActivityMemo => {}
                     }
+                }
+                for (node, (seq, doc)) in &refs {
+                    raise_expectation(store, b, node, *seq, Some(*doc))?;
                 }
                 Ok(())
             })
@@ -945,11 +1035,12 @@ impl Replica for SyncReplica {
     }
 
     fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
+        let shares_hub_chain = self.hub && self.peer_is_admin(peer);
         let store = &self.session.store;
         let mut out = Vec::new();
         for (node, _) in store.audit_heads().map_err(storage)? {
             let node = NodeId::from_bytes(node);
-            if self.hub && node != peer.node {
+            if self.hub && node != peer.node && !(shares_hub_chain && node == self.node) {
                 continue;
             }
             let Some((seq, bytes)) = store.audit_last(node.as_bytes()).map_err(storage)? else {
@@ -970,12 +1061,13 @@ impl Replica for SyncReplica {
         peer: &Peer,
         theirs: &[AuditHead],
     ) -> std::result::Result<Vec<Vec<u8>>, ReplicaError> {
+        let shares_hub_chain = self.hub && self.peer_is_admin(peer);
         let store = &self.session.store;
         let remote: BTreeMap<NodeId, u64> = theirs.iter().map(|h| (h.node, h.seq)).collect();
         let mut out = Vec::new();
         for (node, seq) in store.audit_heads().map_err(storage)? {
             let node = NodeId::from_bytes(node);
-            if self.hub && node != peer.node {
+            if self.hub && node != peer.node && !(shares_hub_chain && node == self.node) {
                 continue;
             }
             let after = remote.get(&node).copied();
@@ -994,16 +1086,40 @@ impl Replica for SyncReplica {
 
     fn merge_audit(
         &mut self,
-        _peer: &Peer,
+        peer: &Peer,
         entries: Vec<Entry>,
     ) -> std::result::Result<AuditMerge, ReplicaError> {
+        let before = entries.len();
+        let entries = self.acceptable_entries(peer, entries)?;
+        let refused_here = before - entries.len();
         let report =
             crate::trail::merge_entries(&self.session.store, entries).map_err(api_storage)?;
         Ok(AuditMerge {
             added: report.added,
             duplicates: report.duplicates,
-            rejected: report.refused + report.forks,
+            rejected: report.refused + report.forks + refused_here,
         })
+    }
+
+    fn own_audit_head(&mut self) -> std::result::Result<Option<polku_audit::Head>, ReplicaError> {
+        Ok(self.session.trail.head())
+    }
+
+    fn peer_audit_head(
+        &mut self,
+        peer: &Peer,
+        head: Option<polku_audit::Head>,
+    ) -> std::result::Result<(), ReplicaError> {
+        let Some(head) = head else {
+            return Ok(());
+        };
+        if !self.hub {
+            return Ok(());
+        }
+        let store = &self.session.store;
+        store
+            .batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
+            .map_err(storage)
     }
 
     fn tombstones_since(
@@ -1054,6 +1170,118 @@ impl Replica for SyncReplica {
             .store
             .put_meta(&quarantine_key(&peer.node, id), &[quarantine_code(reason)])
             .map_err(storage)
+    }
+}
+
+impl SyncReplica {
+    /// Whether the peer's user is an administrator (their devices get a copy
+    /// of the hub's own audit chain, to verify and keep).
+    fn peer_is_admin(&self, peer: &Peer) -> bool {
+        self.peer_user(peer)
+            .is_some_and(|(user, _)| user.role == polku_core::model::Role::Admin)
+    }
+
+    /// The received entries this node accepts from `peer`; the rest are
+    /// refused unread. A hub accepts a node's entries only if the node is an
+    /// enrolled device (the peer itself, or one whose chain the peer relays)
+    /// and each entry names no user or the user that device was enrolled for;
+    /// and entries of its own chain (signed by its own key). A laptop accepts
+    /// its hub's chain and its own. Signatures and links are then verified by
+    /// the merge.
+    fn acceptable_entries(
+        &mut self,
+        peer: &Peer,
+        entries: Vec<Entry>,
+    ) -> std::result::Result<Vec<Entry>, ReplicaError> {
+        let _ = peer;
+        if self.hub {
+            self.reload_org().map_err(api_storage)?;
+            let org = &self.session.org;
+            let node = self.node;
+            Ok(entries
+                .into_iter()
+                .filter(|e| {
+                    if e.node == node {
+                        return true;
+                    }
+                    org.devices
+                        .get(&node_hex(&e.node))
+                        .is_some_and(|d| e.user.is_none_or(|u| u == d.user))
+                })
+                .collect())
+        } else {
+            let hub = self
+                .session
+                .hub_pin()
+                .map_err(api_storage)?
+                .map(|p| NodeId::from_bytes(p.node));
+            let own = self.node;
+            Ok(entries
+                .into_iter()
+                .filter(|e| e.node == own || Some(e.node) == hub)
+                .collect())
+        }
+    }
+}
+
+impl Session {
+    /// Holes in the audit chains this hub holds: entries a node announced in
+    /// a sync hello, or that one of its document changes referenced (every
+    /// change records its author's audit seq), but that never arrived — e.g.
+    /// the last entries deleted on a laptop before a sync. Needs the
+    /// audit-log right (the check is audited).
+    pub fn audit_gaps(&mut self, now: DateTime<Utc>) -> Result<Vec<AuditGap>> {
+        self.check(Action::ViewAudit, Target::Organisation, None, now)?;
+        let prefix = expect_prefix();
+        let mut out = Vec::new();
+        for k in self.store.list_meta_keys()? {
+            let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
+                continue;
+            };
+            let Some(node) = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|t| t.parse::<NodeId>().ok())
+            else {
+                continue;
+            };
+            let Some((expected, doc)) = self
+                .store
+                .get_meta(&k)?
+                .and_then(|v| postcard::from_bytes::<StoredExpectation>(&v).ok())
+            else {
+                continue;
+            };
+            let doc = doc.map(|d| DocId(Uuid::from_bytes(d)));
+            let held = self.store.audit_last(node.as_bytes())?.map(|(seq, _)| seq);
+            let gap = AuditGap {
+                node,
+                held,
+                expected,
+                doc,
+                mismatch: false,
+            };
+            if held.is_none_or(|h| h < expected) {
+                out.push(gap);
+                continue;
+            }
+            // Held: it must be the entry that recorded the change.
+            if let Some(doc) = doc {
+                let at = self
+                    .store
+                    .audit_entries_since(node.as_bytes(), expected.checked_sub(1))?
+                    .into_iter()
+                    .next()
+                    .filter(|(seq, _)| *seq == expected)
+                    .and_then(|(_, bytes)| Entry::decode(&bytes).ok());
+                if at.is_none_or(|e| e.target != Some(doc.0)) {
+                    out.push(AuditGap {
+                        mismatch: true,
+                        ..gap
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

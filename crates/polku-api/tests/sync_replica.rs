@@ -619,3 +619,130 @@ fn signed_tombstones_are_checked_by_every_receiver() {
         );
     }
 }
+
+/// All stored entries of a replica's store.
+fn stored_entries(r: &SyncReplica) -> Vec<polku_audit::Entry> {
+    r.session()
+        .store()
+        .audit_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|(_, _, bytes)| polku_audit::Entry::decode(&bytes).expect("decode"))
+        .collect()
+}
+
+#[test]
+fn the_hub_accepts_only_enrolled_devices_entries_with_their_users_and_caps_forks() {
+    use polku_audit::{Action, AuditLog, ChainWriter, Detail};
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let (_admin_dir, mut admin_laptop) = admin_laptop(&mut w);
+    let (h, a) = sync(&mut w.hub, &mut admin_laptop);
+    h.expect("hub side");
+    a.expect("admin laptop side");
+    let admin_id = w.hub.session().user().id;
+    let maija_id = w.laptop.session().user().id;
+    let maija_peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    let last_of = |r: &SyncReplica, node: NodeId| {
+        r.session()
+            .store()
+            .audit_last(node.as_bytes())
+            .expect("last")
+            .map(|(_, b)| polku_audit::Entry::decode(&b).expect("decode"))
+    };
+
+    // The laptop's next entry, but in the admin's name: refused.
+    let hub_head = last_of(&w.hub, w.laptop_node).expect("hub holds the laptop chain");
+    let mut writer =
+        ChainWriter::resume(NodeKey::from_bytes(&LAPTOP_SECRET), Some(&hub_head)).expect("resume");
+    let forged = writer.append(now, Some(admin_id), Action::View, None, Detail::None);
+    let m = w
+        .hub
+        .merge_audit(&maija_peer, vec![forged.clone()])
+        .expect("merge");
+    assert_eq!((m.added, m.rejected), (0, 1), "{m:?}");
+    // Another node's chain (not enrolled), relayed by the laptop: refused.
+    let stranger = NodeKey::from_bytes(&[99; 32]);
+    let mut other = AuditLog::new();
+    let e = other.append(
+        &stranger,
+        now,
+        Some(maija_id),
+        Action::View,
+        None,
+        Detail::None,
+    );
+    let m = w.hub.merge_audit(&maija_peer, vec![e]).expect("merge");
+    assert_eq!((m.added, m.rejected), (0, 1), "{m:?}");
+    // An enrolled device's chain relayed by the laptop verifies: accepted.
+    let admin_node = admin_laptop.node_id();
+    let held_before = last_of(&w.hub, admin_node).map(|e| e.seq);
+    admin_laptop
+        .session_mut()
+        .list_clients(now)
+        .expect("list (audited)");
+    let relayed: Vec<_> = stored_entries(&admin_laptop)
+        .into_iter()
+        .filter(|e| e.node == admin_node && held_before.is_none_or(|h| e.seq > h))
+        .collect();
+    assert!(!relayed.is_empty());
+    let m = w
+        .hub
+        .merge_audit(&maija_peer, relayed.clone())
+        .expect("merge");
+    assert_eq!((m.added, m.rejected), (relayed.len(), 0), "{m:?}");
+
+    // Through a real sync: the laptop's own store holds an entry in the
+    // admin's name; the hub refuses it (and what follows it).
+    w.laptop
+        .session()
+        .store()
+        .append_audit(w.laptop_node.as_bytes(), forged.seq, &forged.encode())
+        .expect("plant");
+    let (hub, _) = sync_ok(&mut w);
+    assert!(hub.audit_rejected >= 1, "{hub:?}");
+    assert!(
+        last_of(&w.hub, w.laptop_node).is_some_and(|e| e.seq < forged.seq),
+        "the forged entry is not on the hub"
+    );
+
+    // Fork evidence is capped per node.
+    let forks: Vec<_> = (0..polku_api::MAX_FORKS_PER_NODE + 4)
+        .map(|i| {
+            AuditLog::new().append(
+                &NodeKey::from_bytes(&LAPTOP_SECRET),
+                now + chrono::Duration::seconds(i as i64 + 1),
+                None,
+                Action::View,
+                None,
+                Detail::None,
+            )
+        })
+        .collect();
+    let m = w.hub.session_mut().merge_audit(forks, now).expect("merge");
+    assert_eq!(
+        (m.forks, m.refused),
+        (polku_api::MAX_FORKS_PER_NODE, 4),
+        "{m:?}"
+    );
+
+    // The hub's own chain reaches administrators' devices, and verifies
+    // there; a worker's laptop gets none of it.
+    sync(&mut w.hub, &mut admin_laptop).0.expect("hub side");
+    let hub_node = w.hub.node_id();
+    let hub_chain: Vec<_> = stored_entries(&admin_laptop)
+        .into_iter()
+        .filter(|e| e.node == hub_node)
+        .collect();
+    assert!(hub_chain.len() > 3, "{}", hub_chain.len());
+    assert_eq!(hub_chain[0].seq, 0);
+    polku_audit::verify_chain(&hub_chain).expect("the hub chain verifies on the admin laptop");
+    assert!(
+        !stored_entries(&w.laptop).iter().any(|e| e.node == hub_node),
+        "a worker's laptop holds no hub chain"
+    );
+}
