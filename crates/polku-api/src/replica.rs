@@ -25,7 +25,23 @@
 //!   tombstone cursors, the tombstone log, refusals, quarantine) lives in the
 //!   store's sealed key/value area under `polku/sync/v1/`.
 //! - **Audit chains** come from the store's audit entries and are merged
-//!   with the API's append-only merge (fork evidence kept).
+//!   with the API's append-only merge (fork evidence kept, at most
+//!   [`crate::MAX_FORKS_PER_NODE`] per node). A hub accepts a node's entries
+//!   only if the node is an enrolled device (the peer, or one whose chain the
+//!   peer relays) and each names no user or that device's enrolled user; it
+//!   shares its own chain with administrators' devices. A laptop accepts its
+//!   hub's chain only.
+//! - **Audit gaps.** Each hello carries the sender's chain head and every
+//!   document change's commit message records its author's node and audit
+//!   seq; the hub keeps the highest of these per node, and
+//!   [`Session::audit_gaps`] reports chains that do not reach it (entries
+//!   deleted on a device before a sync).
+//! - **Erasure** ([`SyncReplica::erase_doc`], [`Replica::apply_tombstone`]):
+//!   tombstones are signed by the erasing node; a receiver verifies the
+//!   signature, refuses the organisation document, a kind other than the
+//!   local copy's, and an erasing node that is neither the hub nor a device
+//!   enrolled for the tombstone's user, or whose user may not erase. The
+//!   tombstone, the deletion and the audit entry are one transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1102,7 +1118,20 @@ impl Replica for SyncReplica {
     }
 
     fn own_audit_head(&mut self) -> std::result::Result<Option<polku_audit::Head>, ReplicaError> {
-        Ok(self.session.trail.head())
+        // The stored chain (another session on this device may have extended it).
+        let Some((seq, bytes)) = self
+            .session
+            .store
+            .audit_last(self.node.as_bytes())
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        let entry = Entry::decode(&bytes).map_err(|_| corrupt("audit entry"))?;
+        Ok(Some(polku_audit::Head {
+            seq,
+            hash: entry.hash(),
+        }))
     }
 
     fn peer_audit_head(

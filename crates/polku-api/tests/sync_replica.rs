@@ -709,6 +709,13 @@ fn the_hub_accepts_only_enrolled_devices_entries_with_their_users_and_caps_forks
         last_of(&w.hub, w.laptop_node).is_some_and(|e| e.seq < forged.seq),
         "the forged entry is not on the hub"
     );
+    // The laptop's hello announced it: the hub shows the hole.
+    let gaps = w.hub.session_mut().audit_gaps(now).expect("gaps");
+    assert!(
+        gaps.iter()
+            .any(|g| g.node == w.laptop_node && g.expected == forged.seq && g.doc.is_none()),
+        "{gaps:?}"
+    );
 
     // Fork evidence is capped per node.
     let forks: Vec<_> = (0..polku_api::MAX_FORKS_PER_NODE + 4)

@@ -689,6 +689,10 @@ impl Replica for MemReplica {
         Ok(())
     }
 
+    fn own_audit_head(&mut self) -> Result<Option<Head>, ReplicaError> {
+        Ok(self.audit.chain(&self.node).and_then(|c| c.head()))
+    }
+
     fn audit_heads(&mut self, peer: &Peer) -> Result<Vec<AuditHead>, ReplicaError> {
         Ok(self
             .audit

@@ -18,12 +18,18 @@
 //! arrive but **applied only at `TurnEnd`**: a malformed frame anywhere in a
 //! turn ends the session and nothing of that turn is applied.
 //!
-//! 1. Turn 0 (laptop): `Hello`. The hub checks it (version, organisation,
-//!    node id against the transport's, role) and asks the replica to
-//!    [admit](crate::Replica::admit) the laptop before it says anything else.
+//! 1. Turn 0 (laptop): `Hello` (with the head of the laptop's own audit
+//!    chain). The hub checks it (version, organisation, node id against the
+//!    transport's, role), asks the replica to [admit](crate::Replica::admit)
+//!    the laptop before it says anything else, and hands it the announced
+//!    head ([`crate::Replica::peer_audit_head`]).
 //! 2. Turn 1 (hub): `Hello`, then its announcement: the document-set delta
 //!    and digest ([`crate::docset`]), its audit heads, and the tombstones the
-//!    laptop has not acknowledged. The laptop checks the hello likewise.
+//!    laptop has not acknowledged. The laptop checks the hello likewise. A
+//!    tombstone the laptop refuses as not permitted is retried after each
+//!    later turn (the organisation document naming the erasing device may
+//!    arrive in the same session) and reported as refused if it still is
+//!    when the session ends.
 //! 3. Turn 2 (laptop): its announcement, and already the first per-document
 //!    messages (it knows the hub's set).
 //! 4. Later turns: a `DocSetRequest` (or the full set, on request), audit
