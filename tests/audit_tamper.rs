@@ -230,3 +230,90 @@ fn merging_another_nodes_chain_is_idempotent_and_verifies() {
     let summary = sa.audit_verify(now).expect("verify").expect("intact");
     assert_eq!(summary.nodes, 2);
 }
+
+/// A laptop's last 5 audit entries are deleted before a sync (the app closed
+/// and reopened, so it announces the shortened chain as its head). Every
+/// document change records its author's audit seq, so the hub sees the
+/// changes referencing entries it never received: an audit gap.
+#[test]
+fn entries_deleted_on_a_laptop_before_a_sync_are_an_audit_gap_on_the_hub() {
+    use polku_api::ClientInput;
+    use polku_scenarios::{
+        PASSWORD, add_worker, demo_hub, enrol_in_process, login, sync_in_memory,
+    };
+    let now = chrono::Utc::now();
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let laptop_dir = tempfile::tempdir().expect("tempdir");
+    let mut admin = demo_hub(hub_dir.path(), 4);
+    add_worker(&mut admin, hub_dir.path(), "maija", "Itä", PASSWORD);
+    enrol_in_process(&mut admin, "maija", PASSWORD, laptop_dir.path(), [31; 32]);
+    let laptop_node = NodeKey::from_bytes(&[31; 32]).node_id();
+    let mut hub = admin.into_replica().expect("hub replica");
+    let mut laptop = login(laptop_dir.path(), "maija", PASSWORD)
+        .into_replica()
+        .expect("laptop replica");
+    let (h, l) = sync_in_memory(&mut hub, &mut laptop);
+    h.expect("hub side");
+    l.expect("laptop side");
+    assert_eq!(hub.session_mut().audit_gaps(now).expect("gaps"), vec![]);
+
+    // Maija adds a client and edits it 4 times: 5 changes, 5 audit entries.
+    let mut maija = laptop.into_session();
+    let client = maija
+        .add_client(
+            ClientInput {
+                first_name: "Aukko".into(),
+                last_name: "Testinen".into(),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add client");
+    for i in 0..4 {
+        maija
+            .update_basic(client, now, |b| b.phone = format!("040 000 00{i}"))
+            .expect("edit");
+    }
+    let last = maija
+        .store()
+        .audit_last(laptop_node.as_bytes())
+        .expect("last")
+        .expect("entries")
+        .0;
+    for seq in last - 4..=last {
+        assert!(
+            maija
+                .store()
+                .tamper_delete_audit(laptop_node.as_bytes(), seq)
+                .expect("delete")
+        );
+    }
+    maija.close().expect("close");
+    let mut laptop = login(laptop_dir.path(), "maija", PASSWORD)
+        .into_replica()
+        .expect("laptop replica");
+
+    let (h, l) = sync_in_memory(&mut hub, &mut laptop);
+    let h = h.expect("hub side");
+    l.expect("laptop side");
+    assert_eq!(h.docs_created, 1, "{h:?}");
+    let held = hub
+        .session()
+        .store()
+        .audit_last(laptop_node.as_bytes())
+        .expect("held")
+        .map(|(seq, _)| seq);
+    assert!(held.is_some_and(|h| h < last), "{held:?} < {last}");
+    let gaps = hub.session_mut().audit_gaps(now).expect("gaps");
+    assert_eq!(
+        gaps,
+        vec![polku_api::AuditGap {
+            node: laptop_node,
+            held,
+            expected: last,
+            doc: Some(client.into()),
+            mismatch: false,
+        }],
+        "the last change referenced the last deleted entry"
+    );
+}

@@ -100,8 +100,45 @@ pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str,
     s.close().expect("close");
 }
 
-/// One sync session between a hub and a laptop replica, frames ping-ponged in
-/// memory (no network). Returns each side's outcome.
+/// Enrol a laptop for `login_name` (added with [`add_worker`] on a hub, so
+/// still on [`TEMPORARY`]) with the hub whose admin session is `admin` (the
+/// hub's checks run in-process), choosing `password` while joining, and
+/// create its store in `dir`.
+pub fn enrol_in_process(
+    admin: &mut Session,
+    login_name: &str,
+    password: &str,
+    dir: &Path,
+    secret: [u8; 32],
+) {
+    let now = chrono::Utc::now();
+    let hub = polku_audit::NodeKey::from_bytes(&admin.node_secret().expect("node key")).node_id();
+    let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 7777))];
+    let ticket = admin
+        .create_ticket(login_name, *hub.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let node = polku_audit::NodeKey::from_bytes(&secret).node_id();
+    let grant = admin
+        .redeem_ticket(
+            &ticket.secret,
+            node,
+            login_name,
+            TEMPORARY,
+            chosen(password),
+            "laptop",
+            now,
+        )
+        .expect("redeem")
+        .expect("enrolled");
+    let pin = polku_api::HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(dir, &grant, login_name, password, &secret, &pin, now).expect("join");
+}
+
+/// One sync session between a hub and a laptop replica, frames passed in
+/// memory (no network). Returns each side's report or error.
 pub fn sync_in_memory(
     hub: &mut polku_api::SyncReplica,
     laptop: &mut polku_api::SyncReplica,
@@ -113,7 +150,7 @@ pub fn sync_in_memory(
     let mut hs = polku_sync::Session::new(hub.session_config(laptop.node_id()));
     let mut ls = polku_sync::Session::new(laptop.session_config(hub.node_id()));
     let bytes = |fs: Vec<polku_sync::Frame>| -> Vec<Vec<u8>> {
-        fs.iter().map(|f| f.as_bytes().to_vec()).collect()
+        fs.into_iter().map(polku_sync::Frame::into_bytes).collect()
     };
     let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(hub).expect("start")).into();
     let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
@@ -134,10 +171,8 @@ pub fn sync_in_memory(
     }
     let outcome = |s: &polku_sync::Session, err: Option<polku_sync::SyncError>| match err {
         Some(e) => Err(e),
-        None => {
-            assert!(s.is_done(), "session neither done nor failed");
-            Ok(s.report().clone())
-        }
+        None if s.is_done() => Ok(s.report().clone()),
+        None => Err(polku_sync::SyncError::Ended),
     };
     (outcome(&hs, hub_err), outcome(&ls, laptop_err))
 }
@@ -157,7 +192,7 @@ fn pump(
             continue;
         }
         match session.handle(replica, &f) {
-            Ok(out) => outbox.extend(out.iter().map(|f| f.as_bytes().to_vec())),
+            Ok(out) => outbox.extend(out.into_iter().map(polku_sync::Frame::into_bytes)),
             Err(e) => {
                 if let Some(fw) = session.farewell() {
                     outbox.push_back(fw.as_bytes().to_vec());

@@ -13,6 +13,7 @@ mod credentials;
 mod devices;
 mod edits;
 mod error;
+pub mod fault;
 mod replica;
 mod session;
 mod stats;
@@ -29,18 +30,18 @@ pub use devices::{
 };
 pub use error::ApiError;
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
-pub use replica::SyncReplica;
+pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, DemoReport, Session};
 pub use stats::{StatsFormat, StatsQuery};
-pub use trail::{AuditMerge, AuditProblem, VerifySummary};
+pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;
 pub use workspace::{CLOCK_BACK_TOLERANCE_MINUTES, HubPin, Workspace};
 
-/// Result of this crate.
 /// Check a new password against the organisation's password policy (at least
 /// ten characters, not a common password) before sending it anywhere.
 pub fn check_password_policy(password: &str) -> Result<()> {
     credentials::check_policy(password)
 }
 
+/// Result of this crate.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

@@ -25,7 +25,23 @@
 //!   tombstone cursors, the tombstone log, refusals, quarantine) lives in the
 //!   store's sealed key/value area under `polku/sync/v1/`.
 //! - **Audit chains** come from the store's audit entries and are merged
-//!   with the API's append-only merge (fork evidence kept).
+//!   with the API's append-only merge (fork evidence kept, at most
+//!   [`crate::MAX_FORKS_PER_NODE`] per node). A hub accepts a node's entries
+//!   only if the node is an enrolled device (the peer, or one whose chain the
+//!   peer relays) and each names no user or that device's enrolled user; it
+//!   shares its own chain with administrators' devices. A laptop accepts its
+//!   hub's chain only.
+//! - **Audit gaps.** Each hello carries the sender's chain head and every
+//!   document change's commit message records its author's node and audit
+//!   seq; the hub keeps the highest of these per node, and
+//!   [`Session::audit_gaps`] reports chains that do not reach it (entries
+//!   deleted on a device before a sync).
+//! - **Erasure** ([`SyncReplica::erase_doc`], [`Replica::apply_tombstone`]):
+//!   tombstones are signed by the erasing node; a receiver verifies the
+//!   signature, refuses the organisation document, a kind other than the
+//!   local copy's, and an erasing node that is neither the hub nor a device
+//!   enrolled for the tombstone's user, or whose user may not erase. The
+//!   tombstone, the deletion and the audit entry are one transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -98,6 +114,78 @@ fn quarantine_prefix() -> Vec<u8> {
 
 fn quarantine_key(node: &NodeId, id: DocId) -> Vec<u8> {
     key(&["quarantine", &node_hex(node), &id.0.to_string()])
+}
+
+fn expect_prefix() -> Vec<u8> {
+    key(&["audit-expect", ""])
+}
+
+fn expect_key(node: &NodeId) -> Vec<u8> {
+    key(&["audit-expect", &node_hex(node)])
+}
+
+/// What a hub expects of a node's audit chain, as stored: the highest seq
+/// the node announced or a change of it referenced, and the document of that
+/// change (`None`: announced in a hello). `postcard((seq, doc))`.
+type StoredExpectation = (u64, Option<[u8; 16]>);
+
+/// A hole in an audit chain, seen on the hub: the node announced (in a sync
+/// hello) or referenced (in a document change's commit message) entries the
+/// hub does not hold — e.g. entries deleted from the device before a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditGap {
+    /// The node whose chain has the hole.
+    pub node: NodeId,
+    /// The last seq held of its chain (`None`: nothing).
+    pub held: Option<u64>,
+    /// The seq the node announced or a change referenced.
+    pub expected: u64,
+    /// The document whose change referenced `expected`, if a change did.
+    pub doc: Option<DocId>,
+    /// The entry at `expected` is held but does not record a change of
+    /// `doc` (the chain was cut and written again).
+    pub mismatch: bool,
+}
+
+/// Keeps the higher of a stored expectation and a new one, inside `b`.
+fn raise_expectation(
+    store: &polku_store::Store,
+    b: &polku_store::Batch<'_>,
+    node: &NodeId,
+    seq: u64,
+    doc: Option<DocId>,
+) -> std::result::Result<(), StoreError> {
+    let k = expect_key(node);
+    let stored: Option<StoredExpectation> = store
+        .get_meta(&k)?
+        .and_then(|v| postcard::from_bytes(&v).ok());
+    if stored.is_some_and(|(s, _)| s >= seq) {
+        return Ok(());
+    }
+    let value: StoredExpectation = (seq, doc.map(|d| *d.0.as_bytes()));
+    let bytes = postcard::to_allocvec(&value).map_err(|_| StoreError::Corrupt {
+        what: "audit expectation",
+    })?;
+    b.put_meta(&k, &bytes)
+}
+
+/// The (node, seq) references in the commit messages of `doc`'s changes
+/// after `base` (all of them if `None`), the highest per node.
+fn change_refs(
+    doc: &mut AutoCommit,
+    base: Option<&[automerge::ChangeHash]>,
+) -> BTreeMap<NodeId, u64> {
+    let mut out: BTreeMap<NodeId, u64> = BTreeMap::new();
+    for change in doc.get_changes(base.unwrap_or(&[])) {
+        if let Some((node, seq)) = change
+            .message()
+            .and_then(crate::trail::parse_change_message)
+        {
+            let e = out.entry(node).or_insert(seq);
+            *e = (*e).max(seq);
+        }
+    }
+    out
 }
 
 fn storage<E: std::error::Error + Send + Sync + 'static>(e: E) -> ReplicaError {
@@ -204,19 +292,69 @@ fn decode_record(bytes: &[u8]) -> Option<PeerRecord> {
     })
 }
 
+/// Version byte of a stored tombstone. Do not change.
+const TOMB_VERSION: u8 = 2;
+
+/// A stored tombstone: `[TOMB_VERSION]`, then the signed bytes
+/// ([`Tombstone::signed_bytes`]: id, kind, erased at, node, user), then the
+/// signature (64).
 fn encode_tombstone(t: &Tombstone) -> Vec<u8> {
-    let mut out = t.doc.0.as_bytes().to_vec();
-    out.extend_from_slice(&t.erased_at.timestamp_micros().to_be_bytes());
+    let mut out = vec![TOMB_VERSION];
+    out.extend_from_slice(&t.signed_bytes());
+    out.extend_from_slice(t.signature.as_bytes());
     out
 }
 
 fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
-    let id: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
-    let micros: [u8; 8] = bytes.get(16..24)?.try_into().ok()?;
+    let (&TOMB_VERSION, rest) = bytes.split_first()? else {
+        return None;
+    };
+    if rest.len() != 16 + 1 + 8 + 32 + 16 + 64 {
+        return None;
+    }
+    let id: [u8; 16] = rest[..16].try_into().ok()?;
+    let kind = DocKind::from_code(rest[16])?;
+    let micros: [u8; 8] = rest[17..25].try_into().ok()?;
+    let node: [u8; 32] = rest[25..57].try_into().ok()?;
+    let user: [u8; 16] = rest[57..73].try_into().ok()?;
+    let signature: [u8; 64] = rest[73..137].try_into().ok()?;
     Some(Tombstone {
         doc: DocId(Uuid::from_bytes(id)),
-        erased_at: DateTime::from_timestamp_micros(i64::from_be_bytes(micros))?,
+        kind,
+        erased_at: DateTime::from_timestamp_micros(i64::from_le_bytes(micros))?,
+        node: NodeId::from_bytes(node),
+        user: UserId(Uuid::from_bytes(user)),
+        signature: polku_audit::EntrySignature(signature),
     })
+}
+
+/// Whether `user` may erase a document of `kind` (PAR: erasing needs
+/// modify-all and user management, [`Action::EraseClient`]; activity memos
+/// follow the same right; the organisation document is never erased).
+///
+/// Judged on the user's role as the organisation document says now, as if
+/// active: a tombstone made while the user could erase stays valid after
+/// the user is deactivated (a deactivated user's device is refused at the
+/// hub, so it brings no new tombstones).
+fn may_erase(user: &User, kind: DocKind) -> bool {
+    if kind == DocKind::Organisation {
+        return false;
+    }
+    let mut as_active = user.clone();
+    as_active.active = true;
+    let rights = Rights::for_role(user.role);
+    let responsible = BTreeSet::new();
+    let scope = ClientScope {
+        unit: None,
+        responsible: &responsible,
+    };
+    can(
+        &as_active,
+        &rights,
+        Action::EraseClient,
+        Target::Client(&scope),
+    )
+    .is_ok()
 }
 
 /// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
@@ -787,6 +925,21 @@ impl Replica for SyncReplica {
 
     fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
         let erased = self.erased_set()?.clone();
+        // Hub: the audit entries the received changes say record them.
+        let mut refs: BTreeMap<NodeId, (u64, DocId)> = BTreeMap::new();
+        if self.hub {
+            for w in docs.iter_mut() {
+                if erased.contains(&w.id) {
+                    continue;
+                }
+                for (node, seq) in change_refs(w.doc, w.base) {
+                    let e = refs.entry(node).or_insert((seq, w.id));
+                    if seq > e.0 {
+                        *e = (seq, w.id);
+                    }
+                }
+            }
+        }
         let store = &self.session.store;
         let mut summaries: Vec<ClientSummary> = Vec::new();
         let mut org_changed = false;
@@ -855,6 +1008,9 @@ impl Replica for SyncReplica {
                         DocKind::ActivityMemo => {}
                         DocKind::Credential => credentials_changed.push(w.id),
                     }
+                }
+                for (node, (seq, doc)) in &refs {
+                    raise_expectation(store, b, node, *seq, Some(*doc))?;
                 }
                 Ok(())
             })
@@ -963,11 +1119,12 @@ impl Replica for SyncReplica {
     }
 
     fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
+        let shares_hub_chain = self.hub && self.peer_is_admin(peer);
         let store = &self.session.store;
         let mut out = Vec::new();
         for (node, _) in store.audit_heads().map_err(storage)? {
             let node = NodeId::from_bytes(node);
-            if self.hub && node != peer.node {
+            if self.hub && node != peer.node && !(shares_hub_chain && node == self.node) {
                 continue;
             }
             let Some((seq, bytes)) = store.audit_last(node.as_bytes()).map_err(storage)? else {
@@ -988,12 +1145,13 @@ impl Replica for SyncReplica {
         peer: &Peer,
         theirs: &[AuditHead],
     ) -> std::result::Result<Vec<Vec<u8>>, ReplicaError> {
+        let shares_hub_chain = self.hub && self.peer_is_admin(peer);
         let store = &self.session.store;
         let remote: BTreeMap<NodeId, u64> = theirs.iter().map(|h| (h.node, h.seq)).collect();
         let mut out = Vec::new();
         for (node, seq) in store.audit_heads().map_err(storage)? {
             let node = NodeId::from_bytes(node);
-            if self.hub && node != peer.node {
+            if self.hub && node != peer.node && !(shares_hub_chain && node == self.node) {
                 continue;
             }
             let after = remote.get(&node).copied();
@@ -1012,16 +1170,53 @@ impl Replica for SyncReplica {
 
     fn merge_audit(
         &mut self,
-        _peer: &Peer,
+        peer: &Peer,
         entries: Vec<Entry>,
     ) -> std::result::Result<AuditMerge, ReplicaError> {
+        let before = entries.len();
+        let entries = self.acceptable_entries(peer, entries)?;
+        let refused_here = before - entries.len();
         let report =
             crate::trail::merge_entries(&self.session.store, entries).map_err(api_storage)?;
         Ok(AuditMerge {
             added: report.added,
             duplicates: report.duplicates,
-            rejected: report.refused + report.forks,
+            rejected: report.refused + report.forks + refused_here,
         })
+    }
+
+    fn own_audit_head(&mut self) -> std::result::Result<Option<polku_audit::Head>, ReplicaError> {
+        // The stored chain (another session on this device may have extended it).
+        let Some((seq, bytes)) = self
+            .session
+            .store
+            .audit_last(self.node.as_bytes())
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        let entry = Entry::decode(&bytes).map_err(|_| corrupt("audit entry"))?;
+        Ok(Some(polku_audit::Head {
+            seq,
+            hash: entry.hash(),
+        }))
+    }
+
+    fn peer_audit_head(
+        &mut self,
+        peer: &Peer,
+        head: Option<polku_audit::Head>,
+    ) -> std::result::Result<(), ReplicaError> {
+        let Some(head) = head else {
+            return Ok(());
+        };
+        if !self.hub {
+            return Ok(());
+        }
+        let store = &self.session.store;
+        store
+            .batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
+            .map_err(storage)
     }
 
     fn tombstones_since(
@@ -1029,20 +1224,7 @@ impl Replica for SyncReplica {
         _peer: &Peer,
         cursor: u64,
     ) -> std::result::Result<TombstoneBatch, ReplicaError> {
-        let next = self.tomb_next()?;
-        let store = &self.session.store;
-        let mut tombstones = Vec::new();
-        for pos in cursor.min(next)..next {
-            let bytes = store
-                .get_meta(&tomb_key(pos))
-                .map_err(storage)?
-                .ok_or(corrupt("tombstone log"))?;
-            tombstones.push(decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?);
-        }
-        Ok(TombstoneBatch {
-            tombstones,
-            cursor: next,
-        })
+        self.tombstones_since_pos(cursor)
     }
 
     fn apply_tombstone(
@@ -1050,26 +1232,14 @@ impl Replica for SyncReplica {
         peer: &Peer,
         tombstone: &Tombstone,
     ) -> std::result::Result<TombstoneOutcome, ReplicaError> {
+        let _ = peer;
         if self.erased_set()?.contains(&tombstone.doc) {
             return Ok(TombstoneOutcome::Known);
         }
-        if self.hub {
-            let allowed = self.peer_user(peer).is_some_and(|(user, rights)| {
-                let responsible = BTreeSet::new();
-                let scope = ClientScope {
-                    unit: None,
-                    responsible: &responsible,
-                };
-                // Erasure needs modify-all and user management, whatever the client.
-                rights.view == Scope::All
-                    && can(&user, &rights, Action::EraseClient, Target::Client(&scope)).is_ok()
-            });
-            if !allowed {
-                return Ok(TombstoneOutcome::Refused(RefusedReason::NotPermitted));
-            }
+        if let Err(reason) = self.check_tombstone(tombstone)? {
+            return Ok(TombstoneOutcome::Refused(reason));
         }
-        self.record_tombstone(tombstone)?;
-        let deleted = self.delete_local(tombstone.doc)?;
+        let deleted = self.erase_with(tombstone, codes::TOMBSTONE_APPLIED, Utc::now())?;
         Ok(TombstoneOutcome::Applied { deleted })
     }
 
@@ -1101,34 +1271,293 @@ impl Replica for SyncReplica {
 }
 
 impl SyncReplica {
-    /// Appends a tombstone to the log (durable) and remembers the id as erased.
-    fn record_tombstone(&mut self, t: &Tombstone) -> std::result::Result<(), ReplicaError> {
+    /// Whether the peer's user is an administrator (their devices get a copy
+    /// of the hub's own audit chain, to verify and keep).
+    fn peer_is_admin(&self, peer: &Peer) -> bool {
+        self.peer_user(peer)
+            .is_some_and(|(user, _)| user.role == polku_core::model::Role::Admin)
+    }
+
+    /// The received entries this node accepts from `peer`; the rest are
+    /// refused unread. A hub accepts a node's entries only if the node is an
+    /// enrolled device (the peer itself, or one whose chain the peer relays)
+    /// and each entry names no user or the user that device was enrolled for;
+    /// and entries of its own chain (signed by its own key). A laptop accepts
+    /// its hub's chain and its own. Signatures and links are then verified by
+    /// the merge.
+    fn acceptable_entries(
+        &mut self,
+        peer: &Peer,
+        entries: Vec<Entry>,
+    ) -> std::result::Result<Vec<Entry>, ReplicaError> {
+        let _ = peer;
+        if self.hub {
+            self.reload_org().map_err(api_storage)?;
+            let org = &self.session.org;
+            let node = self.node;
+            Ok(entries
+                .into_iter()
+                .filter(|e| {
+                    if e.node == node {
+                        return true;
+                    }
+                    org.devices
+                        .get(&node_hex(&e.node))
+                        .is_some_and(|d| e.user.is_none_or(|u| u == d.user))
+                })
+                .collect())
+        } else {
+            let hub = self
+                .session
+                .hub_pin()
+                .map_err(api_storage)?
+                .map(|p| NodeId::from_bytes(p.node));
+            let own = self.node;
+            Ok(entries
+                .into_iter()
+                .filter(|e| e.node == own || Some(e.node) == hub)
+                .collect())
+        }
+    }
+}
+
+impl Session {
+    /// Holes in the audit chains this hub holds: entries a node announced in
+    /// a sync hello, or that one of its document changes referenced (every
+    /// change records its author's audit seq), but that never arrived — e.g.
+    /// the last entries deleted on a laptop before a sync. Needs the
+    /// audit-log right (the check is audited).
+    pub fn audit_gaps(&mut self, now: DateTime<Utc>) -> Result<Vec<AuditGap>> {
+        self.check(Action::ViewAudit, Target::Organisation, None, now)?;
+        let prefix = expect_prefix();
+        let mut out = Vec::new();
+        for k in self.store.list_meta_keys()? {
+            let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
+                continue;
+            };
+            let Some(node) = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|t| t.parse::<NodeId>().ok())
+            else {
+                continue;
+            };
+            let Some((expected, doc)) = self
+                .store
+                .get_meta(&k)?
+                .and_then(|v| postcard::from_bytes::<StoredExpectation>(&v).ok())
+            else {
+                continue;
+            };
+            let doc = doc.map(|d| DocId(Uuid::from_bytes(d)));
+            let held = self.store.audit_last(node.as_bytes())?.map(|(seq, _)| seq);
+            let gap = AuditGap {
+                node,
+                held,
+                expected,
+                doc,
+                mismatch: false,
+            };
+            if held.is_none_or(|h| h < expected) {
+                out.push(gap);
+                continue;
+            }
+            // Held: it must be the entry that recorded the change.
+            if let Some(doc) = doc {
+                let at = self
+                    .store
+                    .audit_entries_since(node.as_bytes(), expected.checked_sub(1))?
+                    .into_iter()
+                    .next()
+                    .filter(|(seq, _)| *seq == expected)
+                    .and_then(|(_, bytes)| Entry::decode(&bytes).ok());
+                if at.is_none_or(|e| e.target != Some(doc.0)) {
+                    out.push(AuditGap {
+                        mismatch: true,
+                        ..gap
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Audit detail codes of erasure. Do not change (they are in signed entries).
+mod codes {
+    use polku_audit::Code;
+
+    /// This node erased the document (and signed its tombstone).
+    pub const ERASED_HERE: Code = code("erase");
+    /// A tombstone from another node was applied here.
+    pub const TOMBSTONE_APPLIED: Code = code("tombstone");
+
+    const fn code(s: &'static str) -> Code {
+        match Code::new(s) {
+            Ok(c) => c,
+            Err(_) => panic!("invalid audit code in the program text"),
+        }
+    }
+}
+
+impl SyncReplica {
+    /// Whether a received tombstone may be applied here: its signature
+    /// verifies against its erasing node; it is not for the organisation
+    /// document and names the kind of the local copy; the erasing node is
+    /// this organisation's hub or a device enrolled for the tombstone's
+    /// user; and that user may erase ([`may_erase`]).
+    fn check_tombstone(
+        &mut self,
+        t: &Tombstone,
+    ) -> std::result::Result<std::result::Result<(), RefusedReason>, ReplicaError> {
+        if !t.verify() {
+            return Ok(Err(RefusedReason::Invalid));
+        }
+        if t.kind == DocKind::Organisation || t.doc == self.session.org_id {
+            return Ok(Err(RefusedReason::NotPermitted));
+        }
+        match self.session.store.doc_info(t.doc) {
+            Ok(info) if info.kind != t.kind => return Ok(Err(RefusedReason::Invalid)),
+            Ok(_) | Err(StoreError::DocNotFound(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        if self.hub {
+            // A revocation or role change made by another process counts.
+            self.reload_org().map_err(api_storage)?;
+        }
+        let hub_node = if self.hub {
+            Some(self.node)
+        } else {
+            self.session
+                .hub_pin()
+                .map_err(api_storage)?
+                .map(|p| NodeId::from_bytes(p.node))
+        };
+        let org = &self.session.org;
+        if hub_node != Some(t.node) {
+            match org.devices.get(&node_hex(&t.node)) {
+                Some(d) if d.user == t.user => {}
+                _ => return Ok(Err(RefusedReason::NotPermitted)),
+            }
+        }
+        match org.users.get(&t.user) {
+            Some(user) if may_erase(user, t.kind) => Ok(Ok(())),
+            _ => Ok(Err(RefusedReason::NotPermitted)),
+        }
+    }
+
+    /// Erases `t.doc` here in **one store transaction**: appends the
+    /// tombstone to the log, deletes the document with its history, index
+    /// entry, view and every peer's sync state, and writes this node's audit
+    /// entry (action `erase`, the tombstone's user, `detail`). A crash leaves
+    /// either all of it or none. Returns whether a local copy was deleted.
+    fn erase_with(
+        &mut self,
+        t: &Tombstone,
+        detail: polku_audit::Code,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<bool, ReplicaError> {
         let next = self.tomb_next()?;
+        let peers = self.peers()?;
         let bytes = encode_tombstone(t);
-        self.session
+        let session = &mut self.session;
+        let trail = &mut session.trail;
+        let head = trail.head();
+        let deleted = session
             .store
             .batch(|b| {
                 b.put_meta(&tomb_key(next), &bytes)?;
-                b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())
+                b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())?;
+                crate::fault::point(crate::fault::TOMBSTONE_RECORDED);
+                for p in &peers {
+                    b.delete_meta(&state_key(&NodeId::from_bytes(*p), t.doc))?;
+                }
+                let deleted = b.delete_doc(t.doc)?;
+                trail.record_in(
+                    b,
+                    now,
+                    Some(t.user),
+                    AuditAction::Erase,
+                    Some(t.doc.0),
+                    Detail::Code(detail),
+                )?;
+                Ok(deleted)
             })
+            .inspect_err(|_| trail.rewind(head))
             .map_err(storage)?;
+        if deleted {
+            // The erased ciphertext also leaves the write-ahead log.
+            session.store.checkpoint().map_err(storage)?;
+        }
+        let client = ClientId::from(t.doc.0);
+        session.index.remove(&client);
+        session.dirty.remove(&client);
+        self.scopes.remove(&t.doc);
         self.erased_set()?.insert(t.doc);
-        Ok(())
+        Ok(deleted)
     }
 
-    /// Erases a document on this node: records a tombstone (propagated to
-    /// peers at the next sync; every peer deletes its copy and refuses the
-    /// id forever) and deletes the local copy with its history. The caller
-    /// checks the right and writes the anonymised record and audit entry.
+    /// Erases a document on this node, if the logged-in user may
+    /// ([`Action::EraseClient`]; a refusal is audited and returned as
+    /// [`ApiError::Denied`]); the organisation document never
+    /// ([`ApiError::Invalid`]). Records a tombstone signed by this node's key
+    /// (propagated to peers at the next sync; every peer checks it, deletes
+    /// its copy, audits it and refuses the id forever), deletes the local
+    /// copy with its history and writes the `erase` audit entry, in one
+    /// transaction. Returns `false` if the id was already erased. The caller
+    /// writes the anonymised record first.
     pub fn erase_doc(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
         if self.is_erased(id)? {
             return Ok(false);
         }
-        let t = Tombstone {
-            doc: id,
-            erased_at: at,
+        let kind = match self.session.store.doc_info(id) {
+            Ok(info) => info.kind,
+            Err(StoreError::DocNotFound(_)) => return Err(ApiError::Invalid("no such document")),
+            Err(e) => return Err(e.into()),
         };
-        self.record_tombstone(&t).map_err(replica_to_api)?;
-        self.delete_local(id).map_err(replica_to_api)
+        if kind == DocKind::Organisation || id == self.session.org_id {
+            return Err(ApiError::Invalid(
+                "the organisation document cannot be erased",
+            ));
+        }
+        let responsible = BTreeSet::new();
+        let scope = ClientScope {
+            unit: None,
+            responsible: &responsible,
+        };
+        self.session
+            .check(Action::EraseClient, Target::Client(&scope), Some(id.0), at)?;
+        let key = polku_audit::NodeKey::from_bytes(&self.session.node_secret()?);
+        let t = Tombstone::sign(&key, id, kind, self.session.user.id, at);
+        self.erase_with(&t, codes::ERASED_HERE, at)
+            .map_err(replica_to_api)
+    }
+
+    /// The tombstones this node holds (its log, oldest first): for the app
+    /// and for checking who erased what.
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>> {
+        Ok(self
+            .tombstones_since_pos(0)
+            .map_err(replica_to_api)?
+            .tombstones)
+    }
+
+    fn tombstones_since_pos(
+        &self,
+        cursor: u64,
+    ) -> std::result::Result<TombstoneBatch, ReplicaError> {
+        let next = self.tomb_next()?;
+        let store = &self.session.store;
+        let mut tombstones = Vec::new();
+        for pos in cursor.min(next)..next {
+            let bytes = store
+                .get_meta(&tomb_key(pos))
+                .map_err(storage)?
+                .ok_or(corrupt("tombstone log"))?;
+            tombstones.push(decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?);
+        }
+        Ok(TombstoneBatch {
+            tombstones,
+            cursor: next,
+        })
     }
 }

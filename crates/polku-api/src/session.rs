@@ -590,7 +590,7 @@ impl Session {
         client.basic.mother_tongue = input.mother_tongue;
         client.unit = Some(unit);
         client.responsible.insert(self.user.id);
-        let mut doc = ClientDoc::new(&client)?;
+        let mut doc = ClientDoc::new_with_message(&client, Some(self.trail.change_message()))?;
         let summary = client.summary();
         let index = index_bytes(&summary)?;
         let view = views::encode(&client).ok_or(ApiError::Invalid("client view"))?;
@@ -824,7 +824,10 @@ impl Session {
             Err(StoreError::DocNotFound(_)) => return Err(ApiError::ClientNotFound(id)),
             Err(e) => return Err(e.into()),
         };
-        Ok(ClientDoc::from_automerge(am)?)
+        let mut doc = ClientDoc::from_automerge(am)?;
+        // Changes made to it record the audit entry that will record them.
+        doc.set_commit_message(Some(self.trail.change_message()));
+        Ok(doc)
     }
 
     fn write_view(&self, id: ClientId, doc: &mut ClientDoc, client: &Client) -> Result<()> {

@@ -48,6 +48,18 @@ fn load_node_key(store: &Store) -> Result<NodeKey> {
     Ok(NodeKey::from_bytes(&secret))
 }
 
+/// Start of the commit message of a document change (see
+/// [`Trail::change_message`]). Do not change.
+const CHANGE_MESSAGE_PREFIX: &str = "polku-audit/1 ";
+
+/// The author's node and audit seq a change's commit message records, if it
+/// is one of ours.
+pub(crate) fn parse_change_message(message: &str) -> Option<(NodeId, u64)> {
+    let rest = message.strip_prefix(CHANGE_MESSAGE_PREFIX)?;
+    let (node, seq) = rest.split_once(' ')?;
+    Some((node.parse().ok()?, seq.parse().ok()?))
+}
+
 /// Signs this device's entries and persists them.
 #[derive(Debug)]
 pub(crate) struct Trail {
@@ -100,6 +112,15 @@ impl Trail {
             self.writer.rewind(head);
         }
         result
+    }
+
+    /// The commit message of a document change this session makes now: the
+    /// node and the seq of the audit entry that will record it (the next one
+    /// of this chain). A hub that receives the change expects this node's
+    /// chain to reach that entry ([`parse_change_message`]).
+    pub(crate) fn change_message(&self) -> String {
+        let next = self.writer.head().map_or(0, |h| h.seq + 1);
+        format!("{CHANGE_MESSAGE_PREFIX}{} {next}", self.node)
     }
 
     /// The chain's last entry (to rewind to if a transaction fails).
@@ -212,6 +233,10 @@ pub(crate) fn read_verified(
 /// verification. Do not change.
 const FORK_PREFIX: &[u8] = b"polku/audit-fork/v1/";
 
+/// Most fork evidence entries kept per node: a peer cannot fill the store
+/// with forks (one is proof enough; more are refused and counted).
+pub const MAX_FORKS_PER_NODE: usize = 16;
+
 /// What [`merge_entries`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditMerge {
@@ -239,6 +264,17 @@ pub(crate) fn merge_entries(store: &Store, mut entries: Vec<Entry>) -> Result<Au
         by_node.entry(e.node).or_default().push(e);
     }
     let mut report = AuditMerge::default();
+    // Fork evidence already held, per node.
+    let mut forks_held: BTreeMap<NodeId, usize> = BTreeMap::new();
+    for key in store.list_meta_keys()? {
+        if let Some(node) = key
+            .strip_prefix(FORK_PREFIX)
+            .and_then(|r| r.get(..32))
+            .and_then(|n| <[u8; 32]>::try_from(n).ok())
+        {
+            *forks_held.entry(NodeId::from_bytes(node)).or_default() += 1;
+        }
+    }
     store.batch(|b| {
         for (node, batch) in &by_node {
             let mut head = match store.audit_last(node.as_bytes())? {
@@ -259,16 +295,23 @@ pub(crate) fn merge_entries(store: &Store, mut entries: Vec<Entry>) -> Result<Au
                     match b.append_audit(node.as_bytes(), entry.seq, &bytes) {
                         Ok(()) => report.duplicates += 1,
                         Err(StoreError::AuditConflict { .. }) => {
-                            // Only signed entries count as evidence.
-                            if polku_audit::verify_entry(entry).is_ok() {
-                                let mut key = FORK_PREFIX.to_vec();
-                                key.extend_from_slice(node.as_bytes());
-                                key.extend_from_slice(&entry.seq.to_be_bytes());
-                                key.extend_from_slice(entry.hash().0.as_slice());
+                            // Only signed entries count as evidence, and at
+                            // most MAX_FORKS_PER_NODE per node.
+                            let mut key = FORK_PREFIX.to_vec();
+                            key.extend_from_slice(node.as_bytes());
+                            key.extend_from_slice(&entry.seq.to_be_bytes());
+                            key.extend_from_slice(entry.hash().0.as_slice());
+                            let held = forks_held.entry(*node).or_default();
+                            if store.get_meta(&key)?.is_some() {
+                                report.forks += 1;
+                            } else if *held >= MAX_FORKS_PER_NODE
+                                || polku_audit::verify_entry(entry).is_err()
+                            {
+                                report.refused += 1;
+                            } else {
+                                *held += 1;
                                 b.put_meta(&key, &bytes)?;
                                 report.forks += 1;
-                            } else {
-                                report.refused += 1;
                             }
                         }
                         Err(e) => return Err(e),

@@ -681,3 +681,310 @@ fn laptop_node_of(dir: &Path, at: chrono::DateTime<Utc>) -> NodeId {
     s.close().expect("close");
     node
 }
+
+const ADMIN_LAPTOP_SECRET: [u8; 32] = [11; 32];
+
+/// Enrols a laptop for the hub's admin user and gives its replica.
+fn admin_laptop(w: &mut World) -> (tempfile::TempDir, SyncReplica) {
+    let now = Utc::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub_node = w.hub.node_id();
+    let addrs = vec!["127.0.0.1:7777".parse().expect("addr")];
+    let admin = w.hub.session_mut();
+    let ticket = admin
+        .create_ticket("admin", *hub_node.as_bytes(), addrs.clone(), now)
+        .expect("ticket");
+    let node = NodeKey::from_bytes(&ADMIN_LAPTOP_SECRET).node_id();
+    let grant = admin
+        .redeem_ticket(&ticket.secret, node, "admin", ADMIN_PW, None, "A1", now)
+        .expect("runs")
+        .expect("enrolled");
+    let pin = HubPin {
+        node: ticket.hub,
+        addrs,
+    };
+    Workspace::join(
+        dir.path(),
+        &grant,
+        "admin",
+        ADMIN_PW,
+        &ADMIN_LAPTOP_SECRET,
+        &pin,
+        now,
+    )
+    .expect("join");
+    let replica = login(dir.path(), "admin", ADMIN_PW)
+        .into_replica()
+        .expect("replica");
+    (dir, replica)
+}
+
+/// The `erase` entries of a node's own chain, as (target, detail code, user),
+/// after checking that every stored chain verifies.
+fn erase_entries(r: &SyncReplica) -> Vec<(uuid::Uuid, String, Option<polku_core::UserId>)> {
+    let entries: Vec<polku_audit::Entry> = r
+        .session()
+        .store()
+        .audit_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|(_, _, bytes)| polku_audit::Entry::decode(&bytes).expect("decode"))
+        .collect();
+    polku_audit::verify_log(&entries).expect("every chain verifies");
+    entries
+        .into_iter()
+        .filter(|e| e.node == r.node_id() && e.action == polku_audit::Action::Erase)
+        .filter_map(|e| {
+            let code = match e.detail {
+                polku_audit::Detail::Code(c) => c.as_str().to_owned(),
+                _ => String::new(),
+            };
+            Some((e.target?, code, e.user))
+        })
+        .collect()
+}
+
+#[test]
+fn signed_tombstones_are_checked_by_every_receiver() {
+    use polku_sync::protocol::Tombstone;
+    use polku_sync::{Peer, Role as SyncRole, TombstoneOutcome};
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let (_admin_dir, mut admin_laptop) = admin_laptop(&mut w);
+    let (h, a) = sync(&mut w.hub, &mut admin_laptop);
+    h.expect("hub side");
+    a.expect("admin laptop side");
+
+    let admin_key = NodeKey::from_bytes(&ADMIN_LAPTOP_SECRET);
+    let worker_key = NodeKey::from_bytes(&LAPTOP_SECRET);
+    let admin_id = w.hub.session().user().id;
+    let maija_id = w.laptop.session().user().id;
+    let org_id = *docs_of(&w.hub, DocKind::Organisation)
+        .iter()
+        .next()
+        .expect("org doc");
+    let client = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    let from = |node| Peer {
+        node,
+        role: SyncRole::Laptop,
+    };
+    let refused = TombstoneOutcome::Refused(RefusedReason::NotPermitted);
+
+    // The organisation document is never erased: not locally, and an admin
+    // laptop's signed tombstone for it is refused by the hub (also when it
+    // lies about the kind).
+    assert!(matches!(
+        admin_laptop.erase_doc(org_id, now),
+        Err(polku_api::ApiError::Invalid(_))
+    ));
+    for kind in [DocKind::Organisation, DocKind::Client] {
+        let t = Tombstone::sign(&admin_key, org_id, kind, admin_id, now);
+        assert!(t.verify());
+        assert_eq!(
+            w.hub
+                .apply_tombstone(&from(admin_key.node_id()), &t)
+                .expect("runs"),
+            refused,
+            "{kind:?}"
+        );
+    }
+    assert!(docs_of(&w.hub, DocKind::Organisation).contains(&org_id));
+
+    // A worker may not erase: not locally (audited refusal), and the hub
+    // refuses the worker laptop's signed tombstone for a client.
+    assert!(matches!(
+        w.laptop.erase_doc(client, now),
+        Err(polku_api::ApiError::Denied(_))
+    ));
+    let t = Tombstone::sign(&worker_key, client, DocKind::Client, maija_id, now);
+    assert!(t.verify());
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &t)
+            .expect("runs"),
+        refused
+    );
+    // Nor may the worker's laptop claim the admin as its user, or forge the
+    // admin laptop's signature.
+    let t = Tombstone::sign(&worker_key, client, DocKind::Client, admin_id, now);
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &t)
+            .expect("runs"),
+        refused
+    );
+    let mut forged = Tombstone::sign(&worker_key, client, DocKind::Client, admin_id, now);
+    forged.node = admin_key.node_id();
+    assert_eq!(
+        w.hub
+            .apply_tombstone(&from(w.laptop_node), &forged)
+            .expect("runs"),
+        TombstoneOutcome::Refused(RefusedReason::Invalid)
+    );
+    assert!(docs_of(&w.hub, DocKind::Client).contains(&client));
+    assert!(!w.hub.is_erased(client).expect("erased?"));
+
+    // The admin's laptop erases the client: applied on the hub, then on the
+    // worker's laptop, audited on every node, its signature verifying.
+    assert!(admin_laptop.erase_doc(client, now).expect("erase"));
+    assert_eq!(
+        erase_entries(&admin_laptop),
+        vec![(client.0, "erase".to_owned(), Some(admin_id))]
+    );
+    let (hub, _) = sync(&mut w.hub, &mut admin_laptop);
+    assert_eq!(hub.expect("hub side").erased, vec![client]);
+    let (_, laptop) = sync_ok(&mut w);
+    assert_eq!(laptop.erased, vec![client]);
+    for (name, r) in [("hub", &w.hub), ("laptop", &w.laptop)] {
+        assert!(!docs_of(r, DocKind::Client).contains(&client), "{name}");
+        assert_eq!(
+            erase_entries(r),
+            vec![(client.0, "tombstone".to_owned(), Some(admin_id))],
+            "{name}"
+        );
+    }
+    for r in [&mut w.hub, &mut w.laptop, &mut admin_laptop] {
+        let tombs = r.tombstones().expect("tombstones");
+        let t = tombs.iter().find(|t| t.doc == client).expect("tombstone");
+        assert!(t.verify());
+        assert_eq!(
+            (t.node, t.user, t.kind),
+            (admin_key.node_id(), admin_id, DocKind::Client)
+        );
+    }
+}
+
+/// All stored entries of a replica's store.
+fn stored_entries(r: &SyncReplica) -> Vec<polku_audit::Entry> {
+    r.session()
+        .store()
+        .audit_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|(_, _, bytes)| polku_audit::Entry::decode(&bytes).expect("decode"))
+        .collect()
+}
+
+#[test]
+fn the_hub_accepts_only_enrolled_devices_entries_with_their_users_and_caps_forks() {
+    use polku_audit::{Action, AuditLog, ChainWriter, Detail};
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let (_admin_dir, mut admin_laptop) = admin_laptop(&mut w);
+    let (h, a) = sync(&mut w.hub, &mut admin_laptop);
+    h.expect("hub side");
+    a.expect("admin laptop side");
+    let admin_id = w.hub.session().user().id;
+    let maija_id = w.laptop.session().user().id;
+    let maija_peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    let last_of = |r: &SyncReplica, node: NodeId| {
+        r.session()
+            .store()
+            .audit_last(node.as_bytes())
+            .expect("last")
+            .map(|(_, b)| polku_audit::Entry::decode(&b).expect("decode"))
+    };
+
+    // The laptop's next entry, but in the admin's name: refused.
+    let hub_head = last_of(&w.hub, w.laptop_node).expect("hub holds the laptop chain");
+    let mut writer =
+        ChainWriter::resume(NodeKey::from_bytes(&LAPTOP_SECRET), Some(&hub_head)).expect("resume");
+    let forged = writer.append(now, Some(admin_id), Action::View, None, Detail::None);
+    let m = w
+        .hub
+        .merge_audit(&maija_peer, vec![forged.clone()])
+        .expect("merge");
+    assert_eq!((m.added, m.rejected), (0, 1), "{m:?}");
+    // Another node's chain (not enrolled), relayed by the laptop: refused.
+    let stranger = NodeKey::from_bytes(&[99; 32]);
+    let mut other = AuditLog::new();
+    let e = other.append(
+        &stranger,
+        now,
+        Some(maija_id),
+        Action::View,
+        None,
+        Detail::None,
+    );
+    let m = w.hub.merge_audit(&maija_peer, vec![e]).expect("merge");
+    assert_eq!((m.added, m.rejected), (0, 1), "{m:?}");
+    // An enrolled device's chain relayed by the laptop verifies: accepted.
+    let admin_node = admin_laptop.node_id();
+    let held_before = last_of(&w.hub, admin_node).map(|e| e.seq);
+    admin_laptop
+        .session_mut()
+        .list_clients(now)
+        .expect("list (audited)");
+    let relayed: Vec<_> = stored_entries(&admin_laptop)
+        .into_iter()
+        .filter(|e| e.node == admin_node && held_before.is_none_or(|h| e.seq > h))
+        .collect();
+    assert!(!relayed.is_empty());
+    let m = w
+        .hub
+        .merge_audit(&maija_peer, relayed.clone())
+        .expect("merge");
+    assert_eq!((m.added, m.rejected), (relayed.len(), 0), "{m:?}");
+
+    // Through a real sync: the laptop's own store holds an entry in the
+    // admin's name; the hub refuses it (and what follows it).
+    w.laptop
+        .session()
+        .store()
+        .append_audit(w.laptop_node.as_bytes(), forged.seq, &forged.encode())
+        .expect("plant");
+    let (hub, _) = sync_ok(&mut w);
+    assert!(hub.audit_rejected >= 1, "{hub:?}");
+    assert!(
+        last_of(&w.hub, w.laptop_node).is_some_and(|e| e.seq < forged.seq),
+        "the forged entry is not on the hub"
+    );
+    // The laptop's hello announced it: the hub shows the hole.
+    let gaps = w.hub.session_mut().audit_gaps(now).expect("gaps");
+    assert!(
+        gaps.iter()
+            .any(|g| g.node == w.laptop_node && g.expected == forged.seq && g.doc.is_none()),
+        "{gaps:?}"
+    );
+
+    // Fork evidence is capped per node.
+    let forks: Vec<_> = (0..polku_api::MAX_FORKS_PER_NODE + 4)
+        .map(|i| {
+            AuditLog::new().append(
+                &NodeKey::from_bytes(&LAPTOP_SECRET),
+                now + chrono::Duration::seconds(i as i64 + 1),
+                None,
+                Action::View,
+                None,
+                Detail::None,
+            )
+        })
+        .collect();
+    let m = w.hub.session_mut().merge_audit(forks, now).expect("merge");
+    assert_eq!(
+        (m.forks, m.refused),
+        (polku_api::MAX_FORKS_PER_NODE, 4),
+        "{m:?}"
+    );
+
+    // The hub's own chain reaches administrators' devices, and verifies
+    // there; a worker's laptop gets none of it.
+    sync(&mut w.hub, &mut admin_laptop).0.expect("hub side");
+    let hub_node = w.hub.node_id();
+    let hub_chain: Vec<_> = stored_entries(&admin_laptop)
+        .into_iter()
+        .filter(|e| e.node == hub_node)
+        .collect();
+    assert!(hub_chain.len() > 3, "{}", hub_chain.len());
+    assert_eq!(hub_chain[0].seq, 0);
+    polku_audit::verify_chain(&hub_chain).expect("the hub chain verifies on the admin laptop");
+    assert!(
+        !stored_entries(&w.laptop).iter().any(|e| e.node == hub_node),
+        "a worker's laptop holds no hub chain"
+    );
+}

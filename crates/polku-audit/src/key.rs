@@ -48,6 +48,28 @@ impl NodeId {
     pub(crate) fn verifying_key(&self) -> Option<VerifyingKey> {
         VerifyingKey::from_bytes(&self.0).ok()
     }
+
+    /// Whether `signature` is this node's signature over `context ‖ message`
+    /// (strict ed25519: no malleable signatures, no weak keys). See
+    /// [`NodeKey::sign_detached`].
+    pub fn verify_detached(
+        &self,
+        context: &[u8],
+        message: &[u8],
+        signature: &EntrySignature,
+    ) -> bool {
+        if context == crate::wire::SIGNING_CONTEXT {
+            return false;
+        }
+        let Some(key) = self.verifying_key() else {
+            return false;
+        };
+        let mut buf = Vec::with_capacity(context.len() + message.len());
+        buf.extend_from_slice(context);
+        buf.extend_from_slice(message);
+        let sig = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
+        key.verify_strict(&buf, &sig).is_ok()
+    }
 }
 
 impl fmt::Display for NodeId {
@@ -106,6 +128,22 @@ impl NodeKey {
 
     pub(crate) fn sign(&self, message: &[u8]) -> EntrySignature {
         EntrySignature(self.0.sign(message).to_bytes())
+    }
+
+    /// Signs `context ‖ message` with the node key: for records other than
+    /// audit entries (e.g. erasure tombstones) that a peer must be able to
+    /// attribute to this node. `context` names the record type and version
+    /// (e.g. `b"polku/tombstone/v1\0"`) so a signature of one kind never
+    /// verifies as another. The audit entries' own context is refused: an
+    /// all-zero signature, which verifies nowhere, is returned.
+    pub fn sign_detached(&self, context: &[u8], message: &[u8]) -> EntrySignature {
+        if context == crate::wire::SIGNING_CONTEXT {
+            return EntrySignature([0; 64]);
+        }
+        let mut buf = Vec::with_capacity(context.len() + message.len());
+        buf.extend_from_slice(context);
+        buf.extend_from_slice(message);
+        self.sign(&buf)
     }
 }
 
@@ -238,6 +276,21 @@ mod tests {
         let printed = format!("{key:?}");
         assert!(printed.contains(&key.node_id().to_string()));
         assert!(!printed.contains("abababab"));
+    }
+
+    #[test]
+    fn detached_signatures_verify_only_for_their_node_context_and_message() {
+        let key = NodeKey::from_bytes(&[7; 32]);
+        let other = NodeKey::from_bytes(&[8; 32]).node_id();
+        let id = key.node_id();
+        let sig = key.sign_detached(b"polku/test/v1\0", b"message");
+        assert!(id.verify_detached(b"polku/test/v1\0", b"message", &sig));
+        assert!(!id.verify_detached(b"polku/test/v1\0", b"messagf", &sig));
+        assert!(!id.verify_detached(b"polku/other/v1\0", b"message", &sig));
+        assert!(!other.verify_detached(b"polku/test/v1\0", b"message", &sig));
+        // The audit entries' context is reserved.
+        let audit = key.sign_detached(crate::wire::SIGNING_CONTEXT, b"message");
+        assert!(!id.verify_detached(crate::wire::SIGNING_CONTEXT, b"message", &audit));
     }
 
     #[test]

@@ -517,10 +517,37 @@ fn run(cli: Cli) -> Result<()> {
                     output::audit_rows(&rows, json)?;
                 }
                 AuditCommand::Verify => match session.audit_verify(now)? {
-                    Ok(summary) => println!(
-                        "Audit log verified: {} entries in {} chains; every signature, back-link and sequence number is intact.",
-                        summary.entries, summary.nodes
-                    ),
+                    Ok(summary) => {
+                        println!(
+                            "Audit log verified: {} entries in {} chains; every signature, back-link and sequence number is intact.",
+                            summary.entries, summary.nodes
+                        );
+                        let gaps = session.audit_gaps(now)?;
+                        for g in &gaps {
+                            let held = g.held.map_or("none".to_owned(), |h| h.to_string());
+                            match (g.doc, g.mismatch) {
+                                (Some(doc), true) => println!(
+                                    "Audit gap: entry {} of chain {} does not record the change of document {doc} that references it (the chain was cut and written again).",
+                                    g.expected, g.node
+                                ),
+                                (Some(doc), false) => println!(
+                                    "Audit gap: chain {} holds entries up to {held}, but a change of document {doc} references entry {}.",
+                                    g.node, g.expected
+                                ),
+                                (None, _) => println!(
+                                    "Audit gap: chain {} holds entries up to {held}, but the device announced entry {}.",
+                                    g.node, g.expected
+                                ),
+                            }
+                        }
+                        if !gaps.is_empty() {
+                            session.close_at(now)?;
+                            anyhow::bail!(
+                                "the audit log has {} gap(s): entries were removed before they reached this hub",
+                                gaps.len()
+                            );
+                        }
+                    }
                     Err(problem) => {
                         session.close_at(now)?;
                         return Err(

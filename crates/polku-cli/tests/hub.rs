@@ -221,7 +221,11 @@ fn assert_refused(laptop: &Path, user: &str, why: &str, wiped: bool) {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Synced"));
     let after = ok(as_user(laptop, user, &["client", "list", "--json"]));
     if wiped {
-        assert_eq!(after.trim(), "[]", "{user}: a revoked laptop kept its clients");
+        assert_eq!(
+            after.trim(),
+            "[]",
+            "{user}: a revoked laptop kept its clients"
+        );
     } else {
         assert_eq!(before, after, "{user}: a refused sync changed the laptop");
     }

@@ -355,6 +355,18 @@ impl Batch<'_> {
         }
         self.append_change(id, &bytes, &doc.get_heads()).map(Some)
     }
+
+    /// Delete a document with all its history, index entry and view inside
+    /// this transaction (erasure: with the tombstone and its audit entry).
+    /// Returns whether it existed. Call [`Store::checkpoint`] after the
+    /// commit so the erased ciphertext also leaves the write-ahead log.
+    pub fn delete_doc(&self, id: DocId) -> Result<bool> {
+        let n = self
+            .tx
+            .prepare_cached("DELETE FROM docs WHERE id = ?1")?
+            .execute([id.0.as_bytes().as_slice()])?;
+        Ok(n > 0)
+    }
 }
 
 impl Store {
@@ -466,16 +478,11 @@ impl Store {
     /// checkpoint so the erased ciphertext also leaves the write-ahead log
     /// (`secure_delete` zeroes the freed pages). Returns whether it existed.
     pub fn delete_doc(&self, id: DocId) -> Result<bool> {
-        let tx = self.write_tx()?;
-        let n = tx.execute(
-            "DELETE FROM docs WHERE id = ?1",
-            [id.0.as_bytes().as_slice()],
-        )?;
-        tx.commit()?;
-        if n > 0 {
+        let deleted = self.batch(|b| b.delete_doc(id))?;
+        if deleted {
             self.checkpoint()?;
         }
-        Ok(n > 0)
+        Ok(deleted)
     }
 
     /// Ids of all documents of `kind`, ascending.

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
 use chrono::{DateTime, Utc};
-use polku_audit::{AuditLog, Entry, Head, NodeId};
-use polku_core::{DocId, DocKind};
+use polku_audit::{AuditLog, Entry, Head, NodeId, NodeKey};
+use polku_core::{DocId, DocKind, UserId};
+use uuid::Uuid;
 
 use crate::docset::{DocSet, HeadsHash, heads_hash};
 use crate::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
@@ -65,8 +66,9 @@ pub trait Policy: Send {
     fn may_view(&self, peer: &NodeId, doc: &DocMeta<'_>) -> bool;
     /// Whether the peer's user may make this change.
     fn check_change(&self, peer: &NodeId, check: &ChangeCheck<'_>) -> Result<(), RefusedReason>;
-    /// Whether the peer's user may erase the document.
-    fn may_erase(&self, peer: &NodeId, doc: DocId) -> bool;
+    /// Whether the user of `node` (the node that erased and signed the
+    /// tombstone, not necessarily the peer relaying it) may erase the document.
+    fn may_erase(&self, node: &NodeId, doc: DocId) -> bool;
 }
 
 /// The rights of one peer under a [`UnitPolicy`].
@@ -165,8 +167,8 @@ impl Policy for UnitPolicy {
         }
     }
 
-    fn may_erase(&self, peer: &NodeId, _doc: DocId) -> bool {
-        self.rights.get(peer).is_some_and(|r| r.erase)
+    fn may_erase(&self, node: &NodeId, _doc: DocId) -> bool {
+        self.rights.get(node).is_some_and(|r| r.erase)
     }
 }
 
@@ -394,12 +396,25 @@ impl MemReplica {
         }
     }
 
-    /// Erases a document here: deletes it and records a tombstone to propagate.
-    pub fn erase(&mut self, id: DocId, at: DateTime<Utc>) {
-        self.record_erasure(Tombstone {
-            doc: id,
-            erased_at: at,
-        });
+    /// Erases a document here: deletes it and records a tombstone signed by
+    /// `key` (this node's key) to propagate. An organisation document is
+    /// never erased (`false`); an id not held is erased as a client.
+    pub fn erase(&mut self, key: &NodeKey, id: DocId, at: DateTime<Utc>) -> bool {
+        let kind = self.docs.get(&id).map_or(DocKind::Client, |d| d.kind);
+        if kind == DocKind::Organisation || self.erased.contains_key(&id) {
+            return false;
+        }
+        let mut user = [0u8; 16];
+        user.copy_from_slice(&key.node_id().as_bytes()[..16]);
+        let t = Tombstone::sign(key, id, kind, UserId(Uuid::from_bytes(user)), at);
+        self.record_erasure(t);
+        true
+    }
+
+    /// Records an already signed tombstone as if this node had erased the
+    /// document (tests: a forged or hostile tombstone to propagate).
+    pub fn record_raw_tombstone(&mut self, t: Tombstone) {
+        self.record_erasure(t);
     }
 
     fn record_erasure(&mut self, t: Tombstone) -> bool {
@@ -674,6 +689,10 @@ impl Replica for MemReplica {
         Ok(())
     }
 
+    fn own_audit_head(&mut self) -> Result<Option<Head>, ReplicaError> {
+        Ok(self.audit.chain(&self.node).and_then(|c| c.head()))
+    }
+
     fn audit_heads(&mut self, peer: &Peer) -> Result<Vec<AuditHead>, ReplicaError> {
         Ok(self
             .audit
@@ -745,11 +764,25 @@ impl Replica for MemReplica {
         peer: &Peer,
         tombstone: &Tombstone,
     ) -> Result<TombstoneOutcome, ReplicaError> {
+        let _ = peer;
         if self.erased.contains_key(&tombstone.doc) {
             return Ok(TombstoneOutcome::Known);
         }
+        if !tombstone.verify() {
+            return Ok(TombstoneOutcome::Refused(RefusedReason::Invalid));
+        }
+        if tombstone.kind == DocKind::Organisation {
+            return Ok(TombstoneOutcome::Refused(RefusedReason::NotPermitted));
+        }
+        if self
+            .docs
+            .get(&tombstone.doc)
+            .is_some_and(|d| d.kind != tombstone.kind)
+        {
+            return Ok(TombstoneOutcome::Refused(RefusedReason::Invalid));
+        }
         if let Some(p) = &self.policy
-            && !p.may_erase(&peer.node, tombstone.doc)
+            && !p.may_erase(&tombstone.node, tombstone.doc)
         {
             return Ok(TombstoneOutcome::Refused(RefusedReason::NotPermitted));
         }

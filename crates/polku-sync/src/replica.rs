@@ -24,7 +24,7 @@
 //!   transaction; an interrupted session writes none of it.
 
 use automerge::{AutoCommit, ChangeHash};
-use polku_audit::{Entry, NodeId};
+use polku_audit::{Entry, Head, NodeId};
 use polku_core::{DocId, DocKind};
 
 use crate::docset::{DocSet, HeadsHash};
@@ -295,6 +295,17 @@ pub trait Replica {
     /// Writes the per-peer bookkeeping of a completed session, in one transaction.
     fn commit(&mut self, peer: &Peer, commit: &PeerCommit) -> Result<(), ReplicaError>;
 
+    /// The head of this node's own audit chain, announced in its hello.
+    fn own_audit_head(&mut self) -> Result<Option<Head>, ReplicaError> {
+        Ok(None)
+    }
+
+    /// The head of its own chain the peer announced in its hello (hub: kept
+    /// to notice entries removed from the peer's store later).
+    fn peer_audit_head(&mut self, _peer: &Peer, _head: Option<Head>) -> Result<(), ReplicaError> {
+        Ok(())
+    }
+
     /// Heads of the audit chains shared with this peer.
     fn audit_heads(&mut self, peer: &Peer) -> Result<Vec<AuditHead>, ReplicaError>;
 
@@ -316,7 +327,16 @@ pub trait Replica {
         cursor: u64,
     ) -> Result<TombstoneBatch, ReplicaError>;
 
-    /// Applies a received tombstone: delete the local copy, refuse the id forever.
+    /// Applies a received tombstone: check it, then delete the local copy and
+    /// refuse the id forever.
+    ///
+    /// A replica refuses ([`TombstoneOutcome::Refused`]) a tombstone whose
+    /// signature does not verify against its erasing node, one for an
+    /// organisation document (never erased) or naming another kind than the
+    /// local copy has, and one whose erasing node is not this organisation's
+    /// hub or an enrolled device of the tombstone's user, or whose user may
+    /// not erase. The tombstone record, the deletion and the audit entry
+    /// saying so are one transaction.
     fn apply_tombstone(
         &mut self,
         peer: &Peer,

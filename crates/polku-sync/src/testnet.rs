@@ -311,6 +311,12 @@ impl Net {
         })
     }
 
+    /// Erases a document on a node (a tombstone signed by its key).
+    pub fn erase(&mut self, name: &str, doc: DocId, at: DateTime<Utc>) -> bool {
+        let node = self.node_mut(name);
+        node.replica.erase(&node.key, doc, at)
+    }
+
     /// Appends an audit entry to a node's own chain.
     pub fn audit(&mut self, name: &str, minutes: i64, target: Option<DocId>) -> Entry {
         let node = self.node_mut(name);

@@ -6,8 +6,8 @@ use polku_core::{DocId, DocKind, OrgId};
 use polku_sync::docset::{HeadsHash, SetDigest};
 use polku_sync::mem::MemReplica;
 use polku_sync::protocol::{
-    DocBody, DocMessage, DocSetChunk, FrameDecoder, Hello, MAX_FRAME_LEN, Message, Role,
-    decode_frame, decode_payload, frame_len,
+    DocBody, DocMessage, DocSetChunk, FrameDecoder, Hello, MAX_FRAME_LEN, Message,
+    PROTOCOL_VERSION, Role, decode_frame, decode_payload, frame_len,
 };
 use polku_sync::{Session, SessionConfig};
 use proptest::prelude::*;
@@ -17,10 +17,11 @@ fn samples() -> Vec<Vec<u8>> {
     let id = DocId(Uuid::from_bytes([1; 16]));
     [
         Message::Hello(Hello {
-            max_version: 1,
+            max_version: PROTOCOL_VERSION,
             org: OrgId(Uuid::from_bytes([2; 16])),
             node: NodeId::from_bytes([3; 32]),
             role: Role::Hub,
+            audit_head: None,
         }),
         Message::TurnEnd { turn: 3 },
         Message::DocSet(DocSetChunk {
@@ -66,10 +67,11 @@ fn kind() -> impl Strategy<Value = DocKind> {
 
 fn hello(org: OrgId, node: NodeId, role: Role) -> Message {
     Message::Hello(Hello {
-        max_version: 1,
+        max_version: polku_sync::protocol::PROTOCOL_VERSION,
         org,
         node,
         role,
+        audit_head: None,
     })
 }
 
@@ -189,7 +191,7 @@ fn apply(frame: &[u8], m: &Refusable) -> Option<Vec<u8>> {
             f[..4].copy_from_slice(&l.to_le_bytes());
             f
         }),
-        Refusable::Version(v) => (*v != 1).then(|| {
+        Refusable::Version(v) => (*v != polku_sync::protocol::PROTOCOL_VERSION).then(|| {
             let mut f = frame.to_vec();
             f[4] = *v;
             f
@@ -388,11 +390,12 @@ fn hub_replica(hub: NodeId, laptop: NodeId) -> MemReplica {
         doc.put(ROOT, "n", i64::from(i)).expect("put");
         assert!(replica.insert(DocId(Uuid::from_bytes([i + 1; 16])), DocKind::Client, doc));
     }
-    replica.erase(
+    let key = polku_audit::NodeKey::from_bytes(&[5; 32]);
+    assert!(replica.erase(
+        &key,
         DocId(Uuid::from_bytes([3; 16])),
         chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
-    );
-    let key = polku_audit::NodeKey::from_bytes(&[5; 32]);
+    ));
     replica.audit_mut().append(
         &key,
         chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),

@@ -278,9 +278,9 @@ fn tombstones_propagate_and_erased_ids_are_refused_forever() {
     net.sync_until_quiet(&pairs, 3);
 
     // The hub erases x while laptop-2 edits it offline; the admin laptop erases y.
-    net.replica_mut("hub").erase(x, test_time(1));
+    assert!(net.erase("hub", x, test_time(1)));
     net.set_field("laptop-2", x, "phone", "edited");
-    net.replica_mut("admin").erase(y, test_time(2));
+    assert!(net.erase("admin", y, test_time(2)));
 
     let (l2, _) = net.sync("laptop-2", "hub").expect("l2");
     assert_eq!(l2.erased, vec![x]);
@@ -299,7 +299,7 @@ fn tombstones_propagate_and_erased_ids_are_refused_forever() {
     // A worker may not erase: the hub refuses its tombstone and keeps the document.
     let z = net.new_doc("hub", UNIT_A, &[("phone", "3")]);
     net.sync_until_quiet(&pairs, 3);
-    net.replica_mut("laptop-1").erase(z, test_time(3));
+    assert!(net.erase("laptop-1", z, test_time(3)));
     let (l1, hub) = net.sync("laptop-1", "hub").expect("l1");
     assert!(hub.refused_here.iter().any(|r| r.doc == z));
     assert!(l1.refused_by_peer.iter().any(|r| r.doc == z));
@@ -398,4 +398,53 @@ fn audit_chains_are_exchanged_append_only() {
     // The hub shares with a laptop only that laptop's own chain.
     assert_eq!(net.replica("laptop-1").audit().len(), 8);
     assert_eq!(net.replica("laptop-2").audit().len(), 1);
+}
+
+#[test]
+fn forged_and_organisation_tombstones_are_refused_over_a_session() {
+    use polku_audit::NodeKey;
+    use polku_sync::protocol::Tombstone;
+    let mut net = org_net();
+    net.add_laptop("admin", "hub");
+    let mut grants: Vec<(&str, UnitRights)> = LAPTOPS
+        .iter()
+        .map(|(l, u)| (*l, UnitRights::worker(u)))
+        .collect();
+    grants.push(("admin", UnitRights::admin()));
+    set_policy(&mut net, &grants);
+    let x = net.new_doc("hub", UNIT_A, &[("phone", "1")]);
+    net.sync_until_quiet(&[("laptop-1", "hub"), ("admin", "hub")], 3);
+
+    // laptop-1 (a worker) signs a tombstone claiming to be the admin laptop:
+    // the signature does not verify against the admin's node.
+    let worker_key = NodeKey::from_bytes(blake3::hash(b"laptop-1").as_bytes());
+    let user = UserId::from_parts(0, [1; 10]);
+    let mut forged = Tombstone::sign(&worker_key, x, DocKind::Client, user, test_time(1));
+    forged.node = net.id("admin");
+    net.replica_mut("laptop-1").record_raw_tombstone(forged);
+    let (l1, hub) = net.sync("laptop-1", "hub").expect("sync");
+    assert!(
+        hub.refused_here
+            .iter()
+            .any(|r| r.doc == x && r.reason == RefusedReason::Invalid),
+        "{hub:?}"
+    );
+    assert!(l1.refused_by_peer.iter().any(|r| r.doc == x));
+    assert!(net.replica("hub").contains(x) && !net.replica("hub").is_erased(x));
+
+    // The admin laptop's validly signed tombstone naming the organisation
+    // kind is refused too.
+    let org = net.next_id();
+    let admin_key = NodeKey::from_bytes(blake3::hash(b"admin").as_bytes());
+    let t = Tombstone::sign(&admin_key, org, DocKind::Organisation, user, test_time(2));
+    assert!(t.verify());
+    net.replica_mut("admin").record_raw_tombstone(t);
+    let (_, hub) = net.sync("admin", "hub").expect("sync");
+    assert!(
+        hub.refused_here
+            .iter()
+            .any(|r| r.doc == org && r.reason == RefusedReason::NotPermitted),
+        "{hub:?}"
+    );
+    assert!(!net.replica("hub").is_erased(org));
 }

@@ -172,7 +172,7 @@ impl<T: DocModel> Doc<T> {
             .ok_or_else(|| DocError::NotAConflictValue { path: path_str() })?;
         let am = self.as_automerge_mut();
         am.put(&obj, last.as_str(), scalar)?;
-        am.commit();
+        self.commit_pending();
         Ok(())
     }
 }

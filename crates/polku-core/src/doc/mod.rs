@@ -182,6 +182,8 @@ pub struct Doc<T> {
     am: AutoCommit,
     /// Heads at the last save (or load): `save_incremental` writes what came after.
     saved: Vec<ChangeHash>,
+    /// Message of the changes this document commits (see [`Doc::set_commit_message`]).
+    message: Option<String>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -202,6 +204,22 @@ impl<T: DocModel> Doc<T> {
 
     /// A new document holding `value`, written by `actor`.
     pub fn new_with_actor(value: &T, actor: ActorId) -> Result<Self, DocError> {
+        let mut doc = Self::new_uncommitted(value, actor)?;
+        doc.commit_pending();
+        Ok(doc)
+    }
+
+    /// A new document holding `value`, with a fresh random actor id, whose
+    /// changes (the first one included) carry `message` (see
+    /// [`Doc::set_commit_message`]).
+    pub fn new_with_message(value: &T, message: Option<String>) -> Result<Self, DocError> {
+        let mut doc = Self::new_uncommitted(value, ActorId::random())?;
+        doc.message = message;
+        doc.commit_pending();
+        Ok(doc)
+    }
+
+    fn new_uncommitted(value: &T, actor: ActorId) -> Result<Self, DocError> {
         let mut am = AutoCommit::new().with_actor(actor);
         let Some(automerge::hydrate::Value::Map(mut root)) = value.to_am() else {
             return Err(At::root().error("a map"));
@@ -219,10 +237,10 @@ impl<T: DocModel> Doc<T> {
             );
         }
         am.init_root_from_hydrate(&root)?;
-        am.commit();
         Ok(Self {
             am,
             saved: Vec::new(),
+            message: None,
             _model: PhantomData,
         })
     }
@@ -264,6 +282,7 @@ impl<T: DocModel> Doc<T> {
         Ok(Self {
             am,
             saved: Vec::new(),
+            message: None,
             _model: PhantomData,
         })
     }
@@ -318,6 +337,27 @@ impl<T: DocModel> Doc<T> {
         T::from_am(Some(&root), At::root())
     }
 
+    /// Sets the message of every change this document commits from now on
+    /// (Polku records the author's audit-chain position there; no personal
+    /// data). `None`: no message.
+    pub fn set_commit_message(&mut self, message: Option<String>) {
+        self.message = message;
+    }
+
+    /// Commits pending operations as one change, with the commit message.
+    pub(crate) fn commit_pending(&mut self) {
+        match &self.message {
+            Some(m) => {
+                self.am.commit_with(
+                    automerge::transaction::CommitOptions::default().with_message(m.clone()),
+                );
+            }
+            None => {
+                self.am.commit();
+            }
+        }
+    }
+
     /// Runs `f` on the current value and writes back only what it changed,
     /// as one Automerge change. The id cannot change.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, DocError> {
@@ -343,7 +383,7 @@ impl<T: DocModel> Doc<T> {
             self.am.rollback();
             return res;
         }
-        self.am.commit();
+        self.commit_pending();
         Ok(())
     }
 
@@ -397,6 +437,7 @@ impl<T: DocModel> Doc<T> {
         Doc {
             am: self.am.fork().with_actor(ActorId::random()),
             saved: Vec::new(),
+            message: None,
             _model: PhantomData,
         }
     }
@@ -406,7 +447,7 @@ impl<T: DocModel> Doc<T> {
     fn set_text_at(&mut self, path: &[&str], new: &str) -> Result<(), DocError> {
         let obj = self.text_obj(path)?;
         self.am.update_text(&obj, new)?;
-        self.am.commit();
+        self.commit_pending();
         Ok(())
     }
 
@@ -426,7 +467,7 @@ impl<T: DocModel> Doc<T> {
             return Err(DocError::OutOfRange { pos, delete, len });
         }
         self.am.splice_text(&obj, pos, del, insert)?;
-        self.am.commit();
+        self.commit_pending();
         Ok(())
     }
 

@@ -1,11 +1,11 @@
-//! Byte layouts of protocol version 1. **Do not change**: see the module above.
+//! Byte layouts of protocol version 2. **Do not change**: see the module above.
 //!
 //! All integers little-endian, no padding. A frame:
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 4 | payload length `n`, `1..=MAX_FRAME_LEN` |
-//! | 1 | protocol version = 1 |
+//! | 1 | protocol version = 2 |
 //! | 1 | message tag |
 //! | n − 2 | body |
 //!
@@ -13,7 +13,7 @@
 //!
 //! | tag | message | body |
 //! |---|---|---|
-//! | 1 | Hello | max version u8, org id, node id (32), role u8 (1 hub, 2 laptop) |
+//! | 1 | Hello | max version u8, org id, node id (32), role u8 (1 hub, 2 laptop), audit head present u8 (0/1), if present: seq u64, entry hash (32) |
 //! | 2 | TurnEnd | turn u32 |
 //! | 3 | DocSet | flags u8 (bit 0 full, bit 1 last), digest (32), count, then per entry: id, present u8 (0/1), hash if present |
 //! | 4 | DocSetRequest | — |
@@ -22,16 +22,20 @@
 //! | 7 | Revoke | count, then ids |
 //! | 8 | AuditHeads | count, then per chain: node (32), seq u64, entry hash (32) |
 //! | 9 | AuditEntries | count, then per entry: len u16, bytes (`polku_audit::Entry::encode`) |
-//! | 10 | Tombstones | count, then per tombstone: id, erased at i64 (µs since the Unix epoch) |
+//! | 10 | Tombstones | count, then per tombstone: id, kind u8, erased at i64 (µs since the Unix epoch), erasing node (32), user id, signature (64) |
 //! | 11 | Done | last u8 (0/1), count, then per document: id, present u8, hash if present |
 //! | 12 | Error | code u8 |
 //!
 //! Every value has one encoding: unknown tags, flags, codes and trailing
 //! bytes are refused.
+//!
+//! Changes from version 1 (never released): the hello's audit head, and the
+//! tombstone's kind, erasing node, user and signature
+//! ([`super::Tombstone::signed_bytes`] after [`super::TOMBSTONE_CONTEXT`]).
 
 use chrono::DateTime;
-use polku_audit::{EntryHash, NodeId};
-use polku_core::{DocId, DocKind, OrgId};
+use polku_audit::{EntryHash, EntrySignature, Head, NodeId};
+use polku_core::{DocId, DocKind, OrgId, UserId};
 use uuid::Uuid;
 
 use super::{
@@ -60,6 +64,9 @@ const BODY_WHOLE: u8 = 2;
 
 const FLAG_FULL: u8 = 1;
 const FLAG_LAST: u8 = 2;
+
+/// Bytes of one encoded tombstone.
+const TOMBSTONE_LEN: usize = 16 + 1 + 8 + 32 + 16 + 64;
 
 /// Longest encoded audit entry accepted.
 const MAX_AUDIT_ENTRY_LEN: usize = polku_audit::wire::MAX_ENCODED_LEN;
@@ -93,6 +100,14 @@ pub(super) fn encode(msg: &Message) -> Vec<u8> {
             out.extend_from_slice(h.org.0.as_bytes());
             out.extend_from_slice(h.node.as_bytes());
             out.push(h.role.code());
+            match &h.audit_head {
+                Some(head) => {
+                    out.push(1);
+                    out.extend_from_slice(&head.seq.to_le_bytes());
+                    out.extend_from_slice(&head.hash.0);
+                }
+                None => out.push(0),
+            }
         }
         Message::TurnEnd { turn } => {
             out.push(TAG_TURN_END);
@@ -163,7 +178,11 @@ pub(super) fn encode(msg: &Message) -> Vec<u8> {
             put_u32(&mut out, list.len());
             for t in list {
                 put_id(&mut out, &t.doc);
+                out.push(t.kind.code());
                 out.extend_from_slice(&t.erased_at.timestamp_micros().to_le_bytes());
+                out.extend_from_slice(t.node.as_bytes());
+                out.extend_from_slice(t.user.as_bytes());
+                out.extend_from_slice(t.signature.as_bytes());
             }
         }
         Message::Done { last, changed } => {
@@ -354,11 +373,21 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             let org = OrgId(Uuid::from_bytes(r.array()?));
             let node = NodeId::from_bytes(r.array()?);
             let role = Role::from_code(r.u8()?).ok_or(ProtocolError::InvalidValue("role"))?;
+            let audit_head = if r.flag("audit head")? {
+                let seq = r.u64()?;
+                Some(Head {
+                    seq,
+                    hash: EntryHash(r.array()?),
+                })
+            } else {
+                None
+            };
             Message::Hello(Hello {
                 max_version,
                 org,
                 node,
                 role,
+                audit_head,
             })
         }
         TAG_TURN_END => Message::TurnEnd { turn: r.u32()? },
@@ -454,13 +483,25 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             Message::AuditEntries(entries)
         }
         TAG_TOMBSTONES => {
-            let (count, cap) = r.count("tombstones", MAX_ENTRIES_PER_FRAME, 24)?;
+            let (count, cap) = r.count("tombstones", MAX_ENTRIES_PER_FRAME, TOMBSTONE_LEN)?;
             let mut list = Vec::with_capacity(cap);
             for _ in 0..count {
                 let doc = r.doc_id()?;
+                let kind =
+                    DocKind::from_code(r.u8()?).ok_or(ProtocolError::InvalidValue("doc kind"))?;
                 let erased_at = DateTime::from_timestamp_micros(r.i64()?)
                     .ok_or(ProtocolError::InvalidValue("erased at"))?;
-                list.push(Tombstone { doc, erased_at });
+                let node = NodeId::from_bytes(r.array()?);
+                let user = UserId(Uuid::from_bytes(r.array()?));
+                let signature = EntrySignature(r.array()?);
+                list.push(Tombstone {
+                    doc,
+                    kind,
+                    erased_at,
+                    node,
+                    user,
+                    signature,
+                });
             }
             Message::Tombstones(list)
         }
@@ -490,10 +531,21 @@ mod tests {
         let id = DocId(Uuid::from_bytes([3; 16]));
         vec![
             Message::Hello(Hello {
-                max_version: 1,
+                max_version: 2,
                 org: OrgId(Uuid::from_bytes([1; 16])),
                 node: NodeId::from_bytes([2; 32]),
                 role: Role::Laptop,
+                audit_head: Some(Head {
+                    seq: 9,
+                    hash: EntryHash([7; 32]),
+                }),
+            }),
+            Message::Hello(Hello {
+                max_version: 2,
+                org: OrgId(Uuid::from_bytes([1; 16])),
+                node: NodeId::from_bytes([2; 32]),
+                role: Role::Hub,
+                audit_head: None,
             }),
             Message::TurnEnd { turn: 7 },
             Message::DocSet(DocSetChunk {
@@ -526,13 +578,16 @@ mod tests {
                 hash: EntryHash([6; 32]),
             }]),
             Message::AuditEntries(vec![vec![1, 2, 3], vec![]]),
-            Message::Tombstones(vec![Tombstone {
-                doc: id,
-                erased_at: chrono::Utc
+            Message::Tombstones(vec![Tombstone::sign(
+                &polku_audit::NodeKey::from_bytes(&[4; 32]),
+                id,
+                DocKind::Client,
+                UserId(Uuid::from_bytes([5; 16])),
+                chrono::Utc
                     .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
                     .single()
                     .unwrap_or_default(),
-            }]),
+            )]),
             Message::Done {
                 last: true,
                 changed: vec![(id, None), (id, Some(HeadsHash([8; 32])))],
@@ -572,6 +627,41 @@ mod tests {
             assert_eq!(out, samples());
             assert_eq!(dec.buffered(), 0);
         }
+    }
+
+    #[test]
+    fn tombstone_signature_covers_every_field() {
+        let key = polku_audit::NodeKey::from_bytes(&[4; 32]);
+        let t = Tombstone::sign(
+            &key,
+            DocId(Uuid::from_bytes([3; 16])),
+            DocKind::Client,
+            UserId(Uuid::from_bytes([5; 16])),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        assert!(t.verify());
+        let Ok(Message::Tombstones(back)) =
+            decode_frame(Message::Tombstones(vec![t]).encode().as_bytes())
+        else {
+            panic!("tombstones decode");
+        };
+        assert!(back[0].verify(), "a decoded tombstone still verifies");
+        let mut tampered = [t; 5];
+        tampered[0].doc = DocId(Uuid::from_bytes([4; 16]));
+        tampered[1].kind = DocKind::Organisation;
+        tampered[2].erased_at = chrono::DateTime::from_timestamp_micros(1).unwrap_or_default();
+        tampered[3].node = polku_audit::NodeKey::from_bytes(&[6; 32]).node_id();
+        tampered[4].user = UserId(Uuid::from_bytes([6; 16]));
+        for (i, x) in tampered.iter().enumerate() {
+            assert!(!x.verify(), "field {i} is covered");
+        }
+    }
+
+    #[test]
+    fn version_1_frames_are_refused() {
+        let mut v1 = Message::TurnEnd { turn: 1 }.encode().into_bytes();
+        v1[4] = 1;
+        assert_eq!(decode_frame(&v1), Err(ProtocolError::UnsupportedVersion(1)));
     }
 
     #[test]

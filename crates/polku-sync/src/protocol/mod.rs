@@ -11,25 +11,30 @@
 //! allocation larger than the input. Every count and length is checked
 //! against the limits below before anything is read.
 //!
-//! **Do not change** the version 1 layouts, tags or codes: peers of different
-//! builds talk to each other. A new layout needs a new protocol version (and
-//! a new [`ALPN`]) with the old one still understood.
+//! **Do not change** a released version's layouts, tags or codes: peers of
+//! different builds talk to each other. A new layout needs a new protocol
+//! version (and a new [`ALPN`]).
+//!
+//! Version 2 (this one) replaced version 1, which was never released: a hello
+//! carries the sender's audit-chain head and a tombstone is signed by the
+//! node that erased (see [`codec`]). A version 1 frame is refused with
+//! [`ProtocolError::UnsupportedVersion`].
 
 pub mod codec;
 
 use chrono::{DateTime, Utc};
-use polku_audit::{EntryHash, NodeId};
-use polku_core::{DocId, DocKind, OrgId};
+use polku_audit::{EntryHash, EntrySignature, Head, NodeId, NodeKey};
+use polku_core::{DocId, DocKind, OrgId, UserId};
 
 use crate::docset::{HeadsHash, SetDigest};
 
 pub use codec::{FrameDecoder, decode_frame, decode_payload, frame_len};
 
 /// ALPN under which the protocol is mounted on an iroh endpoint.
-pub const ALPN: &[u8] = b"polku/sync/1";
+pub const ALPN: &[u8] = b"polku/sync/2";
 
 /// The protocol version byte at the start of every payload.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Bytes of the length prefix of a frame.
 pub const FRAME_HEADER_LEN: usize = 4;
@@ -100,6 +105,10 @@ pub struct Hello {
     pub node: NodeId,
     /// The sender's role.
     pub role: Role,
+    /// The head of the sender's own audit chain (`None`: no entry yet). The
+    /// receiver keeps the highest head a node ever announced: entries removed
+    /// from that node's store afterwards show up as a gap.
+    pub audit_head: Option<Head>,
 }
 
 /// One frame of a document-set announcement (see [`crate::docset`]).
@@ -232,14 +241,73 @@ pub struct AuditHead {
     pub hash: EntryHash,
 }
 
+/// Signing context of a tombstone's signature. Do not change.
+pub const TOMBSTONE_CONTEXT: &[u8] = b"polku/tombstone/v1\0";
+
 /// An erased document: every peer deletes its copy and refuses the id forever.
-/// (Signed tombstones come later; for now the id and the time.)
+///
+/// Signed by the node that erased it ([`Tombstone::sign`]), so every receiver
+/// can check ([`Tombstone::verify`]) which node and user erased what, whoever
+/// relayed it. Whether that node's user may erase is the receiver's decision
+/// ([`crate::Replica::apply_tombstone`]); an organisation document is never
+/// erased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tombstone {
     /// The erased document.
     pub doc: DocId,
-    /// When it was erased (microsecond precision on the wire).
+    /// Its kind.
+    pub kind: DocKind,
+    /// When it was erased (microsecond precision).
     pub erased_at: DateTime<Utc>,
+    /// The node that erased it and signed this tombstone.
+    pub node: NodeId,
+    /// The user who erased it on that node.
+    pub user: UserId,
+    /// `node`'s signature over [`Tombstone::signed_bytes`], after [`TOMBSTONE_CONTEXT`].
+    pub signature: EntrySignature,
+}
+
+impl Tombstone {
+    /// A tombstone signed by `key` (the erasing node's key). The time is cut
+    /// to whole microseconds, as the wire carries it.
+    pub fn sign(
+        key: &NodeKey,
+        doc: DocId,
+        kind: DocKind,
+        user: UserId,
+        erased_at: DateTime<Utc>,
+    ) -> Tombstone {
+        let erased_at =
+            DateTime::from_timestamp_micros(erased_at.timestamp_micros()).unwrap_or(erased_at);
+        let mut t = Tombstone {
+            doc,
+            kind,
+            erased_at,
+            node: key.node_id(),
+            user,
+            signature: EntrySignature([0; 64]),
+        };
+        t.signature = key.sign_detached(TOMBSTONE_CONTEXT, &t.signed_bytes());
+        t
+    }
+
+    /// The bytes the signature covers: id (16), kind code (1), erased at
+    /// (i64 µs, little-endian), node (32), user (16).
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(73);
+        out.extend_from_slice(self.doc.0.as_bytes());
+        out.push(self.kind.code());
+        out.extend_from_slice(&self.erased_at.timestamp_micros().to_le_bytes());
+        out.extend_from_slice(self.node.as_bytes());
+        out.extend_from_slice(self.user.as_bytes());
+        out
+    }
+
+    /// Whether the signature is `node`'s over the other fields.
+    pub fn verify(&self) -> bool {
+        self.node
+            .verify_detached(TOMBSTONE_CONTEXT, &self.signed_bytes(), &self.signature)
+    }
 }
 
 /// Why a session was ended by one side.

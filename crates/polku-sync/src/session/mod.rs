@@ -18,12 +18,18 @@
 //! arrive but **applied only at `TurnEnd`**: a malformed frame anywhere in a
 //! turn ends the session and nothing of that turn is applied.
 //!
-//! 1. Turn 0 (laptop): `Hello`. The hub checks it (version, organisation,
-//!    node id against the transport's, role) and asks the replica to
-//!    [admit](crate::Replica::admit) the laptop before it says anything else.
+//! 1. Turn 0 (laptop): `Hello` (with the head of the laptop's own audit
+//!    chain). The hub checks it (version, organisation, node id against the
+//!    transport's, role), asks the replica to [admit](crate::Replica::admit)
+//!    the laptop before it says anything else, and hands it the announced
+//!    head ([`crate::Replica::peer_audit_head`]).
 //! 2. Turn 1 (hub): `Hello`, then its announcement: the document-set delta
 //!    and digest ([`crate::docset`]), its audit heads, and the tombstones the
-//!    laptop has not acknowledged. The laptop checks the hello likewise.
+//!    laptop has not acknowledged. The laptop checks the hello likewise. A
+//!    tombstone the laptop refuses as not permitted is retried after each
+//!    later turn (the organisation document naming the erasing device may
+//!    arrive in the same session) and reported as refused if it still is
+//!    when the session ends.
 //! 3. Turn 2 (laptop): its announcement, and already the first per-document
 //!    messages (it knows the hub's set).
 //! 4. Later turns: a `DocSetRequest` (or the full set, on request), audit
@@ -210,6 +216,10 @@ pub struct Session {
     audit_seen: usize,
     tombstones_seen: usize,
     tombstone_cursor: u64,
+    /// Laptop: tombstones refused as not permitted, retried after each turn
+    /// (the organisation document naming the erasing device may arrive later
+    /// in the same session).
+    deferred_tombstones: Vec<crate::protocol::Tombstone>,
     peer_done: Vec<(DocId, Option<HeadsHash>)>,
 }
 
@@ -242,6 +252,7 @@ impl Session {
             audit_seen: 0,
             tombstones_seen: 0,
             tombstone_cursor: 0,
+            deferred_tombstones: Vec::new(),
             peer_done: Vec::new(),
         }
     }
@@ -253,10 +264,7 @@ impl Session {
 
     /// Opens the session: a laptop's first turn (its hello); nothing for a
     /// hub, which waits for the laptop's hello.
-    pub fn start<R: Replica + ?Sized>(
-        &mut self,
-        _replica: &mut R,
-    ) -> Result<Vec<Frame>, SyncError> {
+    pub fn start<R: Replica + ?Sized>(&mut self, replica: &mut R) -> Result<Vec<Frame>, SyncError> {
         if self.phase != Phase::New {
             return Err(SyncError::NotStarted);
         }
@@ -266,20 +274,21 @@ impl Session {
             return Ok(Vec::new());
         }
         let mut out = Outbox::new();
-        out.push(self.hello());
+        out.push(self.hello(replica)?);
         let (frames, idle) = out.finish(0);
         self.my_idle = idle;
         self.turn = 1;
         Ok(self.sent(frames))
     }
 
-    fn hello(&self) -> Message {
-        Message::Hello(Hello {
+    fn hello<R: Replica + ?Sized>(&self, replica: &mut R) -> Result<Message, SyncError> {
+        Ok(Message::Hello(Hello {
             max_version: PROTOCOL_VERSION,
             org: self.cfg.org,
             node: self.cfg.local,
             role: self.cfg.role,
-        })
+            audit_head: replica.own_audit_head()?,
+        }))
     }
 
     /// Handles one received frame (length prefix included); returns the
@@ -456,6 +465,7 @@ impl Session {
             self.reconcile(replica)?;
         }
         self.save_dirty(replica)?;
+        self.retry_tombstones(replica)?;
         self.report.turns = turn + 1;
         if self.my_idle && peer_idle {
             self.phase = Phase::AwaitDone;
@@ -488,6 +498,7 @@ impl Session {
             return Err(SyncError::WrongRole);
         }
         replica.admit(&self.peer).map_err(SyncError::Denied)?;
+        replica.peer_audit_head(&self.peer, hello.audit_head)?;
         let record = replica.peer_record(&self.peer)?;
         for e in replica.doc_set(&self.peer)? {
             self.recon.start.insert(e.id, e.heads);
@@ -593,6 +604,27 @@ impl Session {
         }
     }
 
+    /// Retries deferred tombstones (laptop); those still refused stay
+    /// deferred and are reported as refused if the session ends with them.
+    fn retry_tombstones<R: Replica + ?Sized>(&mut self, replica: &mut R) -> Result<(), SyncError> {
+        for t in std::mem::take(&mut self.deferred_tombstones) {
+            self.on_tombstone(replica, &t)?;
+        }
+        Ok(())
+    }
+
+    /// The session ends: deferred tombstones are refused for good.
+    fn refuse_deferred(&mut self) {
+        for t in std::mem::take(&mut self.deferred_tombstones) {
+            self.report.refused_here.push(Refusal {
+                doc: t.doc,
+                reason: crate::protocol::RefusedReason::NotPermitted,
+            });
+        }
+    }
+
+    /// Applies a received tombstone. A laptop defers one refused as not
+    /// permitted to the end of the turn (and again, until the session ends).
     fn on_tombstone<R: Replica + ?Sized>(
         &mut self,
         replica: &mut R,
@@ -600,6 +632,11 @@ impl Session {
     ) -> Result<(), SyncError> {
         use crate::replica::TombstoneOutcome;
         match replica.apply_tombstone(&self.peer, t)? {
+            TombstoneOutcome::Refused(crate::protocol::RefusedReason::NotPermitted)
+                if self.cfg.role == Role::Laptop =>
+            {
+                self.deferred_tombstones.push(*t);
+            }
             TombstoneOutcome::Applied { deleted } => {
                 self.report.tombstones_applied += 1;
                 if deleted {
@@ -628,7 +665,7 @@ impl Session {
         if !self.announced {
             self.announced = true;
             if self.cfg.role == Role::Hub {
-                out.push(self.hello());
+                out.push(self.hello(replica)?);
             }
             let delta = docset::delta(&self.recon.start, &self.recon.agreed);
             let digest = docset::digest(&self.recon.start);

@@ -212,6 +212,8 @@ impl Session {
             sync_states,
             tombstone_cursor: self.tombstone_cursor,
         };
+        self.retry_tombstones(replica)?;
+        self.refuse_deferred();
         replica.commit(&self.peer, &commit)?;
         self.report.completed = true;
         self.phase = Phase::Done;
