@@ -58,6 +58,10 @@ pub use crypto::SEAL_OVERHEAD;
 pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
 pub use kdf::{KdfParams, KdfTally};
+
+/// Test-only write hooks (cargo feature `tamper`).
+#[cfg(feature = "tamper")]
+pub mod fault;
 pub use schema::SCHEMA_VERSION;
 pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};
