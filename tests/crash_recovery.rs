@@ -1,5 +1,9 @@
-//! A child process writing memos is killed with SIGKILL at random moments; after
-//! each kill the store opens and every memo whose write returned is there.
+//! A child process writing memos is killed with SIGKILL in the middle of a
+//! write, every round: after a chosen number of acknowledged memos, while the
+//! next memo's transaction is written but not committed, or committed but not
+//! yet returned. After each kill the store opens and verifies, every memo
+//! whose write returned is there, the uncommitted one is not and the committed
+//! one is.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -36,13 +40,22 @@ fn memos_whose_write_returned_survive_sigkill() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     let mut acked: BTreeSet<u64> = BTreeSet::new();
     let mut next_n = 0u64;
-    let mut kills_mid_write = 0;
+    let mut committed_in_flight: BTreeSet<u64> = BTreeSet::new();
     for round in 0..KILLS {
+        let stop_after = rng.random_range(0..4u64);
+        let committed = round % 2 == 1;
+        let point = if committed {
+            "after-commit"
+        } else {
+            "before-commit"
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash-writer"))
             .arg(dir.path())
             .arg("admin")
             .arg(client.to_string())
             .arg(next_n.to_string())
+            .arg(stop_after.to_string())
+            .arg(point)
             .env("POLKU_PASSWORD", PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -58,12 +71,29 @@ fn memos_whose_write_returned_survive_sigkill() {
                 }
             }
         });
-        // Wait until the child has unlocked the store, then let it write for a random time.
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("child ready");
-        assert_eq!(first, "ready", "round {round}: unexpected first line");
-        std::thread::sleep(Duration::from_millis(rng.random_range(5..250)));
+        // The child acknowledges `stop_after` memos, then stops inside the
+        // next write and says so: only then is it killed. (The timeout only
+        // keeps a hung child from hanging the test.)
+        let next = |what: &str| {
+            rx.recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|e| panic!("round {round}: no {what} from the child: {e}"))
+        };
+        assert_eq!(
+            next("ready"),
+            "ready",
+            "round {round}: unexpected first line"
+        );
+        for i in 0..stop_after {
+            let line = next("ack");
+            assert_eq!(line, format!("ack {}", next_n + i), "round {round}");
+            acked.insert(next_n + i);
+        }
+        let in_flight = next_n + stop_after;
+        assert_eq!(
+            next("in-write"),
+            format!("in-write {in_flight}"),
+            "round {round}"
+        );
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("wait");
         assert!(
@@ -71,17 +101,12 @@ fn memos_whose_write_returned_survive_sigkill() {
             "round {round}: child should have been killed"
         );
         reader.join().expect("reader");
-
-        while let Ok(line) = rx.try_recv() {
-            let n: u64 = line
-                .strip_prefix("ack ")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("round {round}: bad line {line:?}"));
-            acked.insert(n);
-            next_n = next_n.max(n + 1);
-        }
-        // Numbers written but not acknowledged are skipped next round.
-        next_n += 1;
+        assert!(
+            rx.try_recv().is_err(),
+            "round {round}: output after the stop"
+        );
+        // The in-flight number is never reused.
+        next_n = in_flight + 1;
 
         // The store opens and holds every acknowledged memo.
         let mut session = Workspace::open(dir.path())
@@ -101,21 +126,22 @@ fn memos_whose_write_returned_survive_sigkill() {
                 "round {round}: acknowledged memo {n} lost"
             );
         }
-        if texts.len() > acked.len() {
-            kills_mid_write += 1;
+        // The memo killed in flight: gone if its transaction had not
+        // committed, there if it had.
+        assert_eq!(
+            texts.contains(&format!("crash-memo-{in_flight}")),
+            committed,
+            "round {round}: the memo killed {point}"
+        );
+        if committed {
+            committed_in_flight.insert(in_flight);
         }
+        assert_eq!(texts.len(), acked.len() + committed_in_flight.len());
         // Closing compacts: recovery must also survive compaction of a crashed log.
         session.close().expect("close");
     }
-    assert!(
-        acked.len() >= KILLS,
-        "too few writes acknowledged: {}",
-        acked.len()
-    );
-    eprintln!(
-        "{} memos acknowledged over {KILLS} kills; {kills_mid_write} kills landed after a write committed but before its ack",
-        acked.len()
-    );
+    assert!(!acked.is_empty(), "no write was acknowledged");
+    assert_eq!(committed_in_flight.len(), KILLS / 2);
 }
 
 /// A laptop applying a tombstone from its hub is killed (SIGKILL) inside the

@@ -319,6 +319,8 @@ impl Batch<'_> {
                 what: "empty change",
             });
         }
+        #[cfg(feature = "tamper")]
+        crate::write_hook::note_change_appended();
         let raw_id = id.0.as_bytes();
         let hh = heads_hash(heads_after);
         let seq: i64 = self
@@ -377,8 +379,20 @@ impl Store {
             tx: self.write_tx()?,
             keys: &self.keys,
         };
+        #[cfg(feature = "tamper")]
+        let appended_before = crate::write_hook::changes_appended();
         let out = f(&batch)?;
+        #[cfg(feature = "tamper")]
+        let changed = crate::write_hook::changes_appended() != appended_before;
+        #[cfg(feature = "tamper")]
+        if changed {
+            crate::write_hook::at(crate::write_hook::WritePoint::BeforeCommit);
+        }
         batch.tx.commit()?;
+        #[cfg(feature = "tamper")]
+        if changed {
+            crate::write_hook::at(crate::write_hook::WritePoint::AfterCommit);
+        }
         Ok(out)
     }
 

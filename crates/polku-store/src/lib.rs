@@ -60,6 +60,10 @@ pub use crypto::SEAL_OVERHEAD;
 pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
 pub use kdf::{KdfParams, KdfTally, PasswordVerifier};
+
+/// Test-only write hooks (cargo feature `tamper`).
+#[cfg(feature = "tamper")]
+pub mod write_hook;
 pub use schema::SCHEMA_VERSION;
 pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};
