@@ -42,6 +42,9 @@ use tokio::sync::Semaphore;
 use crate::frames::{Budget, ReadRules};
 use crate::{ERROR_LINGER, NetError, READ_TIMEOUT, SessionLog, Shared, drive, lock, peer_of};
 
+/// Admission checks run at once on the blocking pool.
+const ADMISSION_CHECKS: usize = 4;
+
 /// Bounds a hub puts on its peers. [`Default`] is what `polku hub` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HubLimits {
@@ -140,6 +143,8 @@ struct Inner<R> {
     log: SessionLog,
     limits: HubLimits,
     slots: Semaphore,
+    /// Admission checks at once (they take the replica's lock in turn anyway).
+    checks: Semaphore,
     budget: Budget,
     gauges: Gauges,
 }
@@ -189,6 +194,7 @@ impl<R: Replica + Send + 'static> SyncProtocol<R> {
                 local,
                 log,
                 slots: Semaphore::new(limits.max_sessions.max(1)),
+                checks: Semaphore::new(ADMISSION_CHECKS),
                 budget: Budget::new(limits.max_buffered_bytes, limits.read_timeout),
                 gauges: Gauges::default(),
                 limits,
@@ -244,10 +250,30 @@ impl<R: Replica + Send + 'static> Inner<R> {
             node: peer,
             role: Role::Laptop,
         };
+        let _check = self
+            .checks
+            .acquire()
+            .await
+            .map_err(|_| NetError::Internal)?;
         let denied = tokio::task::spawn_blocking(move || lock(&replica).admit(&peer))
             .await
             .map_err(|_| NetError::Internal)?;
         denied.map_err(|d| NetError::Sync(polku_sync::SyncError::Denied(d)))
+    }
+
+    /// Hands `result` to the session log on a blocking thread.
+    async fn log(
+        &self,
+        peer: NodeId,
+        result: Result<SyncReport, NetError>,
+    ) -> Result<SyncReport, NetError> {
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || {
+            log(peer, &result);
+            result
+        })
+        .await
+        .map_err(|_| NetError::Internal)?
     }
 
     async fn session(
@@ -305,7 +331,7 @@ impl<R: Replica + Send + 'static> Inner<R> {
             } else {
                 connection.close(1u32.into(), b"refused");
             }
-            return Err(e);
+            return self.log(peer, Err(e)).await.map(|_| ());
         }
         let slot = tokio::time::timeout(self.limits.session_wait, self.slots.acquire()).await;
         let Ok(Ok(_slot)) = slot else {
@@ -335,13 +361,7 @@ impl<R: Replica + Send + 'static> Inner<R> {
             }
             Err(_) => g.failed.fetch_add(1, Ordering::SeqCst),
         };
-        let log = self.log.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            log(peer, &result);
-            result
-        })
-        .await
-        .map_err(|_| NetError::Internal)?;
+        let result = self.log(peer, result).await;
         drop(_session);
         drop(_slot);
         // Let the laptop read our last frames (the report, or the error frame

@@ -31,7 +31,7 @@ pub use hub::{HubCounters, HubLimits, SyncProtocol};
 use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, SecretKey};
 use polku_audit::NodeId;
 use polku_core::OrgId;
-use polku_sync::protocol::ProtocolError;
+use polku_sync::protocol::{ErrorCode, Message, ProtocolError};
 use polku_sync::{Frame, Replica, Role, Session, SessionConfig, SyncError, SyncReport};
 use serde::{Deserialize, Serialize};
 
@@ -108,14 +108,20 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
 /// stream and unbounded per connection).
 const RECEIVE_WINDOW: u32 = 1024 * 1024;
 
+/// Bytes in flight to one peer (the QUIC default is 10 MB per connection,
+/// kept in memory until acknowledged).
+const SEND_WINDOW: u64 = 2 * 1024 * 1024;
+
 /// QUIC settings: one bidirectional stream per connection (both protocols
-/// use exactly one), no unidirectional streams, bounded receive windows.
+/// use exactly one), no unidirectional streams, bounded receive and send
+/// windows.
 fn transport() -> QuicTransportConfig {
     QuicTransportConfig::builder()
         .max_concurrent_bidi_streams(VarInt::from_u32(1))
         .max_concurrent_uni_streams(VarInt::from_u32(0))
         .stream_receive_window(VarInt::from_u32(RECEIVE_WINDOW))
         .receive_window(VarInt::from_u32(RECEIVE_WINDOW + RECEIVE_WINDOW / 4))
+        .send_window(SEND_WINDOW)
         .build()
 }
 
@@ -291,7 +297,25 @@ async fn drive<W: Work>(
         } else {
             &reading.before_open
         };
-        let frame = frames::read_frame(recv, rules, &mut held).await?;
+        let frame = match frames::read_frame(recv, rules, &mut held).await {
+            Ok(frame) => frame,
+            Err(err) => {
+                // Tell the peer why, if it broke the rules (it may not listen).
+                let code = match err {
+                    NetError::Protocol(_) => Some(ErrorCode::Protocol),
+                    NetError::FrameTooLarge { .. } | NetError::TooSlow => {
+                        Some(ErrorCode::LimitExceeded)
+                    }
+                    _ => None,
+                };
+                if let Some(code) = code {
+                    let f = Message::Error(code).encode();
+                    let _ = tokio::time::timeout(ERROR_LINGER, send.write_all(f.as_bytes())).await;
+                    let _ = send.finish();
+                }
+                return Err(err);
+            }
+        };
         let (s, out) = work.run(session, Some(frame)).await?;
         session = s;
         match out {
