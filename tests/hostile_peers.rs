@@ -303,7 +303,11 @@ async fn junk_and_a_trickling_peer_neither_exhaust_nor_stall_the_hub() {
     }
     assert_eq!(closed, 200, "the hub closed every junk connection");
     let peak = peak_rss_kb();
-    eprintln!("peak RSS {} MB, counters {:?}", peak / 1024, hub.protocol.counters());
+    eprintln!(
+        "peak RSS {} MB, counters {:?}",
+        peak / 1024,
+        hub.protocol.counters()
+    );
     assert!(peak < 300 * 1024, "peak RSS {} MB", peak / 1024);
     wait_for("the hub to count both honest syncs", || {
         hub.protocol.counters().completed == 2

@@ -123,6 +123,30 @@ pub enum EnrolRefused {
     AlreadyEnrolled,
 }
 
+/// An enrolment whose ticket checked out, waiting for its password check.
+/// Holds no session: the check (argon2, on its own store connection) can run
+/// on any thread while the session serves others.
+#[derive(Debug)]
+pub struct PendingEnrolment {
+    secret: [u8; 32],
+    node: NodeId,
+    user: UserId,
+    login: String,
+    dir: std::path::PathBuf,
+}
+
+impl PendingEnrolment {
+    /// Whether `password` is the user's (checked against the user's key
+    /// wrapping on the hub, with the store's failed-login backoff).
+    pub fn check_password(&self, password: &str, now: DateTime<Utc>) -> Result<bool> {
+        match LockedStore::open(&self.dir)?.derive_key_at(&self.login, password, now) {
+            Ok(_) => Ok(true),
+            Err(StoreError::WrongPassword | StoreError::UnknownUser) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl Session {
     /// Create a one-time enrolment ticket for `login`, valid for
     /// [`TICKET_LIFETIME_HOURS`]. Needs the user-management right; audited.
@@ -170,6 +194,11 @@ impl Session {
     /// Hub side of enrolment: check the ticket secret and the user's password,
     /// record `node` as the user's device and mark the ticket used. Every outcome
     /// is audited; a refusal changes nothing else.
+    ///
+    /// The three steps ([`Session::begin_enrolment`],
+    /// [`PendingEnrolment::check_password`], [`Session::finish_enrolment`]) in
+    /// one call; a hub daemon runs the password check (argon2) between them,
+    /// outside the lock that sync uses.
     pub fn redeem_ticket(
         &mut self,
         secret: &[u8; 32],
@@ -179,29 +208,52 @@ impl Session {
         label: &str,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<EnrolGrant, EnrolRefused>> {
-        let refuse = |s: &mut Session, reason: EnrolRefused, user: Option<UserId>| {
-            let r = match reason {
-                EnrolRefused::InvalidTicket | EnrolRefused::AlreadyEnrolled => {
-                    Reason::InvalidTicket
-                }
-                EnrolRefused::WrongPassword => Reason::WrongPassword,
-                EnrolRefused::UserInactive => Reason::UserInactive,
-            };
-            s.record(
-                now,
-                AuditAction::DeviceEnrol,
-                user.map(|u| u.0),
-                Detail::Reason(r),
-            )
-            .map(|()| Err(reason))
+        let pending = match self.begin_enrolment(secret, node, login, now)? {
+            Ok(p) => p,
+            Err(refused) => return Ok(Err(refused)),
         };
+        let password_ok = pending.check_password(password, now)?;
+        self.finish_enrolment(pending, password_ok, label, now)
+    }
+
+    /// Audits a refused enrolment.
+    fn refuse_enrolment<T>(
+        &mut self,
+        now: DateTime<Utc>,
+        reason: EnrolRefused,
+        user: Option<UserId>,
+    ) -> Result<std::result::Result<T, EnrolRefused>> {
+        let r = match reason {
+            EnrolRefused::InvalidTicket | EnrolRefused::AlreadyEnrolled => Reason::InvalidTicket,
+            EnrolRefused::WrongPassword => Reason::WrongPassword,
+            EnrolRefused::UserInactive => Reason::UserInactive,
+        };
+        self.record(
+            now,
+            AuditAction::DeviceEnrol,
+            user.map(|u| u.0),
+            Detail::Reason(r),
+        )
+        .map(|()| Err(reason))
+    }
+
+    /// The ticket, user and device checks of an enrolment (cheap): a valid
+    /// ticket for `login` whose user is active, and `node` not yet enrolled.
+    /// A refusal is audited.
+    pub fn begin_enrolment(
+        &mut self,
+        secret: &[u8; 32],
+        node: NodeId,
+        login: &str,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<PendingEnrolment, EnrolRefused>> {
         let key = ticket_key(secret);
         let Some(issued) = self
             .store
             .get_meta(&key)?
             .and_then(|b| postcard::from_bytes::<IssuedTicket>(&b).ok())
         else {
-            return refuse(self, EnrolRefused::InvalidTicket, None);
+            return self.refuse_enrolment(now, EnrolRefused::InvalidTicket, None);
         };
         let user = self.org.users.get(&issued.user).cloned();
         let valid = !issued.used
@@ -210,23 +262,58 @@ impl Session {
                 .as_ref()
                 .is_some_and(|u| u.login.eq_ignore_ascii_case(login.trim()));
         let Some(user) = user.filter(|_| valid) else {
-            return refuse(self, EnrolRefused::InvalidTicket, Some(issued.user));
+            return self.refuse_enrolment(now, EnrolRefused::InvalidTicket, Some(issued.user));
         };
         if !user.active {
-            return refuse(self, EnrolRefused::UserInactive, Some(user.id));
+            return self.refuse_enrolment(now, EnrolRefused::UserInactive, Some(user.id));
         }
-        let node_hex = node.to_string();
-        if self.org.devices.contains_key(&node_hex) {
-            return refuse(self, EnrolRefused::AlreadyEnrolled, Some(user.id));
+        if self.org.devices.contains_key(&node.to_string()) {
+            return self.refuse_enrolment(now, EnrolRefused::AlreadyEnrolled, Some(user.id));
         }
-        // The password is checked against the user's wrapping on the hub.
-        match LockedStore::open(self.store.dir())?.derive_key_at(&user.login, password, now) {
-            Ok(_) => {}
-            Err(StoreError::WrongPassword | StoreError::UnknownUser) => {
-                return refuse(self, EnrolRefused::WrongPassword, Some(user.id));
-            }
-            Err(e) => return Err(e.into()),
+        Ok(Ok(PendingEnrolment {
+            secret: *secret,
+            node,
+            user: user.id,
+            login: user.login.clone(),
+            dir: self.store.dir().to_path_buf(),
+        }))
+    }
+
+    /// Completes an enrolment whose password was checked: checks the ticket,
+    /// user and device again (another enrolment may have used the ticket
+    /// meanwhile), then records the device and marks the ticket used.
+    /// Audited like [`Session::redeem_ticket`].
+    pub fn finish_enrolment(
+        &mut self,
+        pending: PendingEnrolment,
+        password_ok: bool,
+        label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<EnrolGrant, EnrolRefused>> {
+        // Again: the state may have changed while the password was checked.
+        let pending =
+            match self.begin_enrolment(&pending.secret, pending.node, &pending.login, now)? {
+                Ok(p) if p.user == pending.user => p,
+                Ok(_) => {
+                    return self.refuse_enrolment(
+                        now,
+                        EnrolRefused::InvalidTicket,
+                        Some(pending.user),
+                    );
+                }
+                Err(refused) => return Ok(Err(refused)),
+            };
+        if !password_ok {
+            return self.refuse_enrolment(now, EnrolRefused::WrongPassword, Some(pending.user));
         }
+        let key = ticket_key(&pending.secret);
+        let Some(issued) = self
+            .store
+            .get_meta(&key)?
+            .and_then(|b| postcard::from_bytes::<IssuedTicket>(&b).ok())
+        else {
+            return Err(ApiError::Invalid("ticket"));
+        };
         let used = IssuedTicket {
             used: true,
             ..issued
@@ -234,20 +321,20 @@ impl Session {
         let used = postcard::to_allocvec(&used).map_err(|_| ApiError::Invalid("ticket"))?;
         self.store.put_meta(&key, &used)?;
         let device = Device {
-            node_id: node_hex,
-            user: user.id,
+            node_id: pending.node.to_string(),
+            user: pending.user,
             label: label.chars().take(64).collect(),
             enrolled_at: now,
             revoked_at: None,
         };
         self.update_org_audited(
             now,
-            Some((AuditAction::DeviceEnrol, Some(user.id.0), Detail::None)),
+            Some((AuditAction::DeviceEnrol, Some(pending.user.0), Detail::None)),
             |org| org.insert_device(device),
         )?;
         let org_doc = self.org_doc_bytes()?;
         Ok(Ok(EnrolGrant {
-            user: user.id,
+            user: pending.user,
             org_doc,
         }))
     }

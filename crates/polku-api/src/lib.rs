@@ -21,7 +21,9 @@ mod views;
 mod workspace;
 
 pub use audit_ops::{AuditQuery, AuditRow};
-pub use devices::{BadTicket, EnrolGrant, EnrolRefused, TICKET_LIFETIME_HOURS, Ticket};
+pub use devices::{
+    BadTicket, EnrolGrant, EnrolRefused, PendingEnrolment, TICKET_LIFETIME_HOURS, Ticket,
+};
 pub use error::ApiError;
 pub use polku_store::{DB_FILE, KdfParams};
 pub use replica::SyncReplica;
