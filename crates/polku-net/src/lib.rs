@@ -2,14 +2,20 @@
 //! ([`polku_sync::Session`]) over iroh QUIC streams, and the enrolment exchange.
 //!
 //! - [`bind`] makes an endpoint from the device's node key (the same ed25519
-//!   key that signs its audit entries) with relays and address lookup disabled:
-//!   peers are dialled at addresses they were given (the hub's from the ticket),
-//!   and tests never leave loopback.
-//! - [`SyncProtocol`] serves [`SYNC_ALPN`] on a hub's [`Router`]; [`sync_with_hub`]
-//!   is the laptop side. Both run [`drive`]: length-prefixed frames on one
-//!   bidirectional stream, every read bounded in time and size.
-//! - [`EnrolProtocol`] serves [`ENROL_ALPN`]: one request (ticket secret, login,
-//!   password) and one answer, over the hub's TLS-authenticated connection.
+//!   key that signs its audit entries) with relays and address lookup disabled,
+//!   one stream per connection and bounded QUIC windows: peers are dialled at
+//!   addresses they were given (the hub's from the ticket), and tests never
+//!   leave loopback.
+//! - [`SyncProtocol`] serves [`SYNC_ALPN`] on a hub's [`Router`] under
+//!   [`HubLimits`] (admission by node id before anything is read, a small
+//!   hello, session and connection caps, a global byte budget, store work on
+//!   the blocking pool: see the `hub` module); [`sync_with_hub`] is the laptop
+//!   side. Both run `drive`: length-prefixed frames on one bidirectional
+//!   stream, each read as its bytes arrive (never allocated from the header),
+//!   bounded in size and time.
+//! - [`EnrolProtocol`] serves [`ENROL_ALPN`]: one small request (ticket secret,
+//!   login, password) and one answer, over the hub's TLS-authenticated
+//!   connection, a few at a time, decided on a blocking thread.
 //!
 //! iroh authenticates both ends: a connection dialled to a node id only
 //! completes with the holder of that key, so a laptop that dials its pinned hub
@@ -441,10 +447,9 @@ const MAX_ENROLMENTS: usize = 4;
 /// How long a hub waits for an enrolment request.
 const ENROL_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The hub's side of [`ENROL_ALPN`]. At most [`MAX_ENROLMENTS`] requests at a
-/// time, each read within [`ENROL_READ_TIMEOUT`] and at most
-/// [`MAX_ENROL_REQUEST`] bytes; the decision (password hashing, store
-/// writes) runs on a blocking thread.
+/// The hub's side of [`ENROL_ALPN`]. A few requests at a time (more are
+/// refused at once), each read within seconds and at most 16 KiB; the
+/// decision (password hashing, store writes) runs on a blocking thread.
 pub struct EnrolProtocol<E> {
     enroller: Arc<E>,
     slots: Arc<tokio::sync::Semaphore>,
