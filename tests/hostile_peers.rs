@@ -417,3 +417,55 @@ async fn an_enrolled_peer_whose_first_frame_is_not_a_small_hello_is_refused_unre
     endpoint.close().await;
     hub.router.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_over_the_session_cap_waits_then_is_told_the_hub_is_busy() {
+    let aino = laptop("aino", "ainon-salasana");
+    let slow = laptop("hidas", "hitaan-salasana");
+    let limits = HubLimits {
+        max_sessions: 1,
+        session_wait: Duration::from_secs(1),
+        rate_grace: PATIENCE * 3,
+        ..HubLimits::default()
+    };
+    let hub = hub(&[&aino, &slow], limits).await;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let trickler = {
+        let (addr, sent) = (hub.addr.clone(), sent.clone());
+        let dir = slow.dir.path().to_path_buf();
+        let who = (slow.login, slow.password);
+        tokio::spawn(async move { trickle(&dir, who, addr, sent).await })
+    };
+    wait_for("the trickler to hold the only session", || {
+        sent.load(Ordering::SeqCst) >= 1 && hub.protocol.counters().sessions == 1
+    })
+    .await;
+
+    let session = login(aino.dir.path(), aino.login, aino.password);
+    let secret = session.node_secret().expect("secret");
+    let org = session.org_id();
+    let replica = Mutex::new(session.into_replica().expect("replica"));
+    let endpoint = polku_net::bind(&secret, LOOPBACK.parse().expect("addr"), vec![])
+        .await
+        .expect("bind");
+    let err = polku_net::sync_with_hub(&endpoint, hub.addr.clone(), &replica, org)
+        .await
+        .expect_err("the hub is full");
+    assert!(format!("{err:?}").contains("hub busy"), "{err:?}");
+    let c = hub.protocol.counters();
+    assert_eq!(
+        (c.refused_busy, c.sessions, c.completed),
+        (1, 1, 0),
+        "{c:?}"
+    );
+
+    endpoint.close().await;
+    trickler.abort();
+    replica
+        .into_inner()
+        .expect("lock")
+        .into_session()
+        .close()
+        .expect("close");
+    hub.router.shutdown().await.expect("shutdown");
+}
