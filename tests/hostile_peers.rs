@@ -141,11 +141,17 @@ async fn sync(l: &Laptop, hub: &iroh::EndpointAddr) -> polku_sync::SyncReport {
 /// An enrolled laptop that sends a proper first turn (hello), then the header
 /// of a `MAX_FRAME_LEN` frame and one byte of it a second, forever. `sent`
 /// counts the body bytes written; the task ends when the hub stops it.
-async fn trickle(
+async fn trickle(dir: &Path, who: (&str, &str), hub: iroh::EndpointAddr, sent: Arc<AtomicUsize>) {
+    send_frame(dir, who, hub, sent, 0).await;
+}
+
+/// Like [`trickle`], but first sends `burst` bytes of the frame at once.
+async fn send_frame(
     dir: &Path,
     (user, password): (&str, &str),
     hub: iroh::EndpointAddr,
     sent: Arc<AtomicUsize>,
+    burst: usize,
 ) {
     let session = login(dir, user, password);
     let secret = session.node_secret().expect("secret");
@@ -176,7 +182,10 @@ async fn trickle(
         while let Ok(Some(_)) = recv.read(&mut buf).await {}
     });
     let len = u32::try_from(MAX_FRAME_LEN).expect("fits");
-    if send.write_all(&len.to_le_bytes()).await.is_ok() {
+    if send.write_all(&len.to_le_bytes()).await.is_ok()
+        && send.write_all(&vec![1u8; burst]).await.is_ok()
+    {
+        sent.fetch_add(burst, Ordering::SeqCst);
         loop {
             if send.write_all(&[1]).await.is_err() {
                 break;
@@ -467,5 +476,39 @@ async fn a_peer_over_the_session_cap_waits_then_is_told_the_hub_is_busy() {
         .into_session()
         .close()
         .expect("close");
+    hub.router.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_peers_send_is_buffered_within_the_global_budget() {
+    let fast = laptop("nopea", "nopean-salasana");
+    let budget = 256 * 1024;
+    let limits = HubLimits {
+        max_buffered_bytes: budget,
+        read_timeout: Duration::from_secs(2),
+        rate_grace: PATIENCE * 3,
+        ..HubLimits::default()
+    };
+    let hub = hub(&[&fast], limits).await;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let (addr, sent) = (hub.addr.clone(), sent.clone());
+        let dir = fast.dir.path().to_path_buf();
+        let who = (fast.login, fast.password);
+        tokio::spawn(async move { send_frame(&dir, who, addr, sent, 1024 * 1024).await })
+    };
+    wait_for("the hub to give up on the frame", || {
+        hub.protocol.counters().failed == 1
+    })
+    .await;
+    let errors = hub.errors.lock().expect("lock").clone();
+    assert_eq!(
+        errors,
+        vec!["Busy".to_owned()],
+        "the frame did not fit the budget"
+    );
+    let c = hub.protocol.counters();
+    assert_eq!((c.sessions, c.buffered_bytes), (0, 0), "{c:?}");
+    sender.abort();
     hub.router.shutdown().await.expect("shutdown");
 }
