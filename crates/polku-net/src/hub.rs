@@ -229,14 +229,19 @@ async fn linger_close(connection: &Connection, linger: Duration, reason: &[u8]) 
     }
 }
 
+/// How long a peer that was not admitted gets to open its stream, and then
+/// to read why and close (short: such connections count against
+/// [`HubLimits::max_connections`]).
+const REFUSAL_LINGER: Duration = Duration::from_secs(2);
+
 /// Tells a peer that was not admitted why, without reading what it sends.
 async fn refuse(connection: &Connection, frame: &[u8]) {
-    let streams = tokio::time::timeout(ERROR_LINGER, connection.accept_bi()).await;
+    let streams = tokio::time::timeout(REFUSAL_LINGER, connection.accept_bi()).await;
     if let Ok(Ok((mut send, mut recv))) = streams {
         let _ = recv.stop(0u32.into());
-        let _ = tokio::time::timeout(ERROR_LINGER, send.write_all(frame)).await;
+        let _ = tokio::time::timeout(REFUSAL_LINGER, send.write_all(frame)).await;
         let _ = send.finish();
-        linger_close(connection, ERROR_LINGER, b"refused").await;
+        linger_close(connection, REFUSAL_LINGER, b"refused").await;
     } else {
         connection.close(1u32.into(), b"refused");
     }
