@@ -99,6 +99,10 @@ async fn junk_and_a_trickling_peer_neither_exhaust_nor_stall_the_hub() {
         "nothing else failed"
     );
 
+    // Nothing panicked: the hub still serves (a panicking handler stops the router).
+    let again = sync(&aino, &hub.addr).await;
+    assert!(again.completed, "{again:?}");
+
     trickler.abort();
     for e in endpoints {
         e.close().await;
