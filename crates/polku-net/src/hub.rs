@@ -328,15 +328,17 @@ impl<R: Replica + Send + 'static> Inner<R> {
         }
         let peer = peer_of(&connection);
         if let Err(e) = self.precheck(peer).await {
+            let frame = match &e {
+                NetError::Sync(s) => s.code().map(|c| Message::Error(c).encode()),
+                _ => None,
+            };
+            let result = self.log(peer, Err(e)).await;
             g.refused_not_admitted.fetch_add(1, Ordering::SeqCst);
-            if let NetError::Sync(s) = &e
-                && let Some(code) = s.code()
-            {
-                refuse(&connection, Message::Error(code).encode().as_bytes()).await;
-            } else {
-                connection.close(1u32.into(), b"refused");
+            match frame {
+                Some(f) => refuse(&connection, f.as_bytes()).await,
+                None => connection.close(1u32.into(), b"refused"),
             }
-            return self.log(peer, Err(e)).await.map(|_| ());
+            return result.map(|_| ());
         }
         let slot = tokio::time::timeout(self.limits.session_wait, self.slots.acquire()).await;
         let Ok(Ok(_slot)) = slot else {
@@ -358,6 +360,11 @@ impl<R: Replica + Send + 'static> Inner<R> {
                 Ok(Err(e)) => Err(NetError::Disconnected(crate::boxed(e))),
                 Err(_) => Err(NetError::Timeout),
             };
+        drop(_session);
+        drop(_slot);
+        let result = self.log(peer, result).await;
+        // Counted last: once a counter shows the outcome, the slot is free
+        // and the log has heard it.
         match &result {
             Ok(_) => g.completed.fetch_add(1, Ordering::SeqCst),
             Err(NetError::TooSlow | NetError::Timeout) => {
@@ -366,9 +373,6 @@ impl<R: Replica + Send + 'static> Inner<R> {
             }
             Err(_) => g.failed.fetch_add(1, Ordering::SeqCst),
         };
-        let result = self.log(peer, result).await;
-        drop(_session);
-        drop(_slot);
         // Let the laptop read our last frames (the report, or the error frame
         // saying why it was refused) and close; closing first would discard them.
         let linger = if result.is_ok() {
