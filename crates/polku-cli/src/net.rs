@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use polku_api::{
-    EnrolGrant, EnrolRefused, HubPin, PasswordVerifier, Session, SyncReplica, Ticket, Workspace,
+    EnrolGrant, EnrolRefused, HubPin, PasswordCheck, PasswordVerifier, PendingEnrolment, Session,
+    SyncReplica, Ticket, Workspace,
 };
 use polku_audit::NodeId;
 use polku_net::{EnrolAnswer, EnrolRequest, Enroller, NetError, SessionLog, SyncProtocol};
@@ -38,17 +39,23 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub struct EnrolmentRefused(pub EnrolRefused);
 
 /// The hub's enrolment decisions, over the same replica the sync protocol
-/// uses. The slow password check runs without holding the replica's lock, so
-/// enrolments never stall syncs.
+/// uses. The replica is locked only for the ticket checks and the final
+/// writes; the password check (argon2) runs without the lock, so syncs go on.
 struct HubEnroller(Arc<Mutex<SyncReplica>>);
 
 impl HubEnroller {
-    fn decide(
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncReplica> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// [`Enroller::enrol`] with the password check `verify`.
+    fn enrol_with(
         &self,
         peer: NodeId,
         request: &EnrolRequest,
-    ) -> polku_api::Result<std::result::Result<EnrolGrant, EnrolRefused>> {
-        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        verify: impl FnOnce(&PendingEnrolment, &str) -> polku_api::Result<PasswordCheck>,
+    ) -> polku_api::Result<Result<EnrolGrant, EnrolRefused>> {
+        let now = Utc::now();
         let new_password = match &request.new_password {
             None => None,
             Some(bytes) => match postcard::from_bytes::<PasswordVerifier>(bytes) {
@@ -56,30 +63,32 @@ impl HubEnroller {
                 Err(_) => return Ok(Err(EnrolRefused::WeakVerifier)),
             },
         };
-        let pending = match lock().session_mut().begin_enrolment(
+        let begun = self.lock().session_mut().begin_enrolment(
             &request.secret,
             peer,
             &request.login,
-            Utc::now(),
-        )? {
+            now,
+        )?;
+        let pending = match begun {
             Ok(p) => p,
-            Err(r) => return Ok(Err(r)),
+            Err(refused) => return Ok(Err(refused)),
         };
-        let check = pending.check_password(&request.password)?;
-        lock().session_mut().finish_enrolment(
+        let check = verify(&pending, &request.password)?;
+        self.lock().session_mut().finish_enrolment(
             pending,
             check,
             new_password,
             peer,
             &request.label,
-            Utc::now(),
+            now,
         )
     }
 }
 
 impl Enroller for HubEnroller {
     fn enrol(&self, peer: NodeId, request: EnrolRequest) -> EnrolAnswer {
-        match self.decide(peer, &request) {
+        let result = self.enrol_with(peer, &request, |p, password| p.check_password(password));
+        match result {
             Ok(Ok(grant)) => match postcard::to_allocvec(&grant) {
                 Ok(bytes) => {
                     log_line(format_args!("enrolled device {}", peer.short()));
@@ -375,4 +384,106 @@ pub fn sync(session: Session) -> Result<()> {
     };
     replica.into_session().close()?;
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polku_api::KdfParams;
+    use polku_audit::NodeKey;
+
+    const PW: &str = "hubin-salasana-1";
+
+    #[test]
+    fn the_enrolment_password_check_runs_without_the_replica_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Utc::now();
+        Workspace::init_hub_with(dir.path(), "admin", PW, now, KdfParams::INSECURE_FOR_TESTS)
+            .expect("init");
+        let mut admin = Workspace::open(dir.path())
+            .and_then(|w| w.login("admin", PW, now))
+            .expect("login");
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        let ticket = admin
+            .create_ticket("admin", [7; 32], vec![addr], now)
+            .expect("ticket");
+        let enroller = HubEnroller(Arc::new(Mutex::new(admin.into_replica().expect("replica"))));
+        let request = EnrolRequest {
+            secret: ticket.secret,
+            login: "admin".to_owned(),
+            password: PW.to_owned(),
+            new_password: None,
+            label: "laptop".to_owned(),
+        };
+        let peer = NodeKey::from_bytes(&[9; 32]).node_id();
+        let mut lock_free = false;
+        let granted = enroller
+            .enrol_with(peer, &request, |pending, password| {
+                lock_free = enroller.0.try_lock().is_ok();
+                pending.check_password(password)
+            })
+            .expect("enrol");
+        assert!(lock_free, "the password was checked under the replica lock");
+        assert!(granted.is_ok(), "{:?}", granted.err());
+        assert!(enroller.lock().session().device_allowed(peer));
+
+        // The ticket is used now, and a wrong password is refused.
+        let again = HubEnroller::enrol(
+            &enroller,
+            NodeKey::from_bytes(&[10; 32]).node_id(),
+            request.clone(),
+        );
+        assert!(matches!(again, EnrolAnswer::Refused(1)), "{again:?}");
+        let ticket = enroller
+            .lock()
+            .session_mut()
+            .create_ticket("admin", [7; 32], vec![addr], now)
+            .expect("ticket");
+        let mut wrong = request.clone();
+        wrong.secret = ticket.secret;
+        wrong.password = "wrong-password".to_owned();
+        let refused = enroller.enrol(NodeKey::from_bytes(&[11; 32]).node_id(), wrong);
+        assert!(matches!(refused, EnrolAnswer::Refused(2)), "{refused:?}");
+    }
+
+    #[test]
+    fn two_enrolments_racing_for_one_ticket_enrol_one_device() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Utc::now();
+        Workspace::init_hub_with(dir.path(), "admin", PW, now, KdfParams::INSECURE_FOR_TESTS)
+            .expect("init");
+        let mut admin = Workspace::open(dir.path())
+            .and_then(|w| w.login("admin", PW, now))
+            .expect("login");
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        let ticket = admin
+            .create_ticket("admin", [7; 32], vec![addr], now)
+            .expect("ticket");
+        let (a, b) = (
+            NodeKey::from_bytes(&[20; 32]).node_id(),
+            NodeKey::from_bytes(&[21; 32]).node_id(),
+        );
+        // Both pass the ticket check before either finishes.
+        let pa = admin
+            .begin_enrolment(&ticket.secret, a, "admin", now)
+            .expect("begin")
+            .expect("valid");
+        let pb = admin
+            .begin_enrolment(&ticket.secret, b, "admin", now)
+            .expect("begin")
+            .expect("valid");
+        let (ca, cb) = (
+            pa.check_password(PW).expect("check"),
+            pb.check_password(PW).expect("check"),
+        );
+        let first = admin
+            .finish_enrolment(pa, ca, None, a, "a", now)
+            .expect("finish");
+        let second = admin
+            .finish_enrolment(pb, cb, None, b, "b", now)
+            .expect("finish");
+        assert!(first.is_ok());
+        assert_eq!(second.err(), Some(EnrolRefused::InvalidTicket));
+        assert!(admin.device_allowed(a) && !admin.device_allowed(b));
+    }
 }

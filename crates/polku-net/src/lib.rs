@@ -2,14 +2,20 @@
 //! ([`polku_sync::Session`]) over iroh QUIC streams, and the enrolment exchange.
 //!
 //! - [`bind`] makes an endpoint from the device's node key (the same ed25519
-//!   key that signs its audit entries) with relays and address lookup disabled:
-//!   peers are dialled at addresses they were given (the hub's from the ticket),
-//!   and tests never leave loopback.
-//! - [`SyncProtocol`] serves [`SYNC_ALPN`] on a hub's [`Router`]; [`sync_with_hub`]
-//!   is the laptop side. Both run [`drive`]: length-prefixed frames on one
-//!   bidirectional stream, every read bounded in time and size.
-//! - [`EnrolProtocol`] serves [`ENROL_ALPN`]: one request (ticket secret, login,
-//!   password) and one answer, over the hub's TLS-authenticated connection.
+//!   key that signs its audit entries) with relays and address lookup disabled,
+//!   one stream per connection and bounded QUIC windows: peers are dialled at
+//!   addresses they were given (the hub's from the ticket), and tests never
+//!   leave loopback.
+//! - [`SyncProtocol`] serves [`SYNC_ALPN`] on a hub's [`Router`] under
+//!   [`HubLimits`] (admission by node id before anything is read, a small
+//!   hello, session and connection caps, a global byte budget, store work on
+//!   the blocking pool: see the `hub` module); [`sync_with_hub`] is the laptop
+//!   side. Both run `drive`: length-prefixed frames on one bidirectional
+//!   stream, each read as its bytes arrive (never allocated from the header),
+//!   bounded in size and time.
+//! - [`EnrolProtocol`] serves [`ENROL_ALPN`]: one small request (ticket secret,
+//!   login, password) and one answer, over the hub's TLS-authenticated
+//!   connection, a few at a time, decided on a blocking thread.
 //!
 //! iroh authenticates both ends: a connection dialled to a node id only
 //! completes with the holder of that key, so a laptop that dials its pinned hub
@@ -20,13 +26,19 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use iroh::endpoint::{Connection, RecvStream, SendStream, presets};
+use iroh::endpoint::{Connection, QuicTransportConfig, RecvStream, SendStream, VarInt, presets};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+
+mod frames;
+mod hub;
+
+use frames::{Budget, Held, ReadRules};
+pub use hub::{HubCounters, HubLimits, SyncProtocol};
 use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, SecretKey};
 use polku_audit::NodeId;
 use polku_core::OrgId;
-use polku_sync::protocol::{FRAME_HEADER_LEN, ProtocolError};
-use polku_sync::{Replica, Role, Session, SessionConfig, SyncError, SyncReport};
+use polku_sync::protocol::{ErrorCode, Message, ProtocolError};
+use polku_sync::{Frame, Replica, Role, Session, SessionConfig, SyncError, SyncReport};
 use serde::{Deserialize, Serialize};
 
 pub use polku_sync::protocol::ALPN as SYNC_ALPN;
@@ -38,7 +50,7 @@ pub const ENROL_ALPN: &[u8] = b"polku/enrol/2";
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a hub waits for a refused peer to read the error frame and close.
-const ERROR_LINGER: Duration = Duration::from_secs(5);
+pub(crate) const ERROR_LINGER: Duration = Duration::from_secs(5);
 
 /// Largest enrolment message accepted.
 const MAX_ENROL_MESSAGE: usize = 256 * 1024;
@@ -71,12 +83,52 @@ pub enum NetError {
     /// The enrolment message could not be read.
     #[error("malformed enrolment message")]
     BadEnrolMessage,
+    /// A frame is larger than accepted at this point of the session (before
+    /// the peer is admitted, only a small hello fits).
+    #[error("frame of {len} bytes is larger than the {max} accepted here")]
+    FrameTooLarge {
+        /// The announced length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The peer sends a frame too slowly.
+    #[error("the peer sends too slowly")]
+    TooSlow,
+    /// The hub is at one of its limits (connections, sessions, buffered bytes).
+    #[error("the hub is busy")]
+    Busy,
+    /// A worker thread failed.
+    #[error("internal error")]
+    Internal,
 }
 
 fn boxed<E: std::error::Error + Send + Sync + 'static>(
     e: E,
 ) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
+}
+
+/// Per-stream and per-connection receive windows: what one peer can make
+/// this node buffer before it reads (the QUIC defaults allow megabytes per
+/// stream and unbounded per connection).
+const RECEIVE_WINDOW: u32 = 1024 * 1024;
+
+/// Bytes in flight to one peer (the QUIC default is 10 MB per connection,
+/// kept in memory until acknowledged).
+const SEND_WINDOW: u64 = 2 * 1024 * 1024;
+
+/// QUIC settings: one bidirectional stream per connection (both protocols
+/// use exactly one), no unidirectional streams, bounded receive and send
+/// windows.
+fn transport() -> QuicTransportConfig {
+    QuicTransportConfig::builder()
+        .max_concurrent_bidi_streams(VarInt::from_u32(1))
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        .stream_receive_window(VarInt::from_u32(RECEIVE_WINDOW))
+        .receive_window(VarInt::from_u32(RECEIVE_WINDOW + RECEIVE_WINDOW / 4))
+        .send_window(SEND_WINDOW)
+        .build()
 }
 
 /// An endpoint with the device's node key, bound to `addr` (use port 0 for any),
@@ -87,6 +139,7 @@ pub async fn bind(
     alpns: Vec<Vec<u8>>,
 ) -> Result<Endpoint, NetError> {
     Endpoint::builder(presets::Minimal)
+        .transport_config(transport())
         .relay_mode(RelayMode::Disabled)
         .secret_key(SecretKey::from_bytes(secret))
         .alpns(alpns)
@@ -120,31 +173,23 @@ async fn write_all(send: &mut SendStream, bytes: &[u8]) -> Result<(), NetError> 
         .map_err(|e| NetError::Disconnected(boxed(e)))
 }
 
-async fn read_exact(recv: &mut RecvStream, buf: &mut [u8]) -> Result<(), NetError> {
-    match tokio::time::timeout(READ_TIMEOUT, recv.read_exact(buf)).await {
-        Err(_) => Err(NetError::Timeout),
-        Ok(Err(e)) => Err(NetError::Disconnected(boxed(e))),
-        Ok(Ok(())) => Ok(()),
-    }
-}
-
 fn lock<R>(replica: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
     // A panic while holding the lock leaves the replica as SQLite left it
     // (transactions roll back); going on is safe.
     replica.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Run one sync session to its end over a bidirectional stream: send this side's
-/// frames, read the peer's (each bounded in size by the protocol and in time by
-/// [`READ_TIMEOUT`]), hand them to the session. The replica is locked only while
-/// the session works on a frame, never across network waits.
-pub async fn drive<R: Replica + Send>(
+/// The session's work on the peer's frame (`None`: start the session).
+fn step<R: Replica>(
     session: &mut Session,
     replica: &Mutex<R>,
-    send: &mut SendStream,
-    recv: &mut RecvStream,
-) -> Result<(), NetError> {
-    drive_limited(session, replica, send, recv, None).await
+    frame: Option<Vec<u8>>,
+) -> Result<Vec<Frame>, SyncError> {
+    let mut r = lock(replica);
+    match frame {
+        None => session.start(&mut *r),
+        Some(frame) => session.handle(&mut *r, &frame),
+    }
 }
 
 /// Where a fault test cuts a laptop's sync session (see [`sync_with_hub_cut_at`]).
@@ -194,45 +239,147 @@ async fn write_frame(
     write_all(send, frame).await
 }
 
-/// [`drive`], cut as `cut` says (as if the connection dropped): for fault
-/// tests.
-async fn drive_limited<R: Replica + Send>(
-    session: &mut Session,
-    replica: &Mutex<R>,
+/// Where a session's work runs. The replica is locked only for it, never
+/// across network waits.
+trait Work {
+    fn run(
+        &self,
+        session: Session,
+        frame: Option<Vec<u8>>,
+    ) -> impl Future<Output = Result<(Session, Result<Vec<Frame>, SyncError>), NetError>> + Send;
+}
+
+/// A replica the caller holds: the work runs on this thread (in
+/// `block_in_place` on a multi-threaded runtime, so that other tasks move on).
+struct Local<'a, R>(&'a Mutex<R>);
+
+impl<R: Replica + Send> Work for Local<'_, R> {
+    async fn run(
+        &self,
+        mut session: Session,
+        frame: Option<Vec<u8>>,
+    ) -> Result<(Session, Result<Vec<Frame>, SyncError>), NetError> {
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let out = if multi {
+            tokio::task::block_in_place(|| step(&mut session, self.0, frame))
+        } else {
+            step(&mut session, self.0, frame)
+        };
+        Ok((session, out))
+    }
+}
+
+/// A shared replica: the work runs on tokio's blocking pool.
+struct Shared<R>(Arc<Mutex<R>>);
+
+impl<R: Replica + Send + 'static> Work for Shared<R> {
+    async fn run(
+        &self,
+        mut session: Session,
+        frame: Option<Vec<u8>>,
+    ) -> Result<(Session, Result<Vec<Frame>, SyncError>), NetError> {
+        let replica = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = step(&mut session, &replica, frame);
+            (session, out)
+        })
+        .await
+        .map_err(|_| NetError::Internal)
+    }
+}
+
+/// How [`drive`] reads the peer's frames.
+struct Reading<'a> {
+    /// Until the session has checked the peer's hello.
+    before_open: ReadRules,
+    /// After.
+    after_open: ReadRules,
+    /// The global budget buffered bytes are charged to (hub).
+    budget: Option<&'a Budget>,
+    /// Where to cut the session (as if the connection dropped): for fault
+    /// tests.
+    cut: Option<Cut>,
+}
+
+impl Reading<'_> {
+    /// A laptop's reading of the (trusted) hub: protocol bounds and the idle
+    /// timeout only.
+    fn laptop(cut: Option<Cut>) -> Self {
+        let rules = ReadRules {
+            max_len: polku_sync::protocol::MAX_FRAME_LEN,
+            idle: READ_TIMEOUT,
+            min_rate: 0,
+            grace: Duration::ZERO,
+            deadline: None,
+        };
+        Self {
+            before_open: rules,
+            after_open: rules,
+            budget: None,
+            cut,
+        }
+    }
+}
+
+/// Run one sync session to its end over a bidirectional stream: send this
+/// side's frames, read the peer's under `reading`, hand them to the session
+/// through `work`.
+async fn drive<W: Work>(
+    session: Session,
+    work: &W,
     send: &mut SendStream,
     recv: &mut RecvStream,
-    cut: Option<Cut>,
-) -> Result<(), NetError> {
+    reading: Reading<'_>,
+) -> Result<SyncReport, NetError> {
     let mut frames_read = 0usize;
     let mut written = 0usize;
-    let first = {
-        let mut r = lock(replica);
-        session.start(&mut *r)?
-    };
-    for f in first {
-        write_frame(send, recv, f.as_bytes(), &mut written, cut).await?;
+    let mut held = Held::new(reading.budget);
+    let (mut session, first) = work.run(session, None).await?;
+    for f in first? {
+        write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await?;
     }
     while !session.is_done() {
-        if let Some(Cut::AfterReading(m)) = cut
+        if let Some(Cut::AfterReading(m)) = reading.cut
             && frames_read >= m
         {
             return Err(cut_error());
         }
         frames_read += 1;
-        let mut header = [0u8; FRAME_HEADER_LEN];
-        read_exact(recv, &mut header).await?;
-        let len = polku_sync::protocol::frame_len(header)?;
-        let mut frame = vec![0u8; FRAME_HEADER_LEN + len];
-        frame[..FRAME_HEADER_LEN].copy_from_slice(&header);
-        read_exact(recv, &mut frame[FRAME_HEADER_LEN..]).await?;
-        let out = {
-            let mut r = lock(replica);
-            session.handle(&mut *r, &frame)
+        let rules = if session.is_opened() {
+            &reading.after_open
+        } else {
+            &reading.before_open
         };
+        let frame = match frames::read_frame(recv, rules, &mut held).await {
+            Ok(frame) => frame,
+            Err(err) => {
+                // Tell the peer why, if it broke the rules (it may not listen).
+                let code = match err {
+                    NetError::Protocol(_) => Some(ErrorCode::Protocol),
+                    NetError::FrameTooLarge { .. } | NetError::TooSlow => {
+                        Some(ErrorCode::LimitExceeded)
+                    }
+                    _ => None,
+                };
+                if let Some(code) = code {
+                    let f = Message::Error(code).encode();
+                    let _ = tokio::time::timeout(ERROR_LINGER, send.write_all(f.as_bytes())).await;
+                    let _ = send.finish();
+                }
+                return Err(err);
+            }
+        };
+        let (s, out) = work.run(session, Some(frame)).await?;
+        session = s;
         match out {
             Ok(frames) => {
+                if !frames.is_empty() || session.is_done() {
+                    // The peer's turn was processed: what it buffered is gone.
+                    held.release();
+                }
                 for f in frames {
-                    write_frame(send, recv, f.as_bytes(), &mut written, cut).await?;
+                    write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await?;
                 }
             }
             Err(err) => {
@@ -245,69 +392,12 @@ async fn drive_limited<R: Replica + Send>(
         }
     }
     let _ = send.finish();
-    Ok(())
+    Ok(session.report().clone())
 }
 
-/// Receives the outcome of each session a [`SyncProtocol`] served.
+/// Receives the outcome of each session a [`SyncProtocol`] served. Called on
+/// a blocking thread (it may write to the store).
 pub type SessionLog = Arc<dyn Fn(NodeId, &Result<SyncReport, NetError>) + Send + Sync>;
-
-/// The hub's side of [`SYNC_ALPN`]: one session per incoming connection, over
-/// the hub's replica.
-pub struct SyncProtocol<R> {
-    replica: Arc<Mutex<R>>,
-    org: OrgId,
-    local: NodeId,
-    log: SessionLog,
-}
-
-impl<R> std::fmt::Debug for SyncProtocol<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncProtocol")
-            .field("local", &self.local)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<R: Replica + Send + 'static> SyncProtocol<R> {
-    /// Serve sessions for `org` as node `local` over `replica`; `log` hears how
-    /// each ended.
-    pub fn new(replica: Arc<Mutex<R>>, org: OrgId, local: NodeId, log: SessionLog) -> Self {
-        Self {
-            replica,
-            org,
-            local,
-            log,
-        }
-    }
-}
-
-impl<R: Replica + Send + 'static> ProtocolHandler for SyncProtocol<R> {
-    async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
-        let peer = peer_of(&connection);
-        let mut session = Session::new(SessionConfig::new(Role::Hub, self.org, self.local, peer));
-        let result = match connection.accept_bi().await {
-            Ok((mut send, mut recv)) => drive(&mut session, &self.replica, &mut send, &mut recv)
-                .await
-                .map(|()| session.report().clone()),
-            Err(e) => Err(NetError::Disconnected(boxed(e))),
-        };
-        (self.log)(peer, &result);
-        // Let the laptop read our last frames (the report, or the error frame
-        // saying why it was refused) and close; closing first would discard them.
-        let linger = if result.is_ok() {
-            READ_TIMEOUT
-        } else {
-            ERROR_LINGER
-        };
-        if tokio::time::timeout(linger, connection.closed())
-            .await
-            .is_err()
-        {
-            connection.close(1u32.into(), b"sync ended");
-        }
-        result.map(|_| ()).map_err(AcceptError::from_err)
-    }
-}
 
 /// The laptop's side: one session with the hub at `hub`.
 pub async fn sync_with_hub<R: Replica + Send>(
@@ -352,20 +442,27 @@ pub async fn sync_with_hub_cut_at<R: Replica + Send>(
         .open_bi()
         .await
         .map_err(|e| NetError::Disconnected(boxed(e)))?;
-    let mut session = Session::new(SessionConfig::new(
+    let session = Session::new(SessionConfig::new(
         Role::Laptop,
         org,
         node_id(endpoint),
         hub_id,
     ));
-    let result = drive_limited(&mut session, replica, &mut send, &mut recv, cut).await;
+    let result = drive(
+        session,
+        &Local(replica),
+        &mut send,
+        &mut recv,
+        Reading::laptop(cut),
+    )
+    .await;
     if result.is_ok() {
         // Wait for the hub to finish its side too, so that closing the connection
         // cannot cut off the last frames still in flight to it.
         let _ = tokio::time::timeout(READ_TIMEOUT, recv.read_to_end(MAX_ENROL_MESSAGE)).await;
     }
     conn.close(0u32.into(), b"done");
-    result.map(|()| session.report().clone())
+    result
 }
 
 /// A laptop's enrolment request. Travels only inside the TLS connection to the
@@ -413,8 +510,32 @@ pub trait Enroller: Send + Sync + 'static {
     fn enrol(&self, peer: NodeId, request: EnrolRequest) -> EnrolAnswer;
 }
 
-/// The hub's side of [`ENROL_ALPN`].
-pub struct EnrolProtocol<E>(pub Arc<E>);
+/// Largest enrolment request a hub reads.
+const MAX_ENROL_REQUEST: usize = 16 * 1024;
+
+/// Enrolment requests a hub handles at once; more are refused at once.
+const MAX_ENROLMENTS: usize = 4;
+
+/// How long a hub waits for an enrolment request.
+const ENROL_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The hub's side of [`ENROL_ALPN`]. A few requests at a time (more are
+/// refused at once), each read within seconds and at most 16 KiB; the
+/// decision (password hashing, store writes) runs on a blocking thread.
+pub struct EnrolProtocol<E> {
+    enroller: Arc<E>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl<E> EnrolProtocol<E> {
+    /// Serve enrolment with `enroller`'s decisions.
+    pub fn new(enroller: Arc<E>) -> Self {
+        Self {
+            enroller,
+            slots: Arc::new(tokio::sync::Semaphore::new(MAX_ENROLMENTS)),
+        }
+    }
+}
 
 impl<E> std::fmt::Debug for EnrolProtocol<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -424,15 +545,21 @@ impl<E> std::fmt::Debug for EnrolProtocol<E> {
 
 impl<E: Enroller> ProtocolHandler for EnrolProtocol<E> {
     async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
+        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+            connection.close(2u32.into(), b"hub busy");
+            return Err(AcceptError::from_err(NetError::Busy));
+        };
         let peer = peer_of(&connection);
-        let (mut send, mut recv) = connection.accept_bi().await?;
-        let bytes = tokio::time::timeout(READ_TIMEOUT, recv.read_to_end(MAX_ENROL_MESSAGE))
+        let (mut send, mut recv) = tokio::time::timeout(ENROL_READ_TIMEOUT, connection.accept_bi())
+            .await
+            .map_err(|_| AcceptError::from_err(NetError::Timeout))??;
+        let bytes = tokio::time::timeout(ENROL_READ_TIMEOUT, recv.read_to_end(MAX_ENROL_REQUEST))
             .await
             .map_err(|_| AcceptError::from_err(NetError::Timeout))?
             .map_err(AcceptError::from_err)?;
         let answer = match postcard::from_bytes::<EnrolRequest>(&bytes) {
             Ok(request) => {
-                let enroller = self.0.clone();
+                let enroller = self.enroller.clone();
                 tokio::task::spawn_blocking(move || enroller.enrol(peer, request))
                     .await
                     .map_err(AcceptError::from_err)?
@@ -442,6 +569,7 @@ impl<E: Enroller> ProtocolHandler for EnrolProtocol<E> {
         let out = postcard::to_allocvec(&answer).map_err(AcceptError::from_err)?;
         send.write_all(&out).await.map_err(AcceptError::from_err)?;
         send.finish().map_err(AcceptError::from_err)?;
+        drop(_slot);
         let _ = tokio::time::timeout(READ_TIMEOUT, connection.closed()).await;
         Ok(())
     }
@@ -481,6 +609,6 @@ pub fn hub_router<R: Replica + Send + 'static, E: Enroller>(
 ) -> Router {
     Router::builder(endpoint)
         .accept(SYNC_ALPN, sync)
-        .accept(ENROL_ALPN, EnrolProtocol(enrol))
+        .accept(ENROL_ALPN, EnrolProtocol::new(enrol))
         .spawn()
 }

@@ -75,6 +75,7 @@
 pub mod conflicts;
 pub mod docset;
 mod error;
+pub mod inflate;
 pub mod protocol;
 mod replica;
 mod report;

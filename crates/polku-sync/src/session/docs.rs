@@ -16,6 +16,7 @@ use super::outbox::Outbox;
 use crate::conflicts::has_conflicts;
 use crate::docset::{HeadsHash, heads_hash};
 use crate::error::SyncError;
+use crate::inflate::InflateError;
 use crate::protocol::{DocBody, DocMessage, MAX_DOC_MESSAGE_LEN, Refusal, RefusedReason};
 use crate::replica::{ChangeCheck, DocStatus, DocWrite, QuarantineReason, Replica, ReplicaError};
 
@@ -106,10 +107,29 @@ impl DocWork {
     }
 }
 
-/// Loads a whole document from the peer; `None` if the bytes are not one
-/// (or Automerge panicked on them).
-fn load_whole(bytes: &[u8]) -> Option<AutoCommit> {
-    catch_unwind(|| AutoCommit::load(bytes)).ok()?.ok()
+/// A whole document from the peer, or why it is quarantined.
+type Whole = Result<AutoCommit, QuarantineReason>;
+
+/// Why Automerge bytes from the peer are not loaded: they inflate past
+/// `max`, or their layout cannot be bounded.
+fn unbounded(bytes: &[u8], max: usize) -> Option<QuarantineReason> {
+    match crate::inflate::inflated_len(bytes, max) {
+        Ok(_) => None,
+        Err(InflateError::TooLarge) => Some(QuarantineReason::TooLarge),
+        Err(InflateError::Malformed) => Some(QuarantineReason::BadMessage),
+    }
+}
+
+/// Loads a whole document from the peer, if what it inflates to is at most
+/// `max`, it is one and Automerge did not panic on it.
+fn load_whole(bytes: &[u8], max: usize) -> Whole {
+    if let Some(reason) = unbounded(bytes, max) {
+        return Err(reason);
+    }
+    match catch_unwind(|| AutoCommit::load(bytes)) {
+        Ok(Ok(doc)) => Ok(doc),
+        _ => Err(QuarantineReason::BadMessage),
+    }
 }
 
 /// Whole documents in a batch at least this large are decoded on several threads.
@@ -119,8 +139,8 @@ const PARALLEL_DECODE_MIN: usize = 16;
 /// (a first sync is bound by Automerge's load). Aligned with `list`: `None`
 /// for sync messages, `Some(None)` for bytes that do not load. The result
 /// does not depend on the threads.
-pub(super) fn decode_wholes(list: &[DocMessage]) -> Vec<Option<Option<AutoCommit>>> {
-    let mut out: Vec<Option<Option<AutoCommit>>> = list.iter().map(|_| None).collect();
+pub(super) fn decode_wholes(list: &[DocMessage], max: usize) -> Vec<Option<Whole>> {
+    let mut out: Vec<Option<Whole>> = list.iter().map(|_| None).collect();
     let jobs: Vec<(usize, &[u8])> = list
         .iter()
         .enumerate()
@@ -135,18 +155,18 @@ pub(super) fn decode_wholes(list: &[DocMessage]) -> Vec<Option<Option<AutoCommit
         .min(8);
     if threads <= 1 || jobs.len() < PARALLEL_DECODE_MIN {
         for (i, bytes) in jobs {
-            out[i] = Some(load_whole(bytes));
+            out[i] = Some(load_whole(bytes, max));
         }
         return out;
     }
     let chunk = jobs.len().div_ceil(threads);
-    let results: Vec<(usize, Option<AutoCommit>)> = std::thread::scope(|s| {
+    let results: Vec<(usize, Whole)> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(i, b)| (*i, load_whole(b)))
+                        .map(|(i, b)| (*i, load_whole(b, max)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -177,7 +197,7 @@ impl Session {
         &mut self,
         replica: &mut R,
         m: DocMessage,
-        whole: Option<Option<AutoCommit>>,
+        whole: Option<Whole>,
     ) -> Result<(), SyncError> {
         let id = m.id;
         match self.docs.get(&id) {
@@ -223,7 +243,8 @@ impl Session {
         match m.body {
             DocBody::Sync(bytes) => self.receive_sync(replica, id, &bytes),
             DocBody::Whole(bytes) => {
-                let doc = whole.unwrap_or_else(|| load_whole(&bytes));
+                let max = self.cfg.limits.max_inflated_doc_bytes;
+                let doc = whole.unwrap_or_else(|| load_whole(&bytes, max));
                 self.receive_whole(replica, id, doc)
             }
         }
@@ -239,6 +260,19 @@ impl Session {
             Ok(Ok(msg)) => msg,
             _ => return self.quarantine(replica, id, QuarantineReason::BadMessage),
         };
+        // Decoding did not inflate anything; applying the changes would.
+        let mut left = self.cfg.limits.max_inflated_doc_bytes;
+        for chunk in msg.changes.iter() {
+            match crate::inflate::inflated_len(chunk, left) {
+                Ok(n) => left -= n,
+                Err(InflateError::TooLarge) => {
+                    return self.quarantine(replica, id, QuarantineReason::TooLarge);
+                }
+                Err(InflateError::Malformed) => {
+                    return self.quarantine(replica, id, QuarantineReason::BadMessage);
+                }
+            }
+        }
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(());
         };
@@ -265,13 +299,14 @@ impl Session {
         &mut self,
         replica: &mut R,
         id: DocId,
-        incoming: Option<AutoCommit>,
+        incoming: Whole,
     ) -> Result<(), SyncError> {
         if self.docs.get(&id).is_some_and(|w| w.mode == Mode::ReadOnly) {
             return Ok(());
         }
-        let Some(mut incoming) = incoming else {
-            return self.quarantine(replica, id, QuarantineReason::BadMessage);
+        let mut incoming = match incoming {
+            Ok(doc) => doc,
+            Err(reason) => return self.quarantine(replica, id, reason),
         };
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(());

@@ -86,6 +86,10 @@ pub struct Limits {
     pub max_audit_entries: usize,
     /// Tombstones received per session.
     pub max_tombstones: usize,
+    /// What one document message from the peer may inflate to: Automerge
+    /// bytes past it are quarantined without being loaded (see
+    /// [`crate::inflate`]).
+    pub max_inflated_doc_bytes: usize,
 }
 
 impl Default for Limits {
@@ -97,6 +101,7 @@ impl Default for Limits {
             max_turn_bytes: 512 * 1024 * 1024,
             max_audit_entries: 1_000_000,
             max_tombstones: 1_000_000,
+            max_inflated_doc_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -319,6 +324,12 @@ impl Session {
     /// Whether the session completed (both sides' `Done`, bookkeeping committed).
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done
+    }
+
+    /// Whether the peer's hello was checked and the replica admitted it.
+    /// Until then a transport should accept only small frames.
+    pub fn is_opened(&self) -> bool {
+        self.opened
     }
 
     /// Whether the session ended with an error.
@@ -550,7 +561,7 @@ impl Session {
                 Ok(())
             }
             Message::DocSync(list) => {
-                let wholes = docs::decode_wholes(&list);
+                let wholes = docs::decode_wholes(&list, self.cfg.limits.max_inflated_doc_bytes);
                 for (m, whole) in list.into_iter().zip(wholes) {
                     self.receive_doc(replica, m, whole)?;
                 }
