@@ -124,6 +124,17 @@ fn expect_key(node: &NodeId) -> Vec<u8> {
     key(&["audit-expect", &node_hex(node)])
 }
 
+/// Expectations seen in a session that has not completed yet: a session cut
+/// after a hello or a document change but before the audit entries arrived
+/// is no gap. They count (move to [`expect_key`]) when a session completes.
+fn pending_prefix() -> Vec<u8> {
+    key(&["audit-expect-pending", ""])
+}
+
+fn pending_key(node: &NodeId) -> Vec<u8> {
+    key(&["audit-expect-pending", &node_hex(node)])
+}
+
 /// What a hub expects of a node's audit chain, as stored: the highest seq
 /// the node announced or a change of it referenced, and the document of that
 /// change (`None`: announced in a hello). `postcard((seq, doc))`.
@@ -147,7 +158,7 @@ pub struct AuditGap {
     pub mismatch: bool,
 }
 
-/// Keeps the higher of a stored expectation and a new one, inside `b`.
+/// Keeps the higher of a pending expectation and a new one, inside `b`.
 fn raise_expectation(
     store: &polku_store::Store,
     b: &polku_store::Batch<'_>,
@@ -155,18 +166,59 @@ fn raise_expectation(
     seq: u64,
     doc: Option<DocId>,
 ) -> std::result::Result<(), StoreError> {
-    let k = expect_key(node);
+    raise_at(
+        store,
+        b,
+        &pending_key(node),
+        (seq, doc.map(|d| *d.0.as_bytes())),
+    )
+}
+
+/// Keeps the higher of the expectation stored under `k` and `value`.
+fn raise_at(
+    store: &polku_store::Store,
+    b: &polku_store::Batch<'_>,
+    k: &[u8],
+    value: StoredExpectation,
+) -> std::result::Result<(), StoreError> {
     let stored: Option<StoredExpectation> = store
-        .get_meta(&k)?
+        .get_meta(k)?
         .and_then(|v| postcard::from_bytes(&v).ok());
-    if stored.is_some_and(|(s, _)| s >= seq) {
+    if stored.is_some_and(|(s, _)| s >= value.0) {
         return Ok(());
     }
-    let value: StoredExpectation = (seq, doc.map(|d| *d.0.as_bytes()));
     let bytes = postcard::to_allocvec(&value).map_err(|_| StoreError::Corrupt {
         what: "audit expectation",
     })?;
-    b.put_meta(&k, &bytes)
+    b.put_meta(k, &bytes)
+}
+
+/// A session completed: its expectations (and those of earlier, cut
+/// sessions) now count, inside `b`.
+fn confirm_expectations(
+    store: &polku_store::Store,
+    b: &polku_store::Batch<'_>,
+) -> std::result::Result<(), StoreError> {
+    let prefix = pending_prefix();
+    for k in store.list_meta_keys()? {
+        let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        let Some(node) = std::str::from_utf8(rest)
+            .ok()
+            .and_then(|t| t.parse::<NodeId>().ok())
+        else {
+            continue;
+        };
+        if let Some(value) = store
+            .get_meta(&k)?
+            .and_then(|v| postcard::from_bytes::<StoredExpectation>(&v).ok())
+        {
+            raise_at(store, b, &expect_key(&node), value)?;
+        }
+        b.delete_meta(&k)?;
+    }
+    Ok(())
 }
 
 /// The (node, seq) references in the commit messages of `doc`'s changes
@@ -1097,9 +1149,13 @@ impl Replica for SyncReplica {
             peers.push(*peer.node.as_bytes());
         }
         let peers_bytes = postcard::to_allocvec(&peers).map_err(|_| corrupt("sync peers"))?;
-        self.session
-            .store
+        let store = &self.session.store;
+        let hub = self.hub;
+        store
             .batch(|b| {
+                if hub {
+                    confirm_expectations(store, b)?;
+                }
                 b.put_meta(&record_key(&peer.node), &bytes)?;
                 if new_peer {
                     b.put_meta(&peers_key(), &peers_bytes)?;
