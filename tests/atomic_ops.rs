@@ -10,9 +10,9 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::Utc;
-use polku_api::{AuditQuery, KdfParams, Session, UserInput, Workspace};
+use polku_api::{AuditQuery, KdfParams, Session, Workspace};
 use polku_core::model::Role;
-use polku_scenarios::{PASSWORD, TEMPORARY, chosen, files_under, login};
+use polku_scenarios::{PASSWORD, TEMPORARY, add_user, chosen, files_under, login};
 
 const NEW: &str = "fault-new-password";
 const RESET: &str = "fault-reset-password";
@@ -139,18 +139,7 @@ fn standalone(with_maija: bool) -> tempfile::TempDir {
     let mut admin = login(dir.path(), "admin", PASSWORD);
     admin.add_demo(2, 1, Utc::now()).expect("demo");
     if with_maija {
-        admin
-            .add_user(
-                UserInput {
-                    login: "maija".into(),
-                    display_name: None,
-                    role: Role::Worker,
-                    units: vec![],
-                },
-                TEMPORARY,
-                Utc::now(),
-            )
-            .expect("add");
+        add_user(&mut admin, "maija", Role::Worker, None);
     }
     admin.close().expect("close");
     dir
@@ -220,18 +209,7 @@ fn hub_with_maija() -> tempfile::TempDir {
     )
     .expect("init");
     let mut admin = login(dir.path(), "admin", PASSWORD);
-    admin
-        .add_user(
-            UserInput {
-                login: "maija".into(),
-                display_name: None,
-                role: Role::Worker,
-                units: vec![],
-            },
-            TEMPORARY,
-            Utc::now(),
-        )
-        .expect("add");
+    add_user(&mut admin, "maija", Role::Worker, None);
     admin.close().expect("close");
     dir
 }

@@ -5,27 +5,16 @@
 //! audit entry names the peer.
 
 use chrono::{Duration, Utc};
-use polku_api::{ApiError, EnrolRefused, HubPin, KdfParams, UserInput, Workspace};
+use polku_api::{ApiError, EnrolRefused, HubPin, KdfParams, Workspace};
 use polku_audit::NodeKey;
 use polku_core::model::Role;
-use polku_scenarios::{PASSWORD, TEMPORARY, chosen, demo_workspace, login};
+use polku_scenarios::{PASSWORD, TEMPORARY, add_user, chosen, demo_workspace, login};
 
 /// A laptop store joined from a standalone "hub" store, for lease tests.
 fn laptop(hub: &std::path::Path, laptop: &std::path::Path) {
     let mut admin = demo_workspace(hub, 2);
     let now = Utc::now();
-    admin
-        .add_user(
-            UserInput {
-                login: "maija".into(),
-                display_name: None,
-                role: Role::Worker,
-                units: vec!["Itä".into()],
-            },
-            TEMPORARY,
-            now,
-        )
-        .expect("add");
+    add_user(&mut admin, "maija", Role::Worker, Some("Itä"));
     let ticket = admin
         .create_ticket("maija", [1; 32], vec![], now)
         .expect("ticket");
@@ -128,18 +117,7 @@ fn the_hub_refuses_a_new_password_protected_more_weakly_than_its_policy() {
     // A store with the real (RFC 9106) policy.
     Workspace::init(dir.path(), "admin", PASSWORD, Utc::now()).expect("init");
     let mut admin = login(dir.path(), "admin", PASSWORD);
-    admin
-        .add_user(
-            UserInput {
-                login: "maija".into(),
-                display_name: None,
-                role: Role::Worker,
-                units: vec![],
-            },
-            TEMPORARY,
-            Utc::now(),
-        )
-        .expect("add");
+    add_user(&mut admin, "maija", Role::Worker, None);
     let now = Utc::now();
     let ticket = admin
         .create_ticket("maija", [1; 32], vec![], now)

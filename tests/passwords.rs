@@ -10,22 +10,11 @@ use polku_api::{
 use polku_audit::NodeKey;
 use polku_core::model::Role;
 use polku_core::password::PasswordRejected;
-use polku_scenarios::{PASSWORD, TEMPORARY, chosen, demo_hub, demo_workspace, login};
+use polku_scenarios::{PASSWORD, TEMPORARY, add_user, chosen, demo_hub, demo_workspace, login};
 use polku_store::{LockedStore, StoreError};
 
 fn add(admin: &mut Session, login: &str, role: Role) {
-    admin
-        .add_user(
-            UserInput {
-                login: login.into(),
-                display_name: None,
-                role,
-                units: vec!["Itä".into()],
-            },
-            TEMPORARY,
-            Utc::now(),
-        )
-        .expect("add user");
+    add_user(admin, login, role, Some("Itä"));
 }
 
 /// Copy the store's files (as a thief with the hub's disk or a backup would).

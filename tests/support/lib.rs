@@ -64,6 +64,23 @@ pub fn login(dir: &Path, user: &str, password: &str) -> Session {
 /// The temporary password every scenario user is added with.
 pub const TEMPORARY: &str = "temporary-password-1";
 
+/// Add `login_name` with `role` (in `unit`, else the admin's first unit) and
+/// the [`TEMPORARY`] password, or panic.
+pub fn add_user(admin: &mut Session, login_name: &str, role: Role, unit: Option<&str>) {
+    admin
+        .add_user(
+            UserInput {
+                login: login_name.to_owned(),
+                display_name: None,
+                role,
+                units: unit.map(str::to_owned).into_iter().collect(),
+            },
+            TEMPORARY,
+            chrono::Utc::now(),
+        )
+        .expect("add user");
+}
+
 /// The verifier of a password chosen while joining (what the laptop sends the
 /// hub instead of the new password itself).
 pub fn chosen(password: &str) -> Option<polku_api::PasswordVerifier> {
@@ -79,18 +96,7 @@ pub fn chosen(password: &str) -> Option<polku_api::PasswordVerifier> {
 /// `password` there.
 pub fn add_worker(admin: &mut Session, dir: &Path, login_name: &str, unit: &str, password: &str) {
     let now = chrono::Utc::now();
-    admin
-        .add_user(
-            UserInput {
-                login: login_name.to_owned(),
-                display_name: None,
-                role: Role::Worker,
-                units: vec![unit.to_owned()],
-            },
-            TEMPORARY,
-            now,
-        )
-        .expect("add user");
+    add_user(admin, login_name, Role::Worker, Some(unit));
     if admin.is_hub().expect("role") {
         return;
     }

@@ -1,76 +1,23 @@
 //! The hub daemon as a process: enrolment with a ticket, syncs, a SIGKILL and a
 //! restart between syncs (nothing lost), and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::{free_udp_port, ok};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output};
 
 const ADMIN_PW: &str = "hub-admin-password";
 const USER_PW: &str = "maijan-aloitussalasana";
 
+/// `polku` with `password`, and `USER_PW` as the password chosen while joining.
 fn polku(store: &Path, password: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_polku"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("POLKU_PASSWORD", password)
-        .env("POLKU_NEW_PASSWORD", USER_PW)
-        .env_remove("POLKU_USER")
-        .env_remove("POLKU_STORE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run polku")
+    common::polku_with(store, password, Some(USER_PW), None, args)
 }
 
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "polku failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// Start `polku hub` and wait until it listens.
+/// Start `polku hub` as the administrator and wait until it listens.
 fn start_hub(store: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
-        .arg("--store")
-        .arg(store)
-        .args([
-            "--user",
-            "admin",
-            "hub",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("POLKU_PASSWORD", ADMIN_PW)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hub");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining the hub's log after the first line has been seen.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the hub did not start");
-    assert!(line.contains("listening"), "unexpected first line: {line}");
-    child
+    common::start_hub(store, ADMIN_PW, port)
 }
 
 #[test]
