@@ -236,3 +236,54 @@ fn postcard_record(verifier: polku_api::PasswordVerifier) -> Vec<u8> {
     })
     .expect("encode")
 }
+
+#[test]
+fn a_record_that_arrived_but_was_not_applied_is_applied_at_the_next_login() {
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let mut admin = demo_hub(hub_dir.path(), 2);
+    add_worker(&mut admin, hub_dir.path(), "aino", "Itä", FIRST);
+    enrol(&mut admin, "aino", TEMPORARY, Some(FIRST), a.path(), 11);
+    enrol(&mut admin, "aino", FIRST, None, b.path(), 12);
+    let aino = admin
+        .organisation()
+        .users
+        .values()
+        .find(|u| u.login == "aino")
+        .map(|u| u.id)
+        .expect("aino");
+    let mut hub = admin.into_replica().expect("hub");
+    sync(&mut hub, a.path(), "aino", FIRST);
+    sync(&mut hub, b.path(), "aino", FIRST);
+    let mut s = login(a.path(), "aino", FIRST);
+    s.change_password(CHANGED, Utc::now()).expect("change");
+    s.close().expect("close");
+    sync(&mut hub, a.path(), "aino", CHANGED);
+    // The new record reaches laptop B's store, but B stops (a crash) before
+    // re-wrapping its login: the old password still opens it.
+    let id = polku_core::doc::credential::credential_doc_id(aino);
+    let mut newer = hub.session().store().load_doc(id).expect("hub's record");
+    {
+        let store = polku_store::Store::unlock(b.path(), "aino", FIRST).expect("unlock");
+        let mut current = store.load_doc(id).expect("b's record");
+        let old = current.get_heads();
+        current.merge(&mut newer).expect("merge");
+        let bytes = current.save_after(&old);
+        store
+            .append_change(id, &bytes, &current.get_heads())
+            .expect("store the record only");
+        store.close().expect("close");
+    }
+    opens(b.path(), "aino", FIRST).expect("not applied yet");
+    // The next login applies it: from then on only the new password opens B.
+    login(b.path(), "aino", FIRST).close().expect("close");
+    assert!(matches!(
+        opens(b.path(), "aino", FIRST),
+        Err(StoreError::WrongPassword)
+    ));
+    opens(b.path(), "aino", CHANGED).expect("the new password");
+    hub.into_session().close().expect("close");
+}

@@ -106,6 +106,15 @@ impl Session {
         let org = OrgDoc::from_automerge(store.load_doc(org_id)?)?.organisation()?;
         let mut trail = Trail::open(&store)?;
         let user = org.users.get(&store.current_user()).cloned();
+        // A newer password record that reached this node without being applied
+        // to its login (a crash right after the sync that brought it) is
+        // applied now: from this login on, only the new password opens it.
+        if let Some(u) = &user {
+            let hub =
+                store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice());
+            let keep = u.active && (!hub || u.role == polku_core::model::Role::Admin);
+            crate::credentials::follow(&store, u, keep)?;
+        }
         let must_change = crate::credentials::must_change(&store, store.current_user())?;
         let expired = must_change.flatten().is_some_and(|t| now >= t);
 
