@@ -7,48 +7,17 @@
 use std::path::Path;
 
 use chrono::Utc;
-use polku_api::{EnrolRefused, HubPin, Session, SyncReplica, Workspace};
+use polku_api::{EnrolRefused, Session, SyncReplica};
 use polku_audit::NodeKey;
 use polku_core::DocKind;
-use polku_scenarios::{TEMPORARY, add_worker, chosen, demo_hub, login, sync_in_memory};
+use polku_scenarios::{TEMPORARY, add_worker, chosen, demo_hub, enrol_as, login, sync_in_memory};
 use polku_store::{LockedStore, StoreError};
 
 const FIRST: &str = "ainon-salasana-1";
 const CHANGED: &str = "ainon-uusi-salasana";
 
 fn enrol(admin: &mut Session, user: &str, pw: &str, new: Option<&str>, dir: &Path, secret: u8) {
-    let now = Utc::now();
-    let ticket = admin
-        .create_ticket(user, [1; 32], vec![], now)
-        .expect("ticket");
-    let node = NodeKey::from_bytes(&[secret; 32]).node_id();
-    let grant = admin
-        .redeem_ticket(
-            &ticket.secret,
-            node,
-            user,
-            pw,
-            new.and_then(chosen),
-            "L",
-            now,
-        )
-        .expect("runs")
-        .expect("enrolled");
-    let hub_node = NodeKey::from_bytes(&admin.node_secret().expect("secret")).node_id();
-    let pin = HubPin {
-        node: *hub_node.as_bytes(),
-        addrs: vec![],
-    };
-    Workspace::join(
-        dir,
-        &grant,
-        user,
-        new.unwrap_or(pw),
-        &[secret; 32],
-        &pin,
-        now,
-    )
-    .expect("join");
+    enrol_as(admin, user, (pw, new), dir, [secret; 32]);
 }
 
 fn sync(hub: &mut SyncReplica, dir: &Path, user: &str, pw: &str) {

@@ -117,6 +117,19 @@ pub fn enrol_in_process(
     dir: &Path,
     secret: [u8; 32],
 ) {
+    enrol_as(admin, login_name, (TEMPORARY, Some(password)), dir, secret);
+}
+
+/// Enrol a laptop for `login_name` whose current password on the hub is
+/// `current`, choosing `new` while joining if given (required when `current`
+/// is temporary), and create its store in `dir` (the hub's checks in-process).
+pub fn enrol_as(
+    admin: &mut Session,
+    login_name: &str,
+    (current, new): (&str, Option<&str>),
+    dir: &Path,
+    secret: [u8; 32],
+) {
     let now = chrono::Utc::now();
     let hub = polku_audit::NodeKey::from_bytes(&admin.node_secret().expect("node key")).node_id();
     let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 7777))];
@@ -129,8 +142,8 @@ pub fn enrol_in_process(
             &ticket.secret,
             node,
             login_name,
-            TEMPORARY,
-            chosen(password),
+            current,
+            new.and_then(chosen),
             "laptop",
             now,
         )
@@ -140,6 +153,7 @@ pub fn enrol_in_process(
         node: ticket.hub,
         addrs,
     };
+    let password = new.unwrap_or(current);
     Workspace::join(dir, &grant, login_name, password, &secret, &pin, now).expect("join");
 }
 

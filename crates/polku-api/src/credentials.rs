@@ -286,9 +286,7 @@ pub(crate) fn put_kdf_policy(b: &Batch<'_>, kdf: &KdfParams) -> polku_store::Res
 /// Whether a verifier made elsewhere is at least as costly to attack as this
 /// node's policy (a peer must not weaken what protects a password).
 pub(crate) fn strong_enough(verifier: &PasswordVerifier, policy: &KdfParams) -> bool {
-    verifier.params.m_cost_kib >= policy.m_cost_kib
-        && verifier.params.t_cost >= policy.t_cost
-        && verifier.params.p_cost >= 1
+    !verifier.params.weaker_than(policy)
 }
 
 /// Check a new password against the policy (length, common passwords).

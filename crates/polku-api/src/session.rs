@@ -204,7 +204,7 @@ impl Session {
         // On the hub only active administrators may hold a login: remove any
         // other (left by an older version, which wrapped the hub's key for
         // every user).
-        if store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice()) {
+        if crate::workspace::store_role(&store, b"hub")? {
             let stale: Vec<polku_core::UserId> = store
                 .list_users()?
                 .into_iter()
@@ -375,9 +375,7 @@ impl Session {
     /// more than [`crate::CLOCK_BACK_TOLERANCE_MINUTES`]): setting the clock
     /// back never extends the lease.
     pub fn offline_lease_expired(&self, now: DateTime<Utc>) -> Result<bool> {
-        if self.store.get_meta(crate::workspace::ROLE_META)?.as_deref()
-            != Some(b"laptop".as_slice())
-        {
+        if !crate::workspace::store_role(&self.store, b"laptop")? {
             return Ok(false);
         }
         let Some(last) = self.last_hub_contact()? else {
@@ -395,7 +393,7 @@ impl Session {
 
     /// Whether this store is an organisation's hub.
     pub fn is_hub(&self) -> Result<bool> {
-        Ok(self.store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice()))
+        crate::workspace::store_role(&self.store, b"hub")
     }
 
     /// The hub this laptop is pinned to (`None` on a hub or a standalone store).

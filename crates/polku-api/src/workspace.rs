@@ -15,6 +15,12 @@ use polku_audit::{Action, Detail};
 
 /// Sealed key/value slot holding the store's role ("hub" or "laptop"). Do not change.
 pub(crate) const ROLE_META: &[u8] = b"polku/role/v1";
+/// Whether `store` is an organisation's hub ("hub") or a laptop ("laptop");
+/// `None` for a standalone store.
+pub(crate) fn store_role(store: &Store, role: &[u8]) -> Result<bool> {
+    Ok(store.get_meta(ROLE_META)?.as_deref() == Some(role))
+}
+
 /// Sealed key/value slot holding a laptop's pinned hub. Do not change.
 pub(crate) const HUB_META: &[u8] = b"polku/hub/v1";
 
@@ -325,7 +331,7 @@ impl Workspace {
         let (params, legacy) = key.wrapping();
         let store = self.locked.unlock(key)?;
         let policy = crate::credentials::kdf_policy(&store)?;
-        if legacy || params.m_cost_kib < policy.m_cost_kib || params.t_cost < policy.t_cost {
+        if legacy || params.weaker_than(&policy) {
             store.change_password(store.current_user(), password, policy)?;
         }
         Session::start(store, now)

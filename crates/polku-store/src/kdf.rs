@@ -65,6 +65,12 @@ impl KdfParams {
         p_cost: 1,
     };
 
+    /// Whether these parameters cost less than `other` in memory or passes
+    /// (a wrapping with them is re-wrapped; a verifier with them is refused).
+    pub fn weaker_than(&self, other: &KdfParams) -> bool {
+        self.m_cost_kib < other.m_cost_kib || self.t_cost < other.t_cost
+    }
+
     /// Whether these parameters are at least OWASP's minimum in every
     /// dimension that matters (memory and passes).
     pub fn meets_owasp_minimum(&self) -> bool {
@@ -140,12 +146,6 @@ impl Default for KdfParams {
     fn default() -> Self {
         Self::RFC9106_LOW_MEMORY
     }
-}
-
-/// Whether stored parameters are weaker than `current` in memory or passes:
-/// such a wrapping is re-wrapped with `current` at the next login.
-pub(crate) fn weaker_than(stored: &KdfParams, current: &KdfParams) -> bool {
-    stored.m_cost_kib < current.m_cost_kib || stored.t_cost < current.t_cost
 }
 
 /// An age X25519 identity derived from a password: argon2id with the given

@@ -90,16 +90,9 @@ pub struct DerivedKey {
 }
 
 impl DerivedKey {
-    /// Whether the user's wrapping is older or weaker than `current`: an
-    /// older wrapping format, or less memory or fewer passes. The caller
-    /// re-wraps it with `current` once the store is unlocked
-    /// ([`Store::change_password`] with the same password).
-    pub fn needs_rewrap(&self, current: &KdfParams) -> bool {
-        self.legacy || crate::kdf::weaker_than(&self.params, current)
-    }
-
     /// The parameters of the wrapping that opened, and whether it is in the
-    /// legacy format.
+    /// legacy format: the caller re-wraps an old or weak one once the store
+    /// is unlocked ([`Store::change_password`] with the same password).
     pub fn wrapping(&self) -> (KdfParams, bool) {
         (self.params, self.legacy)
     }
