@@ -8,8 +8,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use polku_core::ClientId;
 use polku_core::DocKind;
 use polku_core::doc::ClientDoc;
+use polku_core::model::record_doc_id;
 use polku_store::{AgePerBlobStats, KdfParams, LockedStore, RawDecryptStats};
 
 use crate::session::Session;
@@ -267,11 +269,17 @@ pub fn run(
     // The Automerge path: load and hydrate every client document.
     let t = Instant::now();
     let docs = session.store().load_all(DocKind::Client)?;
+    let mut records: std::collections::BTreeMap<_, _> = session
+        .store()
+        .load_all(DocKind::ClientRecord)?
+        .into_iter()
+        .collect();
     let load_all = t.elapsed();
     let t = Instant::now();
     let mut decoded = Vec::with_capacity(docs.len());
-    for (_, am) in docs {
-        decoded.push(ClientDoc::from_automerge(am)?.client()?);
+    for (id, am) in docs {
+        let record = records.remove(&record_doc_id(ClientId::from(id.0)));
+        decoded.push(ClientDoc::from_parts(am, record)?.client()?);
     }
     let hydrate = t.elapsed();
     if decoded.len() != clients {

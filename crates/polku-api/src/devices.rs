@@ -675,7 +675,9 @@ impl Session {
         }
         let n = self.store.wipe_documents(&[
             polku_core::DocKind::Client,
+            polku_core::DocKind::ClientRecord,
             polku_core::DocKind::ActivityMemo,
+            polku_core::DocKind::StatsExtract,
         ])?;
         self.index.clear();
         self.dirty.clear();

@@ -13,6 +13,7 @@ mod credentials;
 mod devices;
 mod edits;
 mod error;
+mod extract;
 pub mod fault;
 mod replica;
 mod session;

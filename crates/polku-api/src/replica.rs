@@ -48,8 +48,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
-use polku_core::doc::{ActivityMemoDoc, ClientDoc, credential};
-use polku_core::model::{Client, ClientSummary, User};
+use polku_core::doc::{ActivityMemoDoc, BasicDoc, RecordDoc, credential};
+use polku_core::model::{ClientBasic, ClientRecord, ClientSummary, User, record_doc_id};
 use polku_core::rights::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
 use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
 use polku_store::{StoreError, heads_hash as store_heads_hash};
@@ -277,18 +277,30 @@ fn quarantine_from_code(c: u8) -> QuarantineReason {
     }
 }
 
-/// What rights depend on: a document's unit and responsible workers.
+/// What rights depend on: a document's unit and responsible workers, or
+/// (a client's record document) those of another document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct DocScope {
     unit: Option<UnitId>,
     responsible: BTreeSet<UserId>,
+    /// The scope is that of this document (the client's basic-data document).
+    of: Option<DocId>,
 }
 
 fn client_scope(doc: AutoCommit) -> Option<DocScope> {
-    let summary = ClientDoc::from_automerge(doc).ok()?.summary().ok()?;
+    let basic = BasicDoc::from_automerge(doc).ok()?.get().ok()?;
     Some(DocScope {
-        unit: summary.unit,
-        responsible: summary.responsible,
+        unit: basic.unit,
+        responsible: basic.responsible,
+        of: None,
+    })
+}
+
+fn record_scope(doc: AutoCommit) -> Option<DocScope> {
+    let record = RecordDoc::from_automerge(doc).ok()?.get().ok()?;
+    (record.id == record_doc_id(record.client)).then(|| DocScope {
+        of: Some(record.client.into()),
+        ..DocScope::default()
     })
 }
 
@@ -300,19 +312,31 @@ fn memo_scope(doc: AutoCommit) -> Option<DocScope> {
     Some(DocScope {
         unit: Some(memo.unit),
         responsible: BTreeSet::new(),
+        of: None,
     })
 }
 
 fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
     match kind {
         DocKind::Client => client_scope(doc),
+        DocKind::ClientRecord => record_scope(doc),
         DocKind::ActivityMemo => memo_scope(doc),
-        DocKind::Organisation => Some(DocScope::default()),
+        DocKind::Organisation | DocKind::StatsExtract => Some(DocScope::default()),
         // A credential document goes to its own user's devices only.
         DocKind::Credential => credential::credential_user(&doc).map(|u| DocScope {
             unit: None,
             responsible: [u].into_iter().collect(),
+            of: None,
         }),
+    }
+}
+
+/// The documents a tombstone erases: a client's tombstone (named by the
+/// client's id) takes its record document along.
+fn erased_ids(t: &Tombstone) -> Vec<DocId> {
+    match t.kind {
+        DocKind::Client => vec![t.doc, record_doc_id(ClientId::from(t.doc.0))],
+        _ => vec![t.doc],
     }
 }
 
@@ -420,6 +444,11 @@ pub struct SyncReplica {
     scopes: BTreeMap<DocId, (polku_store::HeadsHash, Option<DocScope>)>,
     /// Whether `scopes` was filled in bulk once.
     scopes_filled: bool,
+    /// Scopes of basic-data documents accepted this turn, not saved yet
+    /// (hub): their record documents are judged on them.
+    turn_scopes: BTreeMap<DocId, DocScope>,
+    /// Documents were deleted this session (checkpoint at its end).
+    deleted_here: bool,
     /// Erased ids (the tombstone log), read once.
     erased: Option<BTreeSet<DocId>>,
 }
@@ -442,6 +471,8 @@ impl SyncReplica {
             node,
             scopes: BTreeMap::new(),
             scopes_filled: false,
+            turn_scopes: BTreeMap::new(),
+            deleted_here: false,
             erased: None,
         })
     }
@@ -611,11 +642,9 @@ impl SyncReplica {
                     .get_meta(&tomb_key(pos))
                     .map_err(storage)?
                     .ok_or(corrupt("tombstone log"))?;
-                set.insert(
-                    decode_tombstone(&bytes)
-                        .ok_or(corrupt("tombstone log"))?
-                        .doc,
-                );
+                set.extend(erased_ids(
+                    &decode_tombstone(&bytes).ok_or(corrupt("tombstone log"))?,
+                ));
             }
             self.erased = Some(set);
         }
@@ -677,7 +706,12 @@ impl SyncReplica {
         let store = &self.session.store;
         if !self.scopes_filled {
             self.scopes_filled = true;
-            for kind in [DocKind::Client, DocKind::ActivityMemo, DocKind::Credential] {
+            for kind in [
+                DocKind::Client,
+                DocKind::ClientRecord,
+                DocKind::ActivityMemo,
+                DocKind::Credential,
+            ] {
                 // A damaged document fails the bulk load: fall back to one by one.
                 let Ok(all) = store.load_all(kind) else {
                     continue;
@@ -707,15 +741,30 @@ impl SyncReplica {
         Ok(())
     }
 
+    /// The scope facts of a document from the cache, a record document's
+    /// being its client's (`None`: unknown or unreadable).
+    fn resolved_scope(&self, id: DocId) -> Option<&DocScope> {
+        let scope = self.scopes.get(&id)?.1.as_ref()?;
+        match scope.of {
+            None => Some(scope),
+            Some(of) => match self.scopes.get(&of)?.1.as_ref()? {
+                s if s.of.is_none() => Some(s),
+                _ => None,
+            },
+        }
+    }
+
     fn may_view(user: &User, rights: &Rights, kind: DocKind, scope: &DocScope) -> bool {
+        let cs = ClientScope {
+            unit: scope.unit,
+            responsible: &scope.responsible,
+        };
         match kind {
             DocKind::Organisation => true,
-            DocKind::Client => {
-                let cs = ClientScope {
-                    unit: scope.unit,
-                    responsible: &scope.responsible,
-                };
-                can(user, rights, Action::ViewBasic, Target::Client(&cs)).is_ok()
+            DocKind::Client => can(user, rights, Action::ViewBasic, Target::Client(&cs)).is_ok(),
+            // `scope` is the client's (resolved by the caller).
+            DocKind::ClientRecord => {
+                can(user, rights, Action::ViewRecord, Target::Client(&cs)).is_ok()
             }
             DocKind::ActivityMemo => {
                 user.active
@@ -723,6 +772,7 @@ impl SyncReplica {
                         || scope.unit.is_some_and(|u| user.units.contains(&u)))
             }
             DocKind::Credential => user.active && scope.responsible.contains(&user.id),
+            DocKind::StatsExtract => user.active && crate::extract::gets_extract(user, rights),
         }
     }
 
@@ -755,13 +805,17 @@ impl SyncReplica {
         Ok(())
     }
 
-    fn check_client_change(
+    /// A peer's change of a client's basic-data document: the modify right
+    /// on the client's scope before and after the change (the create right
+    /// for a new client).
+    fn check_basic_change(
+        &mut self,
         user: &User,
         rights: &Rights,
         change: &ChangeCheck<'_>,
     ) -> std::result::Result<(), RefusedReason> {
-        let hydrate = |doc: AutoCommit| -> Option<Client> {
-            ClientDoc::from_automerge(doc).ok()?.client().ok()
+        let hydrate = |doc: AutoCommit| -> Option<ClientBasic> {
+            BasicDoc::from_automerge(doc).ok()?.get().ok()
         };
         let after = hydrate(change.after.clone()).ok_or(RefusedReason::Invalid)?;
         if DocId::from(after.id) != change.id {
@@ -776,51 +830,104 @@ impl SyncReplica {
                     Target::NewClientIn(after.unit),
                 )
                 .map_err(|_| RefusedReason::NotPermitted)?;
-                Client::new(after.id, after.created_at)
+                None
             }
+            Some(heads) => {
+                let mut copy = change.after.clone();
+                let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
+                Some(hydrate(at).ok_or(RefusedReason::Invalid)?)
+            }
+        };
+        let after_scope = DocScope {
+            unit: after.unit,
+            responsible: after.responsible.clone(),
+            of: None,
+        };
+        let mut scopes = vec![after_scope.clone()];
+        if let Some(b) = &before {
+            scopes.push(DocScope {
+                unit: b.unit,
+                responsible: b.responsible.clone(),
+                of: None,
+            });
+        }
+        Self::check_actions(
+            user,
+            rights,
+            &[Action::ModifyBasic],
+            &scopes,
+            before.is_some(),
+        )?;
+        // A record document checked later in this turn is judged on this.
+        self.turn_scopes.insert(change.id, after_scope);
+        Ok(())
+    }
+
+    /// A peer's change of a client's record document: the record right (and
+    /// the memo right when memos changed) on the client's scope, as the
+    /// client's basic-data document says after this turn.
+    fn check_record_change(
+        &mut self,
+        user: &User,
+        rights: &Rights,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        let hydrate = |doc: AutoCommit| -> Option<ClientRecord> {
+            RecordDoc::from_automerge(doc).ok()?.get().ok()
+        };
+        let after = hydrate(change.after.clone()).ok_or(RefusedReason::Invalid)?;
+        if after.id != change.id || record_doc_id(after.client) != change.id {
+            return Err(RefusedReason::Invalid);
+        }
+        let before = match change.before {
+            None => ClientRecord::empty(after.client),
             Some(heads) => {
                 let mut copy = change.after.clone();
                 let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
                 hydrate(at).ok_or(RefusedReason::Invalid)?
             }
         };
-        // The modify right always; the memo and record rights for what changed.
-        let mut actions = vec![Action::ModifyBasic];
+        let client: DocId = after.client.into();
+        let scope = match self.turn_scopes.get(&client) {
+            Some(s) => s.clone(),
+            None => match self.session.store.load_doc(client) {
+                Ok(doc) => client_scope(doc).ok_or(RefusedReason::Invalid)?,
+                // No such client here: nothing to judge it on.
+                Err(_) => return Err(RefusedReason::OutOfScope),
+            },
+        };
+        let mut actions = vec![Action::ViewRecord];
         if before.memos != after.memos {
             actions.push(Action::WriteMemo);
         }
         let mut rest = before.clone();
-        rest.basic = after.basic.clone();
         rest.memos = after.memos.clone();
         if rest != after {
             actions.push(Action::ModifyRecord);
         }
-        let scopes = [
-            (
-                change.before.is_some(),
-                ClientScope {
-                    unit: before.unit,
-                    responsible: &before.responsible,
-                },
-            ),
-            (
-                true,
-                ClientScope {
-                    unit: after.unit,
-                    responsible: &after.responsible,
-                },
-            ),
-        ];
-        for (check, scope) in &scopes {
-            if !check {
-                continue;
-            }
-            for action in &actions {
-                match can(user, rights, *action, Target::Client(scope)) {
+        Self::check_actions(user, rights, &actions, &[scope], change.before.is_some())
+    }
+
+    /// Every action allowed on every scope; a missing view right of a
+    /// document the peer already had reads as out of scope.
+    fn check_actions(
+        user: &User,
+        rights: &Rights,
+        actions: &[Action],
+        scopes: &[DocScope],
+        existed: bool,
+    ) -> std::result::Result<(), RefusedReason> {
+        for scope in scopes {
+            let cs = ClientScope {
+                unit: scope.unit,
+                responsible: &scope.responsible,
+            };
+            for action in actions {
+                match can(user, rights, *action, Target::Client(&cs)) {
                     Ok(()) => {}
                     Err(Denied {
                         missing: MissingRight::View,
-                    }) if change.before.is_some() => return Err(RefusedReason::OutOfScope),
+                    }) if existed => return Err(RefusedReason::OutOfScope),
                     Err(_) => return Err(RefusedReason::NotPermitted),
                 }
             }
@@ -927,16 +1034,27 @@ impl Replica for SyncReplica {
         let Some((user, rights)) = self.peer_user(peer) else {
             return Ok(Vec::new());
         };
+        let heads = if crate::extract::gets_extract(&user, &rights)
+            && self.session.refresh_extract().map_err(api_storage)?
+        {
+            let erased = self.erased_set()?.clone();
+            let all = self.session.store.list_doc_heads().map_err(storage)?;
+            all.into_iter()
+                .filter(|(id, _, _)| !erased.contains(id))
+                .collect()
+        } else {
+            heads
+        };
         self.refresh_scopes(&heads)?;
         let org_doc = self.session.org_id;
         Ok(heads
             .into_iter()
             .filter(|(id, kind, _)| match kind {
                 DocKind::Organisation => *id == org_doc,
-                _ => match self.scopes.get(id) {
-                    Some((_, Some(scope))) => Self::may_view(&user, &rights, *kind, scope),
+                _ => match self.resolved_scope(*id) {
+                    Some(scope) => Self::may_view(&user, &rights, *kind, scope),
                     // Unreadable: its scope cannot be decided, it is not offered.
-                    Some((_, None)) | None => false,
+                    None => false,
                 },
             })
             .map(|(id, kind, hh)| DocEntry {
@@ -992,6 +1110,7 @@ impl Replica for SyncReplica {
                 }
             }
         }
+        self.turn_scopes.clear();
         let store = &self.session.store;
         let mut summaries: Vec<ClientSummary> = Vec::new();
         let mut org_changed = false;
@@ -1038,26 +1157,41 @@ impl Replica for SyncReplica {
                     match w.kind {
                         DocKind::Client => {
                             let doc = merged.unwrap_or_else(|| w.doc.clone());
-                            let Ok(mut cd) = ClientDoc::from_automerge(doc) else {
+                            let Ok(mut bd) = BasicDoc::from_automerge(doc) else {
                                 continue;
                             };
-                            let Ok(client) = cd.client() else {
+                            let Ok(basic) = bd.get() else {
                                 continue;
                             };
-                            if DocId::from(client.id) != w.id {
+                            if DocId::from(basic.id) != w.id {
                                 continue;
                             }
-                            let summary = client.summary();
+                            let summary = basic.summary();
                             let index =
                                 index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?;
                             b.put_index(w.id, &index)?;
-                            if let Some(view) = views::encode(&client) {
-                                b.put_view(w.id, store_heads_hash(&cd.heads()), &view)?;
+                            if let Some(view) = views::encode(&basic) {
+                                b.put_view(w.id, store_heads_hash(&bd.heads()), &view)?;
                             }
                             summaries.push(summary);
                         }
+                        DocKind::ClientRecord => {
+                            let doc = merged.unwrap_or_else(|| w.doc.clone());
+                            let Ok(mut rd) = RecordDoc::from_automerge(doc) else {
+                                continue;
+                            };
+                            let Ok(record) = rd.get() else {
+                                continue;
+                            };
+                            if record.id != w.id {
+                                continue;
+                            }
+                            if let Some(view) = views::encode(&record) {
+                                b.put_view(w.id, store_heads_hash(&rd.heads()), &view)?;
+                            }
+                        }
                         DocKind::Organisation => org_changed = true,
-                        DocKind::ActivityMemo => {}
+                        DocKind::ActivityMemo | DocKind::StatsExtract => {}
                         DocKind::Credential => credentials_changed.push(w.id),
                     }
                 }
@@ -1090,16 +1224,19 @@ impl Replica for SyncReplica {
             return Err(RefusedReason::OutOfScope);
         };
         match change.kind {
-            // The organisation document is changed on the hub only.
-            DocKind::Organisation => Err(RefusedReason::NotPermitted),
-            DocKind::Client => Self::check_client_change(&user, &rights, change),
+            // The organisation document and the extract are changed on the hub only.
+            DocKind::Organisation | DocKind::StatsExtract => Err(RefusedReason::NotPermitted),
+            DocKind::Client => self.check_basic_change(&user, &rights, change),
+            DocKind::ClientRecord => self.check_record_change(&user, &rights, change),
             DocKind::ActivityMemo => Self::check_memo_change(&user, &rights, change),
             DocKind::Credential => self.check_credential_change(&user, &rights, change),
         }
     }
 
     fn delete_revoked(&mut self, _peer: &Peer, id: DocId) -> std::result::Result<(), ReplicaError> {
-        self.delete_local(id)?;
+        // The hub no longer offers it: out of this user's scope or rights
+        // (e.g. a record document after the rights narrowed to basic data).
+        self.deleted_here |= self.delete_local(id)?;
         Ok(())
     }
 
@@ -1171,7 +1308,12 @@ impl Replica for SyncReplica {
                 }
                 Ok(())
             })
-            .map_err(storage)
+            .map_err(storage)?;
+        if std::mem::take(&mut self.deleted_here) {
+            // What left the scope also leaves the write-ahead log.
+            store.checkpoint().map_err(storage)?;
+        }
+        Ok(())
     }
 
     fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
@@ -1524,10 +1666,13 @@ impl SyncReplica {
                 b.put_meta(&tomb_key(next), &bytes)?;
                 b.put_meta(&tomb_next_key(), &(next + 1).to_be_bytes())?;
                 crate::fault::point(crate::fault::TOMBSTONE_RECORDED);
-                for p in &peers {
-                    b.delete_meta(&state_key(&NodeId::from_bytes(*p), t.doc))?;
+                let mut deleted = false;
+                for doc in erased_ids(t) {
+                    for p in &peers {
+                        b.delete_meta(&state_key(&NodeId::from_bytes(*p), doc))?;
+                    }
+                    deleted |= b.delete_doc(doc)?;
                 }
-                let deleted = b.delete_doc(t.doc)?;
                 trail.record_in(
                     b,
                     now,
@@ -1547,8 +1692,10 @@ impl SyncReplica {
         let client = ClientId::from(t.doc.0);
         session.index.remove(&client);
         session.dirty.remove(&client);
-        self.scopes.remove(&t.doc);
-        self.erased_set()?.insert(t.doc);
+        for doc in erased_ids(t) {
+            self.scopes.remove(&doc);
+            self.erased_set()?.insert(doc);
+        }
         Ok(deleted)
     }
 

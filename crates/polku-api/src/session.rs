@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Reason};
 use polku_core::codes::{CodeList, CodeSet};
 use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
-use polku_core::model::{Client, ClientSummary, Memo, Organisation, User};
+use polku_core::model::{
+    Client, ClientBasic, ClientRecord, ClientSummary, Memo, Organisation, User, record_doc_id,
+};
 use polku_core::rights::{Action, ClientScope, Rights, Target, can};
 use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
-use polku_store::{AuthFailureReason, Store, StoreError, heads_hash};
+use polku_store::{AuthFailureReason, HeadsHash, Store, StoreError, heads_hash};
 use uuid::Uuid;
 
 use crate::trail::Trail;
@@ -516,17 +518,35 @@ impl Session {
     /// Read a client without rights or audit: only for this crate's audited paths
     /// and the benchmark's unaudited baseline.
     pub(crate) fn read_client(&mut self, id: ClientId) -> Result<Client> {
-        if let Some(client) = self
-            .store
-            .get_view(id.into())?
-            .and_then(|v| views::decode(&v))
-        {
+        if let Some(client) = self.read_client_views(id)? {
             return Ok(client);
         }
         let mut doc = self.load_client(id)?;
         let client = doc.client()?;
-        self.write_view(id, &mut doc, &client)?;
+        self.write_views(&mut doc)?;
         Ok(client)
+    }
+
+    /// The client from the views of its documents, `None` when one is stale.
+    fn read_client_views(&self, id: ClientId) -> Result<Option<Client>> {
+        let basic = match self.store.get_view(id.into()) {
+            Ok(v) => v.and_then(|v| views::decode::<ClientBasic>(&v)),
+            Err(StoreError::DocNotFound(_)) => return Err(ApiError::ClientNotFound(id)),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(basic) = basic else {
+            return Ok(None);
+        };
+        let record = match self.store.get_view(record_doc_id(id)) {
+            Ok(v) => match v.and_then(|v| views::decode::<ClientRecord>(&v)) {
+                Some(r) => Some(r),
+                None => return Ok(None),
+            },
+            // This node holds no record of the client (basic-data rights).
+            Err(StoreError::DocNotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(Client::join(basic, record)))
     }
 
     /// Read every client: views where fresh, Automerge (on all cores) for the rest,
@@ -545,6 +565,11 @@ impl Session {
     pub(crate) fn load_clients(&mut self, visible_only: bool) -> Result<Vec<Client>> {
         let mut out = Vec::with_capacity(self.index.len());
         let mut stale = Vec::new();
+        let records: BTreeMap<DocId, Option<Vec<u8>>> = self
+            .store
+            .load_views(DocKind::ClientRecord)?
+            .into_iter()
+            .collect();
         for (id, view) in self.store.load_views(DocKind::Client)? {
             let visible = !visible_only
                 || self
@@ -554,15 +579,25 @@ impl Session {
             if !visible {
                 continue;
             }
-            match view.as_deref().and_then(views::decode) {
-                Some(client) => out.push(client),
-                None => stale.push(ClientId::from(id.0)),
+            let cid = ClientId::from(id.0);
+            let basic = view.as_deref().and_then(views::decode::<ClientBasic>);
+            // `Some(None)`: no record document here; `None`: a stale view.
+            let record = match records.get(&record_doc_id(cid)) {
+                None => Some(None),
+                Some(v) => v
+                    .as_deref()
+                    .and_then(views::decode::<ClientRecord>)
+                    .map(Some),
+            };
+            match (basic, record) {
+                (Some(basic), Some(record)) => out.push(Client::join(basic, record)),
+                _ => stale.push(cid),
             }
         }
         for id in stale {
             let mut doc = self.load_client_any(id)?;
             let client = doc.client()?;
-            self.write_view(id, &mut doc, &client)?;
+            self.write_views(&mut doc)?;
             out.push(client);
         }
         Ok(out)
@@ -599,16 +634,12 @@ impl Session {
         client.responsible.insert(self.user.id);
         let mut doc = ClientDoc::new_with_message(&client, Some(self.trail.change_message()))?;
         let summary = client.summary();
-        let index = index_bytes(&summary)?;
-        let view = views::encode(&client).ok_or(ApiError::Invalid("client view"))?;
         let user = Some(self.user.id);
         let trail = &mut self.trail;
         let head = trail.head();
         self.store
             .batch(|b| {
-                let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
-                b.put_index(client.id.into(), &index)?;
-                b.put_view(client.id.into(), hh, &view)?;
+                create_client_in(b, &mut doc, &client)?;
                 trail.record_in(
                     b,
                     now,
@@ -667,15 +698,20 @@ impl Session {
         if !doc.has_unsaved_changes() {
             return Ok(());
         }
-        let change = doc.save_incremental();
-        let heads = doc.heads();
+        let parts = doc.save_changes();
         let index = summary.map(index_bytes).transpose()?;
         let user = Some(self.user.id);
         let trail = &mut self.trail;
         let head = trail.head();
         self.store
             .batch(|b| {
-                b.append_change(client.into(), &change, &heads)?;
+                for part in &parts {
+                    if part.new {
+                        b.create_doc(part.id, part.kind, &part.bytes)?;
+                    } else {
+                        b.append_change(part.id, &part.bytes, &part.heads)?;
+                    }
+                }
                 if let Some(index) = &index {
                     b.put_index(client.into(), index)?;
                 }
@@ -750,15 +786,8 @@ impl Session {
                 }
                 let invalid = |_| StoreError::InvalidDocument;
                 let mut doc = ClientDoc::new(client).map_err(invalid)?;
-                let hh = b.create_doc(client.id.into(), DocKind::Client, &doc.save())?;
-                let summary = client.summary();
-                b.put_index(
-                    client.id.into(),
-                    &index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?,
-                )?;
-                let view = views::encode(client).ok_or(StoreError::InvalidDocument)?;
-                b.put_view(client.id.into(), hh, &view)?;
-                summaries.push(summary);
+                create_client_in(b, &mut doc, client)?;
+                summaries.push(client.summary());
                 report.clients += 1;
                 report.memos += client.memos.len();
             }
@@ -800,10 +829,7 @@ impl Session {
         self.record_always(now, AuditAction::Logout, None, Detail::None)?;
         for id in std::mem::take(&mut self.dirty) {
             match self.load_client_any(id) {
-                Ok(mut doc) => {
-                    let client = doc.client()?;
-                    self.write_view(id, &mut doc, &client)?;
-                }
+                Ok(mut doc) => self.write_views(&mut doc)?,
                 Err(ApiError::ClientNotFound(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -826,21 +852,31 @@ impl Session {
     }
 
     fn load_client_any(&self, id: ClientId) -> Result<ClientDoc> {
-        let am = match self.store.load_doc(id.into()) {
+        let basic = match self.store.load_doc(id.into()) {
             Ok(am) => am,
             Err(StoreError::DocNotFound(_)) => return Err(ApiError::ClientNotFound(id)),
             Err(e) => return Err(e.into()),
         };
-        let mut doc = ClientDoc::from_automerge(am)?;
+        let record = match self.store.load_doc(record_doc_id(id)) {
+            Ok(am) => Some(am),
+            Err(StoreError::DocNotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let mut doc = ClientDoc::from_parts(basic, record)?;
         // Changes made to it record the audit entry that will record them.
         doc.set_commit_message(Some(self.trail.change_message()));
         Ok(doc)
     }
 
-    fn write_view(&self, id: ClientId, doc: &mut ClientDoc, client: &Client) -> Result<()> {
-        let view = views::encode(client).ok_or(ApiError::Invalid("client view"))?;
-        self.store
-            .put_view(id.into(), heads_hash(&doc.heads()), &view)?;
+    /// Rewrites the views of a client's documents at their current heads.
+    fn write_views(&self, doc: &mut ClientDoc) -> Result<()> {
+        let views = client_views(doc).ok_or(ApiError::Invalid("client view"))?;
+        self.store.batch(|b| {
+            for (id, hh, view) in &views {
+                b.put_view(*id, *hh, view)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -953,6 +989,54 @@ pub(crate) fn index_bytes(summary: &ClientSummary) -> Result<Vec<u8>> {
 
 /// A client with its basic data only (perustiedot): for users with the
 /// "basic data only" right.
+/// The views of a client's documents: `(document, heads hash, view)`.
+pub(crate) fn client_views(doc: &mut ClientDoc) -> Option<Vec<(DocId, HeadsHash, Vec<u8>)>> {
+    let id = doc.basic().doc_id().ok()?;
+    let basic = doc.basic().get().ok()?;
+    let mut out = vec![(
+        id,
+        heads_hash(&doc.basic_mut().heads()),
+        views::encode(&basic)?,
+    )];
+    if let Some(record) = doc.record_if_held() {
+        let rid = record.doc_id().ok()?;
+        let view = views::encode(&record.get().ok()?)?;
+        out.push((rid, heads_hash(&record.heads()), view));
+    }
+    Some(out)
+}
+
+/// Stores a client made here: its documents whole, their views and the
+/// search index entry.
+pub(crate) fn create_client_in(
+    b: &polku_store::Batch<'_>,
+    doc: &mut ClientDoc,
+    client: &Client,
+) -> polku_store::Result<()> {
+    let invalid = |_| StoreError::InvalidDocument;
+    let (basic_bytes, record_bytes) = doc.save_new();
+    let (basic, record) = client.split();
+    let hh = b.create_doc(client.id.into(), DocKind::Client, &basic_bytes)?;
+    b.put_index(
+        client.id.into(),
+        &index_bytes(&client.summary()).map_err(invalid)?,
+    )?;
+    b.put_view(
+        client.id.into(),
+        hh,
+        &views::encode(&basic).ok_or(StoreError::InvalidDocument)?,
+    )?;
+    if let Some(bytes) = record_bytes {
+        let rh = b.create_doc(record.id, DocKind::ClientRecord, &bytes)?;
+        b.put_view(
+            record.id,
+            rh,
+            &views::encode(&record).ok_or(StoreError::InvalidDocument)?,
+        )?;
+    }
+    Ok(())
+}
+
 fn basic_only(client: Client) -> Client {
     let mut out = Client::new(client.id, client.created_at);
     out.basic = client.basic;

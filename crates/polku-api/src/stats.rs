@@ -98,9 +98,21 @@ impl Session {
             .as_deref()
             .map(|u| self.unit_by_name(u))
             .transpose()?;
-        let clients = self.load_clients(false)?;
-        let anonymised = self.load_anonymised()?;
-        let activity_memos = self.load_activity_memos()?;
+        // A laptop whose user may not hold the clients' records counts the
+        // hub's extract of them; everyone else counts the clients.
+        let extract = if self.is_hub()? {
+            None
+        } else {
+            self.load_extract()?
+        };
+        let (clients, anonymised, activity_memos) = match extract {
+            Some(e) => (Vec::new(), e.decoded(), e.decoded_activity()),
+            None => (
+                self.load_clients(false)?,
+                self.load_anonymised()?,
+                self.load_activity_memos()?,
+            ),
+        };
         let codes = self.codes()?;
         let mut q = Query::new(query.period, now);
         q.unit = unit;

@@ -1,24 +1,42 @@
-//! Encoding of client views: the decoded client, kept sealed next to its
-//! Automerge document so that opening every client does not load Automerge.
+//! Encoding of document views: the decoded part of a client, kept sealed next
+//! to its Automerge document (one view per document, valid while the
+//! document's heads are those it was made at) so that opening every client
+//! does not load Automerge.
 //!
-//! Format (do not change without bumping the version byte): `[1] ‖ postcard(Client)`.
+//! Format (do not change without bumping the version byte):
+//! `[2] ‖ postcard(ClientBasic)` for a basic-data document,
+//! `[3] ‖ postcard(ClientRecord)` for a record document.
 
-use polku_core::model::Client;
+use polku_core::model::{ClientBasic, ClientRecord};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-const VIEW_VERSION: u8 = 1;
+/// A part of a client with its own view.
+pub(crate) trait ViewPart: Serialize + DeserializeOwned {
+    /// Version byte of its views.
+    const VERSION: u8;
+}
 
-/// Encode a client view.
-pub(crate) fn encode(client: &Client) -> Option<Vec<u8>> {
-    let mut out = vec![VIEW_VERSION];
-    out.extend(postcard::to_allocvec(client).ok()?);
+impl ViewPart for ClientBasic {
+    const VERSION: u8 = 2;
+}
+
+impl ViewPart for ClientRecord {
+    const VERSION: u8 = 3;
+}
+
+/// Encode a view.
+pub(crate) fn encode<T: ViewPart>(part: &T) -> Option<Vec<u8>> {
+    let mut out = vec![T::VERSION];
+    out.extend(postcard::to_allocvec(part).ok()?);
     Some(out)
 }
 
-/// Decode a client view; `None` for an unknown version or bad bytes (the caller
-/// then falls back to the Automerge document).
-pub(crate) fn decode(bytes: &[u8]) -> Option<Client> {
+/// Decode a view; `None` for another version or bad bytes (the caller then
+/// falls back to the Automerge document).
+pub(crate) fn decode<T: ViewPart>(bytes: &[u8]) -> Option<T> {
     match bytes.split_first() {
-        Some((&VIEW_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+        Some((v, rest)) if *v == T::VERSION => postcard::from_bytes(rest).ok(),
         _ => None,
     }
 }
@@ -41,13 +59,19 @@ mod tests {
             &staff,
         );
         for c in &data.clients {
-            let bytes = encode(c).expect("encode");
-            assert_eq!(decode(&bytes).as_ref(), Some(c));
-            assert_eq!(decode(&bytes[..bytes.len() / 2]), None);
-            let mut other_version = bytes.clone();
-            other_version[0] = 2;
-            assert_eq!(decode(&other_version), None);
+            let (basic, record) = c.split();
+            let b = encode(&basic).expect("encode");
+            let r = encode(&record).expect("encode");
+            assert_eq!(decode::<ClientBasic>(&b).as_ref(), Some(&basic));
+            assert_eq!(decode::<ClientRecord>(&r).as_ref(), Some(&record));
+            // A view of one part never reads as the other.
+            assert_eq!(decode::<ClientRecord>(&b), None);
+            assert_eq!(decode::<ClientBasic>(&r), None);
+            assert_eq!(decode::<ClientBasic>(&b[..b.len() / 2]), None);
+            let mut other_version = b.clone();
+            other_version[0] = 1;
+            assert_eq!(decode::<ClientBasic>(&other_version), None);
         }
-        assert_eq!(decode(&[]), None);
+        assert_eq!(decode::<ClientBasic>(&[]), None);
     }
 }

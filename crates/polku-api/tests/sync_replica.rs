@@ -9,7 +9,7 @@ use chrono::Utc;
 use polku_api::{ClientInput, HubPin, Session, SyncReplica, UserInput, Workspace};
 use polku_audit::{NodeId, NodeKey};
 use polku_core::doc::ClientDoc;
-use polku_core::model::{Memo, Role};
+use polku_core::model::{Memo, Role, record_doc_id};
 use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
 use polku_sync::protocol::{ErrorCode, RefusedReason};
 use polku_sync::{Denial, Replica, SyncError, SyncReport};
@@ -199,22 +199,30 @@ fn clients_in(r: &SyncReplica, unit: UnitId) -> BTreeSet<DocId> {
         .expect("load")
         .into_iter()
         .filter(|(_, doc)| {
-            let c = ClientDoc::from_automerge(doc.clone()).expect("client doc");
+            let c = polku_core::doc::BasicDoc::from_automerge(doc.clone()).expect("client doc");
             c.summary().expect("summary").unit == Some(unit)
         })
         .map(|(id, _)| id)
         .collect()
 }
 
-/// Edits a client document directly in a store (bypassing the API's rights).
+/// Edits a client's documents directly in a store (bypassing the API's rights).
 fn edit_in_store(r: &SyncReplica, id: DocId, f: impl FnOnce(&mut polku_core::model::Client)) {
     let store = r.session().store();
-    let mut doc = ClientDoc::from_automerge(store.load_doc(id).expect("load")).expect("doc");
-    let before = doc.heads();
+    let record = store.load_doc(record_doc_id(ClientId::from(id.0))).ok();
+    let mut doc = ClientDoc::from_parts(store.load_doc(id).expect("load"), record).expect("doc");
     doc.update(f).expect("update");
-    let bytes = doc.as_automerge_mut().save_after(&before);
-    let heads = doc.heads();
-    store.append_change(id, &bytes, &heads).expect("append");
+    for part in doc.save_changes() {
+        if part.new {
+            store
+                .create_doc(part.id, part.kind, &part.bytes)
+                .expect("create");
+        } else {
+            store
+                .append_change(part.id, &part.bytes, &part.heads)
+                .expect("append");
+        }
+    }
 }
 
 #[test]
@@ -303,7 +311,14 @@ fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
         };
         c.memos.insert(memo.id, memo);
     });
-    let laptop_heads = w.laptop.session().store().heads_hash_of(other).expect("hh");
+    // The memo is in the client's record document.
+    let other_record = record_doc_id(ClientId::from(other.0));
+    let laptop_heads = w
+        .laptop
+        .session()
+        .store()
+        .heads_hash_of(other_record)
+        .expect("hh");
 
     let (hub, laptop) = sync_ok(&mut w);
     // The new client and its memo reached the hub.
@@ -316,7 +331,7 @@ fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
     );
     // The refused change is reported, recorded, and kept on the laptop.
     let refusal = polku_sync::protocol::Refusal {
-        doc: other,
+        doc: other_record,
         reason: RefusedReason::NotPermitted,
     };
     assert!(hub.refused_here.contains(&refusal), "{hub:?}");
@@ -329,7 +344,11 @@ fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
             .any(|(_, r)| *r == refusal)
     );
     assert_eq!(
-        w.laptop.session().store().heads_hash_of(other).expect("hh"),
+        w.laptop
+            .session()
+            .store()
+            .heads_hash_of(other_record)
+            .expect("hh"),
         laptop_heads
     );
     let hub_copy = w

@@ -93,13 +93,16 @@ fn main() {
         t.elapsed() / clients.max(1)
     );
     let t = Instant::now();
-    let saved: Vec<Vec<u8>> = docs.iter_mut().map(ClientDoc::save).collect();
+    let saved: Vec<(Vec<u8>, Option<Vec<u8>>)> = docs.iter_mut().map(ClientDoc::save_new).collect();
     println!(
         "save:                      {:?} per document",
         t.elapsed() / clients.max(1)
     );
     drop(docs);
-    let bytes: usize = saved.iter().map(Vec::len).sum();
+    let bytes: usize = saved
+        .iter()
+        .map(|(b, r)| b.len() + r.as_ref().map_or(0, Vec::len))
+        .sum();
     println!(
         "{clients} clients x {memos} memos: {} KiB saved ({} B per document)",
         bytes / 1024,
@@ -108,8 +111,8 @@ fn main() {
 
     let t = Instant::now();
     let mut n_memos = 0;
-    for b in &saved {
-        let doc = ClientDoc::load(b).expect("load");
+    for (b, r) in &saved {
+        let doc = ClientDoc::load_parts(b, r.as_deref()).expect("load");
         n_memos += doc.client().expect("hydrate").memos.len();
     }
     let one = t.elapsed();
@@ -119,14 +122,14 @@ fn main() {
     );
 
     let t = Instant::now();
-    for b in &saved {
-        let _ = ClientDoc::load(b).expect("load");
+    for (b, r) in &saved {
+        let _ = ClientDoc::load_parts(b, r.as_deref()).expect("load");
     }
     println!("load only, 1 thread:       {:?}", t.elapsed());
 
     let t = Instant::now();
-    for b in &saved {
-        let doc = ClientDoc::load(b).expect("load");
+    for (b, r) in &saved {
+        let doc = ClientDoc::load_parts(b, r.as_deref()).expect("load");
         let _ = doc.summary().expect("summary");
     }
     println!("load + summary, 1 thread:  {:?}", t.elapsed());
@@ -153,8 +156,8 @@ fn main() {
     std::thread::scope(|s| {
         for chunk in saved.chunks(saved.len().div_ceil(threads).max(1)) {
             s.spawn(move || {
-                for b in chunk {
-                    let doc = ClientDoc::load(b).expect("load");
+                for (b, r) in chunk {
+                    let doc = ClientDoc::load_parts(b, r.as_deref()).expect("load");
                     let _ = doc.client().expect("hydrate");
                 }
             });

@@ -151,6 +151,12 @@ id_type!(
 #[serde(transparent)]
 pub struct DocId(pub Uuid);
 
+impl From<Uuid> for DocId {
+    fn from(u: Uuid) -> Self {
+        Self(u)
+    }
+}
+
 impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)
@@ -184,7 +190,7 @@ impl From<OrgId> for DocId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
-    /// A client document.
+    /// A client's basic-data document (perustiedot; id: the client's id).
     Client,
     /// An activity memo document.
     ActivityMemo,
@@ -192,6 +198,10 @@ pub enum DocKind {
     Organisation,
     /// A user's credential document (see [`crate::doc::credential`]).
     Credential,
+    /// The rest of a client's record (id: [`crate::model::record_doc_id`]).
+    ClientRecord,
+    /// The hub's statistics extract (see [`crate::anonymised::StatsExtract`]).
+    StatsExtract,
 }
 
 impl DocKind {
@@ -202,6 +212,8 @@ impl DocKind {
             DocKind::ActivityMemo => 2,
             DocKind::Organisation => 3,
             DocKind::Credential => 4,
+            DocKind::ClientRecord => 5,
+            DocKind::StatsExtract => 6,
         }
     }
     /// Inverse of [`DocKind::code`].
@@ -211,6 +223,8 @@ impl DocKind {
             2 => Some(DocKind::ActivityMemo),
             3 => Some(DocKind::Organisation),
             4 => Some(DocKind::Credential),
+            5 => Some(DocKind::ClientRecord),
+            6 => Some(DocKind::StatsExtract),
             _ => None,
         }
     }
@@ -261,6 +275,8 @@ mod tests {
             DocKind::ActivityMemo,
             DocKind::Organisation,
             DocKind::Credential,
+            DocKind::ClientRecord,
+            DocKind::StatsExtract,
         ] {
             assert_eq!(DocKind::from_code(k.code()), Some(k));
         }

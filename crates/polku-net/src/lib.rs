@@ -179,6 +179,35 @@ fn lock<R>(replica: &Mutex<R>) -> std::sync::MutexGuard<'_, R> {
     replica.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A write to the peer failed (`err`): a peer that refuses the session stops
+/// reading before it sends why, so read its last frame (briefly) and report
+/// the peer's reason when there is one, else `err`.
+async fn why_refused<W: Work>(
+    session: Session,
+    work: &W,
+    recv: &mut RecvStream,
+    reading: &Reading<'_>,
+    held: &mut Held<'_>,
+    err: NetError,
+) -> NetError {
+    if !matches!(err, NetError::Disconnected(_)) {
+        return err;
+    }
+    let rules = if session.is_opened() {
+        &reading.after_open
+    } else {
+        &reading.before_open
+    };
+    let frame = tokio::time::timeout(ERROR_LINGER, frames::read_frame(recv, rules, held)).await;
+    let Ok(Ok(frame)) = frame else {
+        return err;
+    };
+    match work.run(session, Some(frame)).await {
+        Ok((_, Err(remote @ SyncError::Remote(_)))) => remote.into(),
+        _ => err,
+    }
+}
+
 /// The session's work on the peer's frame (`None`: start the session).
 fn step<R: Replica>(
     session: &mut Session,
@@ -337,7 +366,9 @@ async fn drive<W: Work>(
     let mut held = Held::new(reading.budget);
     let (mut session, first) = work.run(session, None).await?;
     for f in first? {
-        write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await?;
+        if let Err(err) = write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await {
+            return Err(why_refused(session, work, recv, &reading, &mut held, err).await);
+        }
     }
     while !session.is_done() {
         if let Some(Cut::AfterReading(m)) = reading.cut
@@ -379,7 +410,13 @@ async fn drive<W: Work>(
                     held.release();
                 }
                 for f in frames {
-                    write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await?;
+                    if let Err(err) =
+                        write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await
+                    {
+                        return Err(
+                            why_refused(session, work, recv, &reading, &mut held, err).await
+                        );
+                    }
                 }
             }
             Err(err) => {

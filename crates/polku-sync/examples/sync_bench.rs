@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use chrono::NaiveDate;
-use polku_core::doc::ClientDoc;
+use polku_core::doc::RecordDoc;
 use polku_core::{DocId, DocKind};
 use polku_demo::{DemoConfig, generate, staff};
 use polku_sync::SyncReport;
@@ -59,9 +59,10 @@ fn client_docs(n: usize, seed: u64) -> Vec<(DocId, Vec<u8>)> {
         .clients
         .into_iter()
         .map(|c| {
-            let id = DocId::from(c.id);
-            let mut doc = ClientDoc::new(&c).unwrap_or_else(|e| panic!("client doc: {e}"));
-            (id, doc.save())
+            // The record document: the larger of a client's two.
+            let (_, record) = c.split();
+            let mut doc = RecordDoc::new(&record).unwrap_or_else(|e| panic!("record doc: {e}"));
+            (record.id, doc.save())
         })
         .collect()
 }
@@ -72,7 +73,7 @@ fn net_with(docs: &[(DocId, Vec<u8>)]) -> Net {
     net.add_laptop("laptop", "hub");
     for (id, bytes) in docs {
         net.replica_mut("hub")
-            .insert_saved(*id, DocKind::Client, bytes.clone())
+            .insert_saved(*id, DocKind::ClientRecord, bytes.clone())
             .unwrap_or_else(|e| panic!("load: {e}"));
     }
     net
@@ -165,8 +166,8 @@ fn row(name: &str, f: &Figures) {
 
 fn edit(net: &mut Net, node: &str, id: DocId, i: usize) {
     let ok = net.replica_mut(node).edit(id, |am| {
-        let mut cd = ClientDoc::from_automerge(am.clone()).unwrap_or_else(|e| panic!("{e}"));
-        cd.update(|c| c.basic.phone = format!("050 {i:04}"))
+        let mut cd = RecordDoc::from_automerge(am.clone()).unwrap_or_else(|e| panic!("{e}"));
+        cd.update(|r| r.background.other = format!("050 {i:04}"))
             .unwrap_or_else(|e| panic!("{e}"));
         *am = cd.into_automerge();
     });

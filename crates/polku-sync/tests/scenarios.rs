@@ -2,8 +2,9 @@
 
 mod support;
 
+use automerge::transaction::Transactable;
 use chrono::TimeZone;
-use polku_core::doc::{ClientDoc, ConflictValue};
+use polku_core::doc::{ConflictValue, RecordDoc};
 use polku_core::model::{Client, Memo};
 use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId, UserId};
 use polku_sync::Denial;
@@ -100,8 +101,16 @@ fn client_doc(unit: UnitId, memo: MemoId) -> (DocId, automerge::AutoCommit) {
         kind: "contact".into(),
         text: "Tavattiin kirjastolla.".into(),
     });
-    let doc = ClientDoc::new(&client).expect("client doc");
-    (DocId::from(client.id), doc.into_automerge())
+    // The record document (memos live there), with the unit the in-memory
+    // replica's policy reads at its root.
+    let (_, record) = client.split();
+    let mut am = RecordDoc::new(&record)
+        .expect("record doc")
+        .into_automerge();
+    am.put(automerge::ROOT, polku_sync::mem::UNIT_KEY, unit.to_string())
+        .expect("unit");
+    am.commit();
+    (record.id, am)
 }
 
 #[test]
@@ -121,18 +130,27 @@ fn concurrent_edits_are_kept_as_conflicts_and_texts_merge() {
     );
     let _ = (l1, l2);
     let (id, doc) = client_doc(unit, memo_id);
-    net.replica_mut("hub").insert(id, DocKind::Client, doc);
+    net.replica_mut("hub")
+        .insert(id, DocKind::ClientRecord, doc);
     net.sync_until_quiet(&[("laptop-1", "hub"), ("laptop-2", "hub")], 3);
 
-    // Offline: both set the phone; one writes before the memo, one after.
-    for (laptop, phone, pos, text) in [
-        ("laptop-1", "040 111", 0, "Aamulla. "),
-        ("laptop-2", "040 222", 22, " Sovittiin uusi tapaaminen."),
+    // Offline: both set the memo's type; one writes before the memo text,
+    // one after.
+    for (laptop, kind, pos, text) in [
+        ("laptop-1", "phone", 0, "Aamulla. "),
+        ("laptop-2", "meeting", 22, " Sovittiin uusi tapaaminen."),
     ] {
         let edited = net.replica_mut(laptop).edit(id, |am| {
-            let mut cd = ClientDoc::from_automerge(am.clone()).expect("client doc");
-            cd.update(|c| c.basic.phone = phone.into()).expect("update");
-            cd.splice_memo_text(memo_id, pos, 0, text).expect("splice");
+            let mut cd = RecordDoc::from_automerge(am.clone()).expect("record doc");
+            // The whole new text is written as a splice (the memo text is
+            // Automerge text).
+            cd.update(|r| {
+                if let Some(m) = r.memos.get_mut(&memo_id) {
+                    m.kind = kind.into();
+                    m.text.insert_str(pos, text);
+                }
+            })
+            .expect("update");
             *am = cd.into_automerge();
         });
         assert!(edited);
@@ -144,20 +162,20 @@ fn concurrent_edits_are_kept_as_conflicts_and_texts_merge() {
     net.sync_until_quiet(&[("laptop-1", "hub"), ("laptop-2", "hub")], 3);
 
     for node in ["hub", "laptop-1", "laptop-2"] {
-        let cd = ClientDoc::from_automerge(net.replica(node).doc(id).expect("doc").clone())
-            .expect("client doc");
+        let cd = RecordDoc::from_automerge(net.replica(node).doc(id).expect("doc").clone())
+            .expect("record doc");
         let conflicts = cd.conflicts().expect("conflicts");
-        let phone = conflicts
+        let kind = conflicts
             .iter()
-            .find(|c| c.path == ["basic", "phone"])
-            .unwrap_or_else(|| panic!("{node}: no phone conflict in {conflicts:?}"));
-        for v in ["040 111", "040 222"] {
+            .find(|c| c.path == ["memos".to_owned(), memo_id.to_string(), "kind".to_owned()])
+            .unwrap_or_else(|| panic!("{node}: no memo type conflict in {conflicts:?}"));
+        for v in ["phone", "meeting"] {
             assert!(
-                phone.values.contains(&ConflictValue::Str(v.into())),
+                kind.values.contains(&ConflictValue::Str(v.into())),
                 "{node}: {v} lost"
             );
         }
-        let text = &cd.client().expect("client").memos[&memo_id].text;
+        let text = &cd.get().expect("record").memos[&memo_id].text;
         assert_eq!(
             text, "Aamulla. Tavattiin kirjastolla. Sovittiin uusi tapaaminen.",
             "{node}"

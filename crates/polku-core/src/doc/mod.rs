@@ -1,5 +1,7 @@
-//! Automerge documents: one per client ([`ClientDoc`]), one per activity memo
-//! ([`ActivityMemoDoc`]) and one organisation document ([`OrgDoc`]).
+//! Automerge documents: two per client ([`BasicDoc`] with the basic data,
+//! [`RecordDoc`] with the rest, read and written together as a
+//! [`ClientDoc`]), one per activity memo ([`ActivityMemoDoc`]) and one
+//! organisation document ([`OrgDoc`]).
 //!
 //! A [`Doc<T>`] wraps an [`AutoCommit`] and maps it to the domain type `T`:
 //! - [`Doc::get`] hydrates the whole value in one pass;
@@ -29,11 +31,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use automerge::{ActorId, AutoCommit, ChangeHash};
 use automerge::{ObjType, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
 
-pub use client::ClientTextField;
+pub use client::{ClientDoc, ClientTextField};
 pub use conflict::{Conflict, ConflictValue};
 
+use crate::anonymised::StatsExtract;
 use crate::ids::{DocId, DocKind};
-use crate::model::{ActivityMemo, Client, Organisation};
+use crate::model::{ActivityMemo, ClientBasic, ClientRecord, Organisation};
 use value::At;
 
 /// Layout version written into new documents.
@@ -118,7 +121,9 @@ pub enum DocError {
 mod sealed {
     /// Keeps [`super::DocModel`] implementable only in this crate.
     pub trait Sealed: super::value::AmStruct + Clone {}
-    impl Sealed for crate::model::Client {}
+    impl Sealed for crate::model::ClientBasic {}
+    impl Sealed for crate::model::ClientRecord {}
+    impl Sealed for crate::anonymised::StatsExtract {}
     impl Sealed for crate::model::ActivityMemo {}
     impl Sealed for crate::model::Organisation {}
 }
@@ -131,10 +136,22 @@ pub trait DocModel: sealed::Sealed {
     fn doc_id(&self) -> DocId;
 }
 
-impl DocModel for Client {
+impl DocModel for ClientBasic {
     const KIND: DocKind = DocKind::Client;
     fn doc_id(&self) -> DocId {
         self.id.into()
+    }
+}
+impl DocModel for ClientRecord {
+    const KIND: DocKind = DocKind::ClientRecord;
+    fn doc_id(&self) -> DocId {
+        self.id
+    }
+}
+impl DocModel for StatsExtract {
+    const KIND: DocKind = DocKind::StatsExtract;
+    fn doc_id(&self) -> DocId {
+        self.id
     }
 }
 impl DocModel for ActivityMemo {
@@ -156,6 +173,8 @@ fn kind_str(kind: DocKind) -> &'static str {
         DocKind::ActivityMemo => "activity_memo",
         DocKind::Organisation => "organisation",
         DocKind::Credential => "credential",
+        DocKind::ClientRecord => "client_record",
+        DocKind::StatsExtract => "stats_extract",
     }
 }
 
@@ -165,13 +184,19 @@ fn kind_from_str(s: &str) -> Option<DocKind> {
         DocKind::ActivityMemo,
         DocKind::Organisation,
         DocKind::Credential,
+        DocKind::ClientRecord,
+        DocKind::StatsExtract,
     ]
     .into_iter()
     .find(|k| kind_str(*k) == s)
 }
 
-/// A client document.
-pub type ClientDoc = Doc<Client>;
+/// A client's basic-data document.
+pub type BasicDoc = Doc<ClientBasic>;
+/// The rest of a client's record.
+pub type RecordDoc = Doc<ClientRecord>;
+/// The statistics extract document (see [`crate::anonymised::StatsExtract`]).
+pub type ExtractDoc = Doc<StatsExtract>;
 /// An activity memo document.
 pub type ActivityMemoDoc = Doc<ActivityMemo>;
 /// The organisation document.

@@ -9,17 +9,23 @@ use automerge::{AutoCommit, ObjId};
 use super::DocError;
 use super::modes::{am_struct, flat};
 use super::value::{AmValue, At};
+use crate::anonymised::StatsExtract;
 use crate::codes::Labels;
 use crate::ids::*;
 use crate::model::*;
 
-am_struct!(Client {
+am_struct!(ClientBasic {
     id: val,
     created_at: val,
     basic: val,
-    background: val,
     unit: val,
     responsible: val,
+});
+
+am_struct!(ClientRecord {
+    id: val,
+    client: val,
+    background: val,
     snapshots: val,
     periods: val,
     memos: val,
@@ -28,6 +34,12 @@ am_struct!(Client {
     consents: val,
     disclosures: val,
     follow_ups: val,
+});
+
+am_struct!(StatsExtract {
+    id: val,
+    records: val,
+    activity: val,
 });
 
 am_struct!(BasicData {

@@ -49,6 +49,12 @@ fn fixture() -> Client {
     c
 }
 
+/// Saves both documents and loads them as another device writing as `actor`.
+fn reload(doc: &mut ClientDoc, actor: ActorId) -> Result<ClientDoc, DocError> {
+    let (basic, record) = doc.save_new();
+    ClientDoc::load_parts_with_actor(&basic, record.as_deref(), actor)
+}
+
 fn actor(n: u8) -> ActorId {
     ActorId::from(vec![n; 16])
 }
@@ -62,8 +68,7 @@ proptest! {
     fn client_round_trips(c in testing::client()) {
         let mut doc = ClientDoc::new(&c).expect("new");
         prop_assert_eq!(&doc.client().expect("hydrate"), &c);
-        let bytes = doc.save();
-        let loaded = ClientDoc::load(&bytes).expect("load");
+        let loaded = reload(&mut doc, ActorId::random()).expect("load");
         prop_assert_eq!(&loaded.client().expect("hydrate"), &c);
         prop_assert_eq!(loaded.summary().expect("summary"), c.summary());
         prop_assert!(loaded.conflicts().expect("conflicts").is_empty());
@@ -88,9 +93,9 @@ proptest! {
     fn update_reaches_any_client(a in testing::client(), mut b in testing::client()) {
         b.id = a.id;
         let mut doc = ClientDoc::new(&a).expect("new");
-        doc.set(&b).expect("set");
+        doc.update(|c| *c = b.clone()).expect("set");
         prop_assert_eq!(&doc.client().expect("hydrate"), &b);
-        let loaded = ClientDoc::load(&doc.save()).expect("load");
+        let loaded = reload(&mut doc, ActorId::random()).expect("load");
         prop_assert_eq!(loaded.client().expect("hydrate"), b);
     }
 
@@ -124,18 +129,19 @@ proptest! {
 
     #[test]
     fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        prop_assert!(ClientDoc::load(&bytes).is_err());
+        prop_assert!(BasicDoc::load(&bytes).is_err());
+        prop_assert!(RecordDoc::load(&bytes).is_err());
     }
 
     #[test]
     fn truncated_or_flipped_documents_never_panic(cut in 0usize..4096, flip in 0usize..4096, bit in 0u8..8) {
-        let mut bytes = ClientDoc::new(&fixture()).expect("new").save();
+        let mut bytes = RecordDoc::new(&fixture().split().1).expect("new").save();
         let i = flip % bytes.len();
         bytes[i] ^= 1 << bit;
         bytes.truncate(cut % (bytes.len() + 1));
         // May load (a flip in compressed padding) but must not panic.
-        if let Ok(doc) = ClientDoc::load(&bytes) {
-            let _ = doc.client();
+        if let Ok(doc) = RecordDoc::load(&bytes) {
+            let _ = doc.get();
         }
     }
 }
@@ -145,15 +151,15 @@ proptest! {
 #[test]
 fn garbage_is_a_typed_error() {
     assert!(matches!(
-        ClientDoc::load(b"definitely not automerge"),
+        BasicDoc::load(b"definitely not automerge"),
         Err(DocError::Decode(_) | DocError::DecodePanic)
     ));
     // An empty input is an empty Automerge document, which is not ours.
-    assert!(matches!(ClientDoc::load(&[]), Err(DocError::NotPolku)));
+    assert!(matches!(BasicDoc::load(&[]), Err(DocError::NotPolku)));
     let mut other = AutoCommit::new();
     other.put(ROOT, "hello", "world").expect("put");
     assert!(matches!(
-        ClientDoc::load(&other.save()),
+        BasicDoc::load(&other.save()),
         Err(DocError::NotPolku)
     ));
 }
@@ -163,7 +169,7 @@ fn wrong_kind_is_refused() {
     let memo = ActivityMemo::new(id(9), "street_work", d(2024, 5, 1), id(2));
     let bytes = ActivityMemoDoc::new(&memo).expect("new").save();
     assert!(matches!(
-        ClientDoc::load(&bytes),
+        BasicDoc::load(&bytes),
         Err(DocError::WrongKind {
             expected: DocKind::Client,
             found: Some(DocKind::ActivityMemo)
@@ -174,10 +180,12 @@ fn wrong_kind_is_refused() {
 
 #[test]
 fn newer_schema_is_refused() {
-    let mut am = ClientDoc::new(&fixture()).expect("new").into_automerge();
+    let mut am = BasicDoc::new(&fixture().split().0)
+        .expect("new")
+        .into_automerge();
     am.put(ROOT, SCHEMA_KEY, SCHEMA_VERSION + 1).expect("put");
     assert!(matches!(
-        ClientDoc::from_automerge(am),
+        BasicDoc::from_automerge(am),
         Err(DocError::UnsupportedSchema { found, .. }) if found == SCHEMA_VERSION + 1
     ));
 }
@@ -185,7 +193,7 @@ fn newer_schema_is_refused() {
 #[test]
 fn schema_errors_name_the_path_not_the_value() {
     let mut doc = ClientDoc::new(&fixture()).expect("new");
-    let am = doc.as_automerge_mut();
+    let am = doc.basic_mut().as_automerge_mut();
     let basic = match am.get(ROOT, "basic").expect("get") {
         Some((_, id)) => id,
         None => panic!("basic missing"),
@@ -204,24 +212,108 @@ fn schema_errors_name_the_path_not_the_value() {
 #[test]
 fn incremental_saves_rebuild_the_document() {
     let mut doc = ClientDoc::new(&fixture()).expect("new");
-    let snapshot = doc.save();
-    assert!(doc.save_incremental().is_empty(), "nothing new after save");
+    let (basic, record) = doc.save_new();
+    let record = record.expect("the fixture has a record");
+    assert!(doc.save_changes().is_empty(), "nothing new after save");
     assert!(!doc.has_unsaved_changes());
 
     doc.update(|c| c.basic.phone = "040 123 4567".into())
         .expect("update");
     assert!(doc.has_unsaved_changes());
-    let e1 = doc.save_incremental();
+    let e1 = doc.save_changes();
     doc.set_memo_text(id(6), "Tavattiin kirjastossa. Sovittiin uusi aika.")
         .expect("text");
-    let e2 = doc.save_incremental();
-    assert!(!e1.is_empty() && !e2.is_empty());
+    let e2 = doc.save_changes();
+    // The phone went to the basic-data document only, the memo to the record.
+    assert_eq!(e1.len(), 1);
+    assert_eq!(e1[0].kind, DocKind::Client);
+    assert_eq!(e2.len(), 1);
+    assert_eq!(e2[0].kind, DocKind::ClientRecord);
+    assert!(!e1[0].new && !e2[0].new);
 
-    let mut rebuilt =
-        ClientDoc::load_with_log(&snapshot, [e1.as_slice(), e2.as_slice()]).expect("load");
+    let b = BasicDoc::load_with_log(&basic, [e1[0].bytes.as_slice()]).expect("basic");
+    let r = RecordDoc::load_with_log(&record, [e2[0].bytes.as_slice()]).expect("record");
+    let rebuilt =
+        ClientDoc::from_parts(b.into_automerge(), Some(r.into_automerge())).expect("load");
     assert_eq!(rebuilt.client().expect("a"), doc.client().expect("b"));
-    assert_eq!(rebuilt.heads(), doc.heads());
-    assert!(!rebuilt.has_unsaved_changes());
+}
+
+#[test]
+fn a_basic_only_client_has_no_record_until_one_is_written() {
+    let mut c = fixture();
+    let (basic, _) = c.split();
+    c = Client::join(basic, None);
+    let mut doc = ClientDoc::new(&c).expect("new");
+    let (_, record) = doc.save_new();
+    assert!(
+        record.is_none(),
+        "nothing but basic data: no record document"
+    );
+    assert!(doc.record().is_none());
+    doc.set_text(ClientTextField::Background(BackgroundField::Health), "x")
+        .expect("text");
+    let parts = doc.save_changes();
+    assert_eq!(parts.len(), 1);
+    assert!(parts[0].new, "the record document starts here");
+    assert_eq!(parts[0].id, record_doc_id(c.id));
+}
+
+/// Two devices that each start a client's record offline share its first
+/// change, so both devices' periods, memos and texts survive the merge.
+#[test]
+fn records_started_on_two_devices_merge_without_hiding_either() {
+    let base = {
+        let c = fixture();
+        Client::join(c.split().0, None)
+    };
+    let mut a = ClientDoc::new_with_actor(&base, actor(1)).expect("a");
+    let mut b = reload(&mut a, actor(2)).expect("b");
+    assert!(a.record().is_none() && b.record().is_none());
+    let memo_a: MemoId = id(50);
+    let memo_b: MemoId = id(51);
+    for (doc, memo, text) in [
+        (&mut a, memo_a, "A:n muistio"),
+        (&mut b, memo_b, "B:n muistio"),
+    ] {
+        doc.update(|c| {
+            c.insert_memo(Memo {
+                id: memo,
+                date: d(2024, 3, 1),
+                author: id(3),
+                kind: "meeting".into(),
+                text: text.into(),
+            });
+        })
+        .expect("memo");
+    }
+    a.set_text(
+        ClientTextField::Background(BackgroundField::Skills),
+        "Piirtää",
+    )
+    .expect("a skills");
+    b.set_text(
+        ClientTextField::Background(BackgroundField::Skills),
+        "Laulaa",
+    )
+    .expect("b skills");
+    let ga = a
+        .record_if_held()
+        .expect("a record")
+        .as_automerge_mut()
+        .get_changes(&[]);
+    let gb = b
+        .record_if_held()
+        .expect("b record")
+        .as_automerge_mut()
+        .get_changes(&[]);
+    assert_eq!(ga[0].hash(), gb[0].hash(), "one shared first change");
+    a.merge(&mut b).expect("merge");
+    let merged = a.client().expect("merged");
+    assert_eq!(merged.memos[&memo_a].text, "A:n muistio");
+    assert_eq!(merged.memos[&memo_b].text, "B:n muistio");
+    assert!(merged.background.skills.contains("Piirtää"));
+    assert!(merged.background.skills.contains("Laulaa"));
+    assert!(a.conflicts().expect("conflicts").is_empty());
 }
 
 #[test]
@@ -266,7 +358,7 @@ fn text_splice_checks_its_range() {
 #[test]
 fn two_actors_edit_different_fields_offline() {
     let mut laptop = ClientDoc::new_with_actor(&fixture(), actor(1)).expect("new");
-    let mut hub = ClientDoc::load_with_actor(&laptop.save(), actor(2)).expect("load");
+    let mut hub = reload(&mut laptop, actor(2)).expect("load");
 
     let memo2: MemoId = id(20);
     laptop
@@ -314,7 +406,7 @@ fn two_actors_edit_different_fields_offline() {
 #[test]
 fn concurrent_memo_text_edits_keep_both() {
     let mut a = ClientDoc::new_with_actor(&fixture(), actor(1)).expect("new");
-    let mut b = ClientDoc::load_with_actor(&a.save(), actor(2)).expect("load");
+    let mut b = reload(&mut a, actor(2)).expect("load");
 
     // Both replace the whole text, as the app does; each edit becomes a splice.
     a.update(|c| {
@@ -355,7 +447,7 @@ fn concurrent_memo_text_edits_keep_both() {
 #[test]
 fn concurrent_values_of_one_field_are_exposed_and_resolved() {
     let mut a = ClientDoc::new_with_actor(&fixture(), actor(1)).expect("new");
-    let mut b = ClientDoc::load_with_actor(&a.save(), actor(2)).expect("load");
+    let mut b = reload(&mut a, actor(2)).expect("load");
     a.update(|c| c.basic.gender = Some("male".into()))
         .expect("a");
     b.update(|c| c.basic.gender = Some("other".into()))
@@ -439,7 +531,7 @@ fn concurrent_values_of_one_field_are_exposed_and_resolved() {
 #[test]
 fn concurrent_adds_of_the_same_set_member_are_not_a_conflict() {
     let mut a = ClientDoc::new_with_actor(&fixture(), actor(1)).expect("new");
-    let mut b = ClientDoc::load_with_actor(&a.save(), actor(2)).expect("load");
+    let mut b = reload(&mut a, actor(2)).expect("load");
     a.update(|c| c.responsible.insert(id(31))).expect("a");
     b.update(|c| c.responsible.insert(id(31))).expect("b");
     a.merge(&mut b).expect("merge");
@@ -481,64 +573,18 @@ fn merging_different_documents_is_refused() {
 
 #[test]
 fn fresh_actor_per_instance() {
-    let mut a = ClientDoc::new(&fixture()).expect("a");
+    let mut a = BasicDoc::new(&fixture().split().0).expect("a");
     let bytes = a.save();
-    let b = ClientDoc::load(&bytes).expect("b");
-    let c = ClientDoc::load(&bytes).expect("c");
+    let b = BasicDoc::load(&bytes).expect("b");
+    let c = BasicDoc::load(&bytes).expect("c");
     assert_ne!(a.actor(), b.actor());
     assert_ne!(b.actor(), c.actor());
     assert_eq!(
-        ClientDoc::load_with_actor(&bytes, actor(7))
+        BasicDoc::load_with_actor(&bytes, actor(7))
             .expect("d")
             .actor(),
         &actor(7)
     );
-}
-
-/// Load + hydrate of a client with 50 memos (~450 characters each). Prints
-/// the time; in release builds also guards against a gross regression
-/// (measured ~7 ms on 2 vCPU; see `examples/load_bench.rs`).
-#[test]
-fn load_and_hydrate_50_memos() {
-    let mut c = fixture();
-    for i in 0..50u8 {
-        c.insert_memo(Memo {
-            id: MemoId::from_parts(1_700_000_000_000 + u64::from(i), [i; 10]),
-            date: d(2024, 1, 1) + chrono::Days::new(u64::from(i)),
-            author: id(3),
-            kind: "meeting".into(),
-            text: "Nuori kertoi tilanteestaan ja sovittiin seuraavasta tapaamisesta. ".repeat(6),
-        });
-    }
-    let mut doc = ClientDoc::new(&c).expect("new");
-    // Some history: a few edits per memo.
-    for (i, mid) in c.memos.keys().copied().enumerate().take(50) {
-        doc.splice_memo_text(mid, 0, 0, "Päivitys: ")
-            .expect("splice");
-        if i % 5 == 0 {
-            doc.update(|c| c.basic.phone = format!("040 {i}"))
-                .expect("update");
-        }
-    }
-    let bytes = doc.save();
-    let n = 50;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        let doc = ClientDoc::load(&bytes).expect("load");
-        let c = doc.client().expect("hydrate");
-        assert_eq!(c.memos.len(), 51);
-    }
-    let per_doc = start.elapsed() / n;
-    println!(
-        "50-memo client: {} bytes, load+hydrate {per_doc:?} per document",
-        bytes.len()
-    );
-    if !cfg!(debug_assertions) {
-        assert!(
-            per_doc < std::time::Duration::from_millis(40),
-            "{per_doc:?}"
-        );
-    }
 }
 
 #[test]

@@ -217,6 +217,7 @@ macro_rules! id_value {
         }
     )*};
 }
+use crate::anonymised::{AnonymisedId, EncodedRecord};
 use crate::ids::*;
 id_value!(
     ClientId,
@@ -229,7 +230,9 @@ id_value!(
     ActivityMemoId,
     OrgId,
     UnitId,
-    UserId
+    UserId,
+    DocId,
+    AnonymisedId
 );
 
 /// Enums stored as their stable strings.
@@ -284,6 +287,18 @@ impl AmValue for String {
             Some(hv::Value::Scalar(ScalarValue::Str(s))) => Ok(s.to_string()),
             Some(hv::Value::Text(t)) => Ok(String::from(t)),
             _ => Err(at.error("a string")),
+        }
+    }
+}
+
+impl AmValue for EncodedRecord {
+    fn to_am(&self) -> Option<hv::Value> {
+        Some(hv::Value::Scalar(ScalarValue::Bytes(self.0.clone())))
+    }
+    fn from_am(v: Option<&hv::Value>, at: At<'_>) -> Result<Self, DocError> {
+        match v {
+            Some(hv::Value::Scalar(ScalarValue::Bytes(b))) => Ok(EncodedRecord(b.clone())),
+            _ => Err(at.error("bytes")),
         }
     }
 }

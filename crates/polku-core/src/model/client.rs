@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::string_enum;
 use crate::ids::{
-    AttachmentId, ClientId, MeasureId, MemoId, PeriodId, RecordId, SnapshotId, UnitId, UserId,
+    AttachmentId, ClientId, DocId, MeasureId, MemoId, PeriodId, RecordId, SnapshotId, UnitId,
+    UserId,
 };
 
-/// Client (asiakas): one young person, one Automerge document.
+/// Client (asiakas): one young person, as the API shows it. Stored as two
+/// Automerge documents: [`ClientBasic`] and [`ClientRecord`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
     /// Also the id of the client's document.
@@ -452,6 +454,152 @@ pub struct ClientSummary {
     pub unit: Option<UnitId>,
     /// Responsible workers.
     pub responsible: BTreeSet<UserId>,
+}
+
+/// The basic-data part of a client (perustiedot), kept in its own document
+/// (id: the client's id) so that users with the basic-data right only receive
+/// nothing else: name, birth date, contact details, unit and responsible workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientBasic {
+    /// The client's id, also the id of this document.
+    pub id: ClientId,
+    /// When the client was first recorded.
+    pub created_at: DateTime<Utc>,
+    /// Basic data (perustiedot).
+    pub basic: BasicData,
+    /// Unit (yksikkö) the client belongs to.
+    pub unit: Option<UnitId>,
+    /// Responsible worker(s) (vastuutyöntekijät).
+    pub responsible: BTreeSet<UserId>,
+}
+
+/// The rest of a client's record, in its own document (id:
+/// [`record_doc_id`] of the client): background, situation, periods, memos,
+/// attachments and the Youth Act records. Only users with the record right
+/// receive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The id of this document ([`record_doc_id`] of `client`).
+    pub id: DocId,
+    /// The client it belongs to.
+    pub client: ClientId,
+    /// Background (taustatiedot), free text.
+    pub background: Background,
+    /// Dated situation snapshots (tilannetiedot).
+    pub snapshots: BTreeMap<SnapshotId, SituationSnapshot>,
+    /// Periods (jaksot).
+    pub periods: BTreeMap<PeriodId, Period>,
+    /// Memos (muistiot).
+    pub memos: BTreeMap<MemoId, Memo>,
+    /// References to encrypted attachments (liitteet).
+    pub attachments: BTreeMap<AttachmentId, AttachmentRef>,
+    /// Referrals (ilmoitukset) under the Youth Act §11–12.
+    pub referrals: BTreeMap<RecordId, Referral>,
+    /// Consents (suostumukset).
+    pub consents: BTreeMap<RecordId, Consent>,
+    /// Disclosure log (luovutukset).
+    pub disclosures: BTreeMap<RecordId, Disclosure>,
+    /// Follow-ups (seurannat) after one and two years.
+    pub follow_ups: BTreeMap<RecordId, FollowUp>,
+}
+
+/// The id of a client's record document: derived from the client's id, so
+/// every node finds it without a lookup (and erasing the client names it).
+pub fn record_doc_id(client: ClientId) -> DocId {
+    let mut h = blake3::Hasher::new_derive_key("polku 2026-12 client record document id v1");
+    h.update(client.0.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    DocId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+impl ClientRecord {
+    /// An empty record of `client`.
+    pub fn empty(client: ClientId) -> Self {
+        Self {
+            id: record_doc_id(client),
+            client,
+            background: Background::default(),
+            snapshots: BTreeMap::new(),
+            periods: BTreeMap::new(),
+            memos: BTreeMap::new(),
+            attachments: BTreeMap::new(),
+            referrals: BTreeMap::new(),
+            consents: BTreeMap::new(),
+            disclosures: BTreeMap::new(),
+            follow_ups: BTreeMap::new(),
+        }
+    }
+
+    /// Whether it holds nothing but its ids.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::empty(self.client)
+    }
+}
+
+impl Client {
+    /// The two documents' parts: basic data and the rest of the record.
+    pub fn split(&self) -> (ClientBasic, ClientRecord) {
+        let c = self.clone();
+        (
+            ClientBasic {
+                id: c.id,
+                created_at: c.created_at,
+                basic: c.basic,
+                unit: c.unit,
+                responsible: c.responsible,
+            },
+            ClientRecord {
+                id: record_doc_id(c.id),
+                client: c.id,
+                background: c.background,
+                snapshots: c.snapshots,
+                periods: c.periods,
+                memos: c.memos,
+                attachments: c.attachments,
+                referrals: c.referrals,
+                consents: c.consents,
+                disclosures: c.disclosures,
+                follow_ups: c.follow_ups,
+            },
+        )
+    }
+
+    /// The client from its parts; without a record (a user with the
+    /// basic-data right only) the rest is empty.
+    pub fn join(basic: ClientBasic, record: Option<ClientRecord>) -> Client {
+        let r = record.unwrap_or_else(|| ClientRecord::empty(basic.id));
+        Client {
+            id: basic.id,
+            created_at: basic.created_at,
+            basic: basic.basic,
+            background: r.background,
+            unit: basic.unit,
+            responsible: basic.responsible,
+            snapshots: r.snapshots,
+            periods: r.periods,
+            memos: r.memos,
+            attachments: r.attachments,
+            referrals: r.referrals,
+            consents: r.consents,
+            disclosures: r.disclosures,
+            follow_ups: r.follow_ups,
+        }
+    }
+}
+
+impl ClientBasic {
+    /// The fields kept in the search index.
+    pub fn summary(&self) -> ClientSummary {
+        ClientSummary {
+            id: self.id,
+            first_name: self.basic.first_name.clone(),
+            last_name: self.basic.last_name.clone(),
+            birth_date: self.basic.birth_date,
+            unit: self.unit,
+            responsible: self.responsible.clone(),
+        }
+    }
 }
 
 impl Client {

@@ -18,9 +18,10 @@ mod org;
 
 pub use activity::{ActivityMemo, MetCounts};
 pub use client::{
-    Address, AttachmentRef, Background, BackgroundField, BasicData, Client, ClientSummary, Consent,
-    ConsentTopic, Disclosure, FollowUp, FollowUpInterval, Measure, MeasureStatus, Memo, Period,
-    Referral, SituationSnapshot, SnapshotPhase,
+    Address, AttachmentRef, Background, BackgroundField, BasicData, Client, ClientBasic,
+    ClientRecord, ClientSummary, Consent, ConsentTopic, Disclosure, FollowUp, FollowUpInterval,
+    Measure, MeasureStatus, Memo, Period, Referral, SituationSnapshot, SnapshotPhase,
+    record_doc_id,
 };
 pub use org::{Device, Organisation, OwnCode, Role, Settings, Unit, User};
 

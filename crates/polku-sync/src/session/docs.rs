@@ -290,7 +290,7 @@ impl Session {
         let after = doc.get_heads();
         self.to_generate.insert(id);
         if after != before {
-            self.check_change(replica, id, before, after)?;
+            self.defer_check(id, before);
         }
         Ok(())
     }
@@ -333,7 +333,44 @@ impl Session {
             self.to_generate.insert(id);
         }
         if after != before {
-            self.check_change(replica, id, before, after)?;
+            self.defer_check(id, before);
+        }
+        Ok(())
+    }
+
+    /// Notes that the peer changed `id` this turn (from `before`); the
+    /// replica judges the change when the turn's messages are all applied.
+    fn defer_check(&mut self, id: DocId, before: Vec<ChangeHash>) {
+        self.to_check.entry(id).or_insert(before);
+    }
+
+    /// Judges every change the peer made this turn, documents whose content
+    /// decides others' rights first (a client's basic data before its record:
+    /// a new client's record is judged on its unit and responsible workers).
+    pub(super) fn run_checks<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<(), SyncError> {
+        let mut pending: Vec<(u8, DocId, Vec<ChangeHash>)> = std::mem::take(&mut self.to_check)
+            .into_iter()
+            .filter_map(|(id, before)| {
+                let w = self.docs.get(&id)?;
+                Some((check_rank(w.kind), id, before))
+            })
+            .collect();
+        pending.sort_by_key(|(rank, id, _)| (*rank, *id));
+        for (_, id, before) in pending {
+            let Some(after) = self
+                .docs
+                .get_mut(&id)
+                .and_then(|w| w.doc.as_mut())
+                .map(|d| d.get_heads())
+            else {
+                continue;
+            };
+            if after != before {
+                self.check_change(replica, id, before, after)?;
+            }
         }
         Ok(())
     }
@@ -619,5 +656,14 @@ impl Session {
         replica.quarantine(&self.peer, id, reason)?;
         self.report.quarantined.push((id, reason));
         self.abandon(id, reason.refused_reason())
+    }
+}
+
+/// Order in which a turn's changes are judged: documents that decide the
+/// rights over others first.
+fn check_rank(kind: DocKind) -> u8 {
+    match kind {
+        DocKind::ClientRecord => 1,
+        _ => 0,
     }
 }

@@ -55,6 +55,7 @@ mod recon;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use automerge::ChangeHash;
 use polku_audit::{Entry, NodeId};
 use polku_core::{DocId, DocKind, OrgId};
 
@@ -213,6 +214,9 @@ pub struct Session {
     recon: Recon,
     docs: BTreeMap<DocId, DocWork>,
     to_generate: BTreeSet<DocId>,
+    /// Documents the peer changed this turn, with their heads before (judged
+    /// by [`docs::run_checks`] once the turn is applied).
+    to_check: BTreeMap<DocId, Vec<ChangeHash>>,
     docs_sent: BTreeSet<DocId>,
     docs_received: BTreeSet<DocId>,
     out_refusals: Vec<Refusal>,
@@ -249,6 +253,7 @@ impl Session {
             recon: Recon::default(),
             docs: BTreeMap::new(),
             to_generate: BTreeSet::new(),
+            to_check: BTreeMap::new(),
             docs_sent: BTreeSet::new(),
             docs_received: BTreeSet::new(),
             out_refusals: Vec::new(),
@@ -472,6 +477,7 @@ impl Session {
         for msg in later {
             self.apply(replica, msg)?;
         }
+        self.run_checks(replica)?;
         if !self.recon.reconciled && self.recon.peer_start.is_some() {
             self.reconcile(replica)?;
         }

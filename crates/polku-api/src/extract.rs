@@ -1,0 +1,136 @@
+//! The statistics extract (tilastopoiminta): the hub derives an anonymised
+//! record of every client ([`AnonymisedRecord::from_client`], the projection
+//! the statistics count) into one document, which it sends to users who run
+//! statistics but may not hold the clients' records (a coordinator with the
+//! basic-data right only, or a reporting-only user). Their statistics are
+//! counted over the extract, so a report made on their laptop equals the
+//! hub's report as of the last sync, while the laptop holds no memo, no
+//! background, no name in it. Activity memos go into it too, without their
+//! place and text (a coordinator's laptop holds only its unit's).
+//!
+//! Each record's key is a keyed hash of its client's id under a key derived
+//! from the hub's node secret: stable from one derivation to the next (a
+//! resync sends the records that changed), and not linkable to a client by
+//! anyone without the hub's secret. The extract is derived again only when a
+//! client document changed since (a digest of their heads).
+
+use std::collections::BTreeMap;
+
+use polku_core::DocKind;
+use polku_core::anonymised::{
+    AnonymisedId, AnonymisedRecord, StatsExtract, anonymised_activity, stats_extract_doc_id,
+};
+use polku_core::doc::ExtractDoc;
+use polku_core::model::User;
+use polku_core::rights::{Action, Rights, Scope, Target, can};
+use polku_store::StoreError;
+
+use crate::Result;
+use crate::session::Session;
+
+/// blake3 context of the key the extract's record keys are hashed under.
+const EXTRACT_KEY_CONTEXT: &str = "polku 2026-12 statistics extract record keys v1";
+/// Meta key: digest of the client documents' heads at the last derivation.
+const DIGEST_KEY: &[u8] = b"extract/digest";
+
+/// Whether a user gets the statistics extract: they run statistics and
+/// their rights do not cover every client's record.
+pub(crate) fn gets_extract(user: &User, rights: &Rights) -> bool {
+    can(user, rights, Action::RunStatistics, Target::Organisation).is_ok()
+        && (rights.view != Scope::All || rights.basic_data_only)
+}
+
+impl Session {
+    /// Hub: brings the statistics extract up to date with the clients and
+    /// the anonymised records of erased ones, writing only what changed.
+    /// Returns whether it was written.
+    pub(crate) fn refresh_extract(&mut self) -> Result<bool> {
+        let mut digest = blake3::Hasher::new();
+        for (id, kind, hh) in self.store.list_doc_heads()? {
+            if matches!(
+                kind,
+                DocKind::Client | DocKind::ClientRecord | DocKind::ActivityMemo
+            ) {
+                digest.update(id.0.as_bytes());
+                digest.update(&hh.0);
+            }
+        }
+        let anonymised = self.load_anonymised()?;
+        digest.update(&(anonymised.len() as u64).to_le_bytes());
+        let digest = digest.finalize();
+        let doc_id = stats_extract_doc_id(self.org_id());
+        let stored = match self.store.load_doc(doc_id) {
+            Ok(am) => Some(am),
+            Err(StoreError::DocNotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        if stored.is_some()
+            && self.store.get_meta(DIGEST_KEY)?.as_deref() == Some(digest.as_bytes().as_slice())
+        {
+            return Ok(false);
+        }
+        let key = blake3::derive_key(EXTRACT_KEY_CONTEXT, &self.node_secret()?);
+        let record_key = |id: &uuid::Uuid| {
+            let h = blake3::keyed_hash(&key, id.as_bytes());
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&h.as_bytes()[..16]);
+            AnonymisedId::from_random(bytes)
+        };
+        let mut records = BTreeMap::new();
+        for client in self.load_clients(false)? {
+            let mut r = AnonymisedRecord::from_client(&client);
+            r.id = record_key(&client.id.0);
+            records.insert(r.id, r.encode());
+        }
+        for r in anonymised {
+            records.insert(r.id, r.encode());
+        }
+        let activity = self
+            .load_activity_memos()?
+            .iter()
+            .map(|m| {
+                let k = record_key(&m.id.0);
+                (k, anonymised_activity(m, k))
+            })
+            .collect();
+        let extract = StatsExtract {
+            id: doc_id,
+            records,
+            activity,
+        };
+        let digest = *digest.as_bytes();
+        match stored {
+            Some(am) => {
+                let mut doc = ExtractDoc::from_automerge(am)?;
+                doc.mark_saved();
+                doc.set(&extract)?;
+                let bytes = doc.save_incremental();
+                let heads = doc.heads();
+                self.store.batch(|b| {
+                    if !bytes.is_empty() {
+                        b.append_change(doc_id, &bytes, &heads)?;
+                    }
+                    b.put_meta(DIGEST_KEY, &digest)
+                })?;
+            }
+            None => {
+                let mut doc = ExtractDoc::new(&extract)?;
+                let bytes = doc.save();
+                self.store.batch(|b| {
+                    b.create_doc(doc_id, DocKind::StatsExtract, &bytes)?;
+                    b.put_meta(DIGEST_KEY, &digest)
+                })?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The statistics extract, when this store holds one.
+    pub(crate) fn load_extract(&self) -> Result<Option<StatsExtract>> {
+        match self.store.load_doc(stats_extract_doc_id(self.org_id())) {
+            Ok(am) => Ok(Some(ExtractDoc::from_automerge(am)?.get()?)),
+            Err(StoreError::DocNotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
