@@ -278,8 +278,32 @@ fn narrowing_a_worker_to_coordinator_removes_the_records_at_the_next_sync() {
     hub.session_mut()
         .set_role("maija", Role::Coordinator, Utc::now())
         .expect("role");
-    let report = sync(&mut hub, maija_dir.path(), "maija", MAIJA_PW);
+    let mut laptop = login(maija_dir.path(), "maija", MAIJA_PW)
+        .into_replica()
+        .expect("replica");
+    let (h, l) = sync_in_memory(&mut hub, &mut laptop);
+    h.expect("hub side");
+    let report = l.expect("laptop side");
     assert!(report.revoked.contains(&record_doc_id(id)), "{report:?}");
+    // Not even the ciphertext of a record is left in the database or its
+    // WAL, already while the laptop's session goes on.
+    let probes: Vec<&[u8]> = sealed
+        .iter()
+        .map(|blob| &blob[blob.len() / 2..blob.len() / 2 + 48.min(blob.len() / 2)])
+        .collect();
+    let wal = maija_dir
+        .path()
+        .join(format!("{}-wal", polku_store::DB_FILE));
+    assert!(wal.exists(), "the WAL is part of the scan");
+    for bytes in raw_files(maija_dir.path()) {
+        for probe in &probes {
+            assert!(
+                !contains_bytes(&bytes, probe),
+                "a record's ciphertext remains"
+            );
+        }
+    }
+    laptop.into_session().close().expect("close");
 
     let mut maija = login(maija_dir.path(), "maija", MAIJA_PW);
     assert!(
@@ -303,13 +327,10 @@ fn narrowing_a_worker_to_coordinator_removes_the_records_at_the_next_sync() {
     let shown = maija.show_client(id, Utc::now()).expect("show");
     assert!(shown.memos.is_empty());
     maija.close().expect("close");
-    // Not even the ciphertext of a record is left in the database or its WAL.
-    let files = raw_files(maija_dir.path());
-    for blob in &sealed {
-        let probe = &blob[blob.len() / 2..blob.len() / 2 + 48.min(blob.len() / 2)];
-        for bytes in &files {
+    for bytes in raw_files(maija_dir.path()) {
+        for probe in &probes {
             assert!(
-                !contains_bytes(bytes, probe),
+                !contains_bytes(&bytes, probe),
                 "a record's ciphertext remains"
             );
         }

@@ -677,20 +677,22 @@ impl SyncReplica {
             .unwrap_or_default())
     }
 
-    /// Deletes a document, its index entry and view (with it), every peer's
-    /// sync state for it, and forgets it in memory.
+    /// Deletes a document, its index entry and view (with it) and every
+    /// peer's sync state for it in one transaction, and forgets it in memory.
+    /// The WAL is checkpointed once at the end of the session (see
+    /// [`Replica::commit`]), not after each of possibly thousands of
+    /// documents.
     fn delete_local(&mut self, id: DocId) -> Result<bool, ReplicaError> {
         let peers = self.peers()?;
         let store = &self.session.store;
-        store
+        let deleted = store
             .batch(|b| {
                 for p in &peers {
                     b.delete_meta(&state_key(&NodeId::from_bytes(*p), id))?;
                 }
-                Ok(())
+                b.delete_doc(id)
             })
             .map_err(storage)?;
-        let deleted = store.delete_doc(id).map_err(storage)?;
         let client = ClientId::from(id.0);
         self.session.index.remove(&client);
         self.session.dirty.remove(&client);
