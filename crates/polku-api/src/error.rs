@@ -71,6 +71,12 @@ pub enum ApiError {
     /// Input that cannot be accepted.
     #[error("invalid input: {0}")]
     Invalid(&'static str),
+    /// No such part of the record (a period, measure, memo… by its id).
+    #[error("no such {0} in this client's record")]
+    NotFound(&'static str),
+    /// A follow-up needs the client's consent to follow-ups, in force.
+    #[error("the client has not consented to follow-ups")]
+    NoConsent,
 }
 
 impl ApiError {

@@ -15,6 +15,7 @@ mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod record;
 mod replica;
 mod session;
 mod stats;
@@ -31,6 +32,9 @@ pub use devices::{
 };
 pub use error::ApiError;
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
+pub use record::{
+    DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
+};
 pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, DemoReport, Session};
 pub use stats::{StatsFormat, StatsQuery};

@@ -675,6 +675,7 @@ impl Session {
             author: self.user.id,
             kind: kind.to_owned(),
             text: text.to_owned(),
+            deleted: None,
         };
         let id = memo.id;
         doc.update(|c| {
@@ -732,6 +733,11 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<ClientSummary> {
         self.check_client(action, id, now)
+    }
+
+    /// The search-index summary of a client, if it is known here.
+    pub(crate) fn summary_of(&self, id: ClientId) -> Option<&ClientSummary> {
+        self.index.get(&id)
     }
 
     pub(crate) fn load_client_doc(&self, id: ClientId) -> Result<ClientDoc> {
@@ -969,7 +975,7 @@ impl Session {
         Ok(())
     }
 
-    fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
+    pub(crate) fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
         match unit {
             None => self
                 .user

@@ -308,6 +308,7 @@ fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
             author,
             kind: "meeting".into(),
             text: "Ei oikeutta tähän.".into(),
+            deleted: None,
         };
         c.memos.insert(memo.id, memo);
     });

@@ -52,6 +52,7 @@ fn client(n: u32, memos: u32) -> Client {
             text: "Tavattiin nuorisotalolla. Nuori kertoi, että hakemus on lähetetty ja \
                    haastatteluun on kutsuttu ensi viikolla. Sovittiin, että mennään yhdessä. "
                 .repeat(3),
+            deleted: None,
         });
     }
     c

@@ -261,6 +261,8 @@ impl AnonymisedRecord {
         let mut contacts: Vec<AnonymisedContact> = client
             .memos
             .values()
+            // A deleted memo is no contact.
+            .filter(|m| m.deleted.is_none())
             .map(|m| AnonymisedContact {
                 date: m.date,
                 kind: code(&m.kind).unwrap_or_else(|| INVALID_CODE.to_owned()),
@@ -350,6 +352,7 @@ mod tests {
             author: UserId::new(),
             kind: "meeting".into(),
             text: "Tapasimme kahvilassa".into(),
+            deleted: None,
         });
         c
     }

@@ -183,6 +183,7 @@ pub fn period() -> impl Strategy<Value = Period> {
                 closed,
                 measures: measures.into_iter().map(|m| (m.id, m)).collect(),
                 outcome,
+                referral: None,
                 goals,
                 final_assessment,
             },
@@ -196,6 +197,7 @@ pub fn memo() -> impl Strategy<Value = Memo> {
         author,
         kind,
         text,
+        deleted: None,
     })
 }
 

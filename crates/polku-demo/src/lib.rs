@@ -337,6 +337,7 @@ fn client(
             author,
             kind: pick(rng, MEMO_TYPES).to_owned(),
             text: names::memo_text(rng),
+            deleted: None,
         };
         c.memos.insert(memo.id, memo);
     }

@@ -116,7 +116,10 @@ fn check_client(client: &Client, range: DateRange) -> Option<CheckRow> {
         .periods
         .values()
         .any(|p| dates_in_range(p.start, p.end, p.closed, range))
-        || client.memos.values().any(|m| range.contains(m.date));
+        || client
+            .memos
+            .values()
+            .any(|m| m.deleted.is_none() && range.contains(m.date));
     // Periods that matter: in the range, or without a start date.
     let relevant: Vec<PeriodId> = client
         .periods

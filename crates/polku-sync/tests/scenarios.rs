@@ -100,6 +100,7 @@ fn client_doc(unit: UnitId, memo: MemoId) -> (DocId, automerge::AutoCommit) {
         author: UserId::from_parts(1_770_000_000_000, [1; 10]),
         kind: "contact".into(),
         text: "Tavattiin kirjastolla.".into(),
+        deleted: None,
     });
     // The record document (memos live there), with the unit the in-memory
     // replica's policy reads at its root.

@@ -89,6 +89,7 @@ am_struct!(Period [id: PeriodId] {
     closed: val,
     measures: val,
     outcome: val,
+    referral: val,
     goals: text,
     final_assessment: text,
 });
@@ -105,6 +106,7 @@ am_struct!(Memo [id: MemoId] {
     author: val,
     kind: val,
     text: text,
+    deleted: val,
 });
 
 am_struct!(AttachmentRef [id: AttachmentId] {

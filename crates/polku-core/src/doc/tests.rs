@@ -45,6 +45,7 @@ fn fixture() -> Client {
         author: id(3),
         kind: "meeting".into(),
         text: "Tavattiin kirjastossa.".into(),
+        deleted: None,
     });
     c
 }
@@ -282,6 +283,7 @@ fn records_started_on_two_devices_merge_without_hiding_either() {
                 author: id(3),
                 kind: "meeting".into(),
                 text: text.into(),
+                deleted: None,
             });
         })
         .expect("memo");
@@ -370,6 +372,7 @@ fn two_actors_edit_different_fields_offline() {
                 author: id(3),
                 kind: "phone".into(),
                 text: "Soitettiin.".into(),
+                deleted: None,
             });
             c.background.skills = "Piirtäminen".into();
         })

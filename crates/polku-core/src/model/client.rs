@@ -222,6 +222,8 @@ pub struct Period {
     pub measures: BTreeMap<MeasureId, Measure>,
     /// Placement / outcome (sijoittuminen), list `outcome`.
     pub outcome: Option<String>,
+    /// The referral (ilmoitus) the period started from, if any.
+    pub referral: Option<RecordId>,
     /// Goals (tavoitteet), free text.
     pub goals: String,
     /// Final assessment (loppuarvio), free text.
@@ -239,6 +241,7 @@ impl Period {
             closed: false,
             measures: BTreeMap::new(),
             outcome: None,
+            referral: None,
             goals: String::new(),
             final_assessment: String::new(),
         }
@@ -308,6 +311,10 @@ pub struct Memo {
     pub kind: String,
     /// Free text, merged character by character.
     pub text: String,
+    /// When it was deleted (a soft delete: the memo and its text stay in the
+    /// record, so an edit made elsewhere at the same time is not lost, and a
+    /// deleted memo can be restored; erasure removes it for real).
+    pub deleted: Option<DateTime<Utc>>,
 }
 
 /// Reference to an encrypted attachment (liite) blob held by the store.

@@ -207,6 +207,7 @@ impl C {
                 author: self.worker,
                 kind: (*kind).into(),
                 text: "Tapasimme Salakahvila-paikassa".into(),
+                deleted: None,
             });
         }
         for (date, source) in &self.referrals {
