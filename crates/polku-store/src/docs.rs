@@ -10,6 +10,7 @@
 //! metadata for sync reconciliation, and is checked on every load: a missing
 //! or extra change row shows up as [`StoreError::Corrupt`].
 
+use std::cell::RefCell;
 use std::fmt;
 use std::thread;
 
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::Store;
+use crate::anchor::{self, Anchor};
 use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::error::{Result, StoreError};
 
@@ -250,6 +252,9 @@ pub(crate) fn decode_parallel(
 pub struct Batch<'s> {
     pub(crate) tx: Transaction<'s>,
     pub(crate) keys: &'s StoreKeys,
+    /// The rollback anchor, read at the first mutable-row write and written
+    /// back just before the commit (`src/anchor.rs`).
+    anchor: RefCell<Option<Anchor>>,
 }
 
 impl fmt::Debug for Batch<'_> {
@@ -258,7 +263,73 @@ impl fmt::Debug for Batch<'_> {
     }
 }
 
-impl Batch<'_> {
+impl<'s> Batch<'s> {
+    pub(crate) fn new(tx: Transaction<'s>, keys: &'s StoreKeys) -> Self {
+        Batch {
+            tx,
+            keys,
+            anchor: RefCell::new(None),
+        }
+    }
+
+    /// Run `f` on this transaction's anchor (read on first use).
+    pub(crate) fn with_anchor<T>(&self, f: impl FnOnce(&mut Anchor, &StoreKeys) -> T) -> Result<T> {
+        let mut slot = self.anchor.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Anchor::load(&self.tx, self.keys)?);
+        }
+        let Some(anchor) = slot.as_mut() else {
+            return Err(anchor::rolled_back());
+        };
+        Ok(f(anchor, self.keys))
+    }
+
+    /// Write the anchor (if a mutable row changed) and commit.
+    pub(crate) fn commit(self) -> Result<()> {
+        if let Some(mut a) = self.anchor.into_inner() {
+            a.store(&self.tx, self.keys)?;
+        }
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    /// The index entries and views (slot, doc id, counter) of every document
+    /// matched by `filter` (SQL over `docs d`, one parameter): read before
+    /// those documents are deleted (the rows go by cascade), then passed to
+    /// [`Batch::forget`].
+    pub(crate) fn mutable_rows_of_docs(
+        &self,
+        filter: &str,
+        param: &dyn rusqlite::ToSql,
+    ) -> Result<Vec<(Slot, Vec<u8>, u64)>> {
+        let mut gone: Vec<(Slot, Vec<u8>, u64)> = Vec::new();
+        for (slot, table) in [
+            (Slot::IndexEntry, "search_index"),
+            (Slot::DocView, "doc_views"),
+        ] {
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "SELECT t.doc_id, t.ctr FROM {table} t JOIN docs d ON d.id = t.doc_id WHERE {filter}"
+            ))?;
+            let mut rows = stmt.query([param])?;
+            while let Some(r) = rows.next()? {
+                gone.push((slot, r.get(0)?, anchor::ctr_of(r.get(1)?)?));
+            }
+        }
+        Ok(gone)
+    }
+
+    /// XOR the tags of deleted mutable rows out of the anchor.
+    pub(crate) fn forget(&self, gone: &[(Slot, Vec<u8>, u64)]) -> Result<()> {
+        if !gone.is_empty() {
+            self.with_anchor(|a, keys| {
+                for (slot, id, ctr) in gone {
+                    a.toggle(keys, *slot, id, *ctr);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     /// Store a new document from its full save (`Automerge::save`). The
     /// bytes are loaded once to validate them and compute the heads hash.
     pub fn create_doc(&self, id: DocId, kind: DocKind, full_save: &[u8]) -> Result<HeadsHash> {
@@ -363,10 +434,12 @@ impl Batch<'_> {
     /// Returns whether it existed. Call [`Store::checkpoint`] after the
     /// commit so the erased ciphertext also leaves the write-ahead log.
     pub fn delete_doc(&self, id: DocId) -> Result<bool> {
+        let gone = self.mutable_rows_of_docs("d.id = ?1", &id.0.as_bytes().as_slice())?;
         let n = self
             .tx
             .prepare_cached("DELETE FROM docs WHERE id = ?1")?
             .execute([id.0.as_bytes().as_slice()])?;
+        self.forget(&gone)?;
         Ok(n > 0)
     }
 }
@@ -375,10 +448,7 @@ impl Store {
     /// Run `f` in one write transaction (one fsync for all its writes).
     /// Nothing is written if `f` fails.
     pub fn batch<T>(&self, f: impl FnOnce(&Batch<'_>) -> Result<T>) -> Result<T> {
-        let batch = Batch {
-            tx: self.write_tx()?,
-            keys: &self.keys,
-        };
+        let batch = Batch::new(self.write_tx()?, &self.keys);
         #[cfg(feature = "tamper")]
         let appended_before = crate::write_hook::changes_appended();
         let out = f(&batch)?;
@@ -388,7 +458,7 @@ impl Store {
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::BeforeCommit);
         }
-        batch.tx.commit()?;
+        batch.commit()?;
         #[cfg(feature = "tamper")]
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::AfterCommit);
