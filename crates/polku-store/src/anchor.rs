@@ -42,6 +42,7 @@
 //! counter, and the anchor is written. From then on a row with `ctr` = 0 is
 //! refused, as is a schema-v5 store without an anchor row.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::crypto::{RowRef, Slot, StoreKeys};
@@ -178,12 +179,14 @@ fn check_in(conn: &Connection, keys: &StoreKeys) -> Result<()> {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let id: Vec<u8> = r.get(0)?;
             let ctr = to_ctr(r.get(1)?)?;
+            let ValueRef::Blob(id) = r.get_ref(0)? else {
+                return Err(rolled_back());
+            };
             if ctr == 0 || ctr > anchor.counter {
                 return Err(rolled_back());
             }
-            let tag = keys.anchor_tag(*slot, &id, ctr);
+            let tag = keys.anchor_tag(*slot, id, ctr);
             for (a, t) in acc.iter_mut().zip(tag) {
                 *a ^= t;
             }
