@@ -1,4 +1,4 @@
-//! Writes the committed schema-v4 fixture store used by `tests/rollback.rs`:
+//! Writes the committed schema-v4 fixture store used by `tests/migration.rs`:
 //! a store from before the write counters (schema v5), with index entries,
 //! sealed values (one overwritten, one deleted) and a document view.
 //!

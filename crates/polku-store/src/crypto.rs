@@ -369,6 +369,24 @@ mod tests {
         }
     }
 
+    /// Every stored anchor is the XOR of these tags: changing the context or
+    /// the layout makes every existing store report a rollback.
+    #[test]
+    fn anchor_key_context_and_tag_are_pinned() {
+        assert_eq!(
+            ANCHOR_KEY_CONTEXT,
+            "polku-store 2026-12 rollback anchor tags v1"
+        );
+        let keys = StoreKeys::new(age::x25519::Identity::generate(), &[9u8; 32]);
+        let tag = keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7);
+        assert_eq!(
+            blake3::Hash::from(tag).to_hex().as_str(),
+            "29d8db76ac529e8813c02ba31839e5a94c92372c60686d5981b990656e86157c"
+        );
+        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 8));
+        assert_ne!(tag, keys.anchor_tag(Slot::IndexEntry, &[1u8; 32], 7));
+    }
+
     #[test]
     fn rows_cannot_be_swapped() {
         let k = key();
