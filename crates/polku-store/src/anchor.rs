@@ -5,7 +5,7 @@
 //! last-contact times, per-peer records) and document views — could be
 //! rolled back by someone who can write the database file: an older
 //! ciphertext of the same row has the same associated data, so it would
-//! still decrypt. Two things stop that:
+//! still decrypt. Three things stop that:
 //!
 //! 1. **Write counter.** Every such row carries a `ctr` column taken from one
 //!    store-wide counter, bumped in the same transaction as the write, and
@@ -24,6 +24,16 @@
 //!    the store counter is [`StoreError::Corrupt`] with `what` =
 //!    [`ROLLED_BACK`]. The anchor itself is sealed under the store counter,
 //!    so it cannot be edited either.
+//! 3. **Documents.** A `docs` row is changed in place too (its plaintext
+//!    heads hash and next change number with every appended change, its
+//!    snapshot and generation at compaction), so it also carries a `ctr`
+//!    bumped by each of those writes, and its anchor tag binds
+//!    `heads_hash ‖ generation ‖ next_seq` as well. Change rows are
+//!    append-only and sealed under their number, the snapshot under its
+//!    generation, and every load checks the heads hash: a document rolled
+//!    back to an earlier state (trailing change rows removed with the heads
+//!    hash set back, an older snapshot), deleted, or an erased one put back
+//!    changes its row's tag or the set of tags and is refused at unlock.
 //!
 //! The check runs at every unlock (one scan of the three tables' ids and
 //! counters, no decryption; well under a microsecond per row) and in
@@ -36,15 +46,13 @@
 //! undoing exactly the last transaction together with its anchor. Nothing
 //! inside the file can tell an old consistent copy from the current one;
 //! that needs state outside the file (the hub, the audit chain's heads).
-//! Documents (snapshots and change rows) and logins are not covered here:
-//! documents are append-only with a plaintext heads hash checked on load,
-//! and their rollback is a sync question.
+//! Logins (`users`) and the append-only audit log are not covered here.
 //!
 //! **Upgrade.** Migration 5 adds the columns with `ctr` = 0 and the empty
 //! anchor table; in the same transaction, at the first unlock after the
 //! upgrade (the migration needs the keys), every row with `ctr` = 0 is
 //! opened with the old associated data (`seq` = 0), re-sealed under a fresh
-//! counter, and the anchor is written. From then on a row with `ctr` = 0 is
+//! counter (documents only get a counter), and the anchor is written. From then on a row with `ctr` = 0 is
 //! refused, as is a schema-v5 store without an anchor row. A row that does
 //! not open during the upgrade fails the unlock with [`StoreError::Corrupt`]
 //! naming the row type (it was damaged before). A file made to look as if it
@@ -60,7 +68,7 @@ use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::error::{Result, StoreError};
 
 /// `what` of the [`StoreError::Corrupt`] reported for a rolled-back,
-/// deleted or re-inserted mutable row. Fixed text, never data.
+/// deleted or re-inserted document or mutable row. Fixed text, never data.
 pub const ROLLED_BACK: &str = "rows rolled back or removed";
 
 /// First schema version with write counters and the anchor.
@@ -135,8 +143,8 @@ impl Anchor {
     }
 
     /// XOR a row's tag in (a new row) or out (a replaced or deleted row).
-    pub fn toggle(&mut self, keys: &StoreKeys, slot: Slot, id: &[u8], ctr: u64) {
-        let tag = keys.anchor_tag(slot, id, ctr);
+    pub fn toggle(&mut self, keys: &StoreKeys, slot: Slot, id: &[u8], ctr: u64, extra: &[u8]) {
+        let tag = keys.anchor_tag(slot, id, ctr, extra);
         for (a, t) in self.acc.iter_mut().zip(tag) {
             *a ^= t;
         }
@@ -183,9 +191,64 @@ pub(crate) fn check(conn: &Connection, keys: &StoreKeys) -> Result<()> {
     Ok(())
 }
 
+/// The anchor-tag extra of a `docs` row: the plaintext state a rollback of
+/// the document would have to restore.
+pub(crate) fn doc_extra(heads: &[u8; 32], generation: u64, next_seq: u64) -> [u8; 48] {
+    let mut out = [0u8; 48];
+    out[..32].copy_from_slice(heads);
+    out[32..40].copy_from_slice(&generation.to_le_bytes());
+    out[40..].copy_from_slice(&next_seq.to_le_bytes());
+    out
+}
+
+/// A `docs` row's anchor-relevant columns as read from SQLite.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DocState {
+    pub ctr: u64,
+    pub heads: [u8; 32],
+    pub generation: u64,
+    pub next_seq: u64,
+}
+
+impl DocState {
+    /// The row (`ctr`, `heads_hash`, `generation`, `next_seq` from column
+    /// `first` on).
+    pub fn from_row(r: &rusqlite::Row<'_>, first: usize) -> Result<DocState> {
+        Ok(DocState {
+            ctr: ctr_of(r.get(first)?)?,
+            heads: r.get(first + 1)?,
+            generation: to_ctr(r.get(first + 2)?)?,
+            next_seq: to_ctr(r.get(first + 3)?)?,
+        })
+    }
+
+    /// The tag extra of this state.
+    pub fn extra(&self) -> [u8; 48] {
+        doc_extra(&self.heads, self.generation, self.next_seq)
+    }
+}
+
 fn check_in(conn: &Connection, keys: &StoreKeys) -> Result<()> {
     let anchor = Anchor::load(conn, keys)?;
     let mut acc = [0u8; 32];
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT id, ctr, heads_hash, generation, next_seq FROM docs")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let state = DocState::from_row(r, 1)?;
+            let ValueRef::Blob(id) = r.get_ref(0)? else {
+                return Err(rolled_back());
+            };
+            if state.ctr > anchor.counter {
+                return Err(rolled_back());
+            }
+            let tag = keys.anchor_tag(Slot::DocSnapshot, id, state.ctr, &state.extra());
+            for (a, t) in acc.iter_mut().zip(tag) {
+                *a ^= t;
+            }
+        }
+    }
     for (slot, sql) in MUTABLE {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query([])?;
@@ -197,7 +260,7 @@ fn check_in(conn: &Connection, keys: &StoreKeys) -> Result<()> {
             if ctr == 0 || ctr > anchor.counter {
                 return Err(rolled_back());
             }
-            let tag = keys.anchor_tag(*slot, id, ctr);
+            let tag = keys.anchor_tag(*slot, id, ctr, &[]);
             for (a, t) in acc.iter_mut().zip(tag) {
                 *a ^= t;
             }
@@ -229,7 +292,7 @@ pub(crate) fn establish(conn: &Connection, keys: &StoreKeys) -> Result<()> {
             "UPDATE search_index SET entry = ?2, ctr = ?3 WHERE doc_id = ?1",
             params![id, resealed, ctr as i64],
         )?;
-        anchor.toggle(keys, Slot::IndexEntry, &id, ctr);
+        anchor.toggle(keys, Slot::IndexEntry, &id, ctr, &[]);
     }
     // Sealed key/value rows (key and value).
     let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
@@ -257,7 +320,7 @@ pub(crate) fn establish(conn: &Connection, keys: &StoreKeys) -> Result<()> {
             "UPDATE sealed_kv SET key = ?2, value = ?3, ctr = ?4 WHERE key_hash = ?1",
             params![hash, key, value, ctr as i64],
         )?;
-        anchor.toggle(keys, Slot::MetaValue, &hash, ctr);
+        anchor.toggle(keys, Slot::MetaValue, &hash, ctr, &[]);
     }
     // Document views.
     let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
@@ -275,7 +338,23 @@ pub(crate) fn establish(conn: &Connection, keys: &StoreKeys) -> Result<()> {
             "UPDATE doc_views SET view = ?2, ctr = ?3 WHERE doc_id = ?1",
             params![id, resealed, ctr as i64],
         )?;
-        anchor.toggle(keys, Slot::DocView, &id, ctr);
+        anchor.toggle(keys, Slot::DocView, &id, ctr, &[]);
+    }
+    // Documents (nothing to re-seal: their tags bind the plaintext state).
+    let rows: Vec<(Vec<u8>, [u8; 32], i64, i64)> = {
+        let mut stmt =
+            conn.prepare("SELECT id, heads_hash, generation, next_seq FROM docs WHERE ctr = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    for (id, heads, generation, next_seq) in rows {
+        let ctr = anchor.next();
+        conn.execute(
+            "UPDATE docs SET ctr = ?2 WHERE id = ?1",
+            params![id, ctr as i64],
+        )?;
+        let extra = doc_extra(&heads, to_ctr(generation)?, to_ctr(next_seq)?);
+        anchor.toggle(keys, Slot::DocSnapshot, &id, ctr, &extra);
     }
     anchor.store(conn, keys)
 }

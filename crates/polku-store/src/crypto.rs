@@ -30,10 +30,12 @@
 //! * Rows overwritten in place (index entries, sealed values and their keys,
 //!   document views; schema v5) put their write counter (`ctr` column) in
 //!   the `seq` field; rows from before schema v5 have `ctr` = 0.
-//! * Rollback anchor tag of a mutable row (see `src/anchor.rs`):
+//! * Rollback anchor tag of a row (see `src/anchor.rs`):
 //!   `blake3::keyed(anchor key, "polku-store/anchor-tag/v1" ‖ slot (1) ‖ len(id) (1) ‖ id
-//!   ‖ ctr (u64 LE))`; the anchor row is sealed as [`Slot::Anchor`] with empty id,
-//!   seq = the store counter, plaintext = the 32-byte XOR of all tags.
+//!   ‖ ctr (u64 LE) ‖ len(extra) (1) ‖ extra)`; extra is empty but for `docs` rows
+//!   (slot [`Slot::DocSnapshot`]): `heads_hash (32) ‖ generation (u64 LE) ‖ next_seq (u64 LE)`.
+//!   The anchor row is sealed as [`Slot::Anchor`] with empty id, seq = the store
+//!   counter, plaintext = the 32-byte XOR of all tags.
 //! * Login lookup: `blake3::keyed(lookup_salt, "polku-store/login/v1\0" ‖ normalised name)`.
 //! * KDF descriptor (associated data of a wrapped store key):
 //!   `alg (1, = 1 for argon2id v0x13) ‖ m KiB (u32 LE) ‖ t (u32 LE) ‖ p (u32 LE) ‖ salt`.
@@ -298,15 +300,17 @@ impl StoreKeys {
         Ok(Zeroizing::new(key))
     }
 
-    /// The rollback-anchor tag of the mutable row `slot`/`id` written with
-    /// counter `ctr`.
-    pub fn anchor_tag(&self, slot: Slot, id: &[u8], ctr: u64) -> [u8; 32] {
+    /// The rollback-anchor tag of the row `slot`/`id` written with counter
+    /// `ctr`, also binding `extra` (plaintext columns a rollback would change).
+    pub fn anchor_tag(&self, slot: Slot, id: &[u8], ctr: u64, extra: &[u8]) -> [u8; 32] {
         let mut h = blake3::Hasher::new_keyed(&self.anchor);
         h.update(ANCHOR_TAG_DOMAIN);
-        // Ids are at most 32 bytes (doc ids, key hashes).
+        // Ids are at most 32 bytes (doc ids, key hashes), extras 48.
         h.update(&[slot as u8, id.len() as u8]);
         h.update(id);
         h.update(&ctr.to_le_bytes());
+        h.update(&[extra.len() as u8]);
+        h.update(extra);
         *h.finalize().as_bytes()
     }
 
@@ -378,13 +382,14 @@ mod tests {
             "polku-store 2026-12 rollback anchor tags v1"
         );
         let keys = StoreKeys::new(age::x25519::Identity::generate(), &[9u8; 32]);
-        let tag = keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7);
+        let tag = keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7, &[]);
         assert_eq!(
             blake3::Hash::from(tag).to_hex().as_str(),
-            "29d8db76ac529e8813c02ba31839e5a94c92372c60686d5981b990656e86157c"
+            "2b106d1becf1b8e3f9d26ee8ec360ab378b0d4d44555e70d461f60dbf9fdae76"
         );
-        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 8));
-        assert_ne!(tag, keys.anchor_tag(Slot::IndexEntry, &[1u8; 32], 7));
+        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 8, &[]));
+        assert_ne!(tag, keys.anchor_tag(Slot::IndexEntry, &[1u8; 32], 7, &[]));
+        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7, &[0]));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::Store;
-use crate::anchor::{self, Anchor};
+use crate::anchor::{self, Anchor, DocState};
 use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::error::{Result, StoreError};
 
@@ -247,6 +247,15 @@ pub(crate) fn decode_parallel(
     })
 }
 
+/// A row covered by the rollback anchor, as read before it is deleted.
+#[derive(Debug)]
+pub(crate) struct AnchoredRow {
+    slot: Slot,
+    id: Vec<u8>,
+    ctr: u64,
+    extra: Vec<u8>,
+}
+
 /// A write transaction: group many writes into one durable commit (one
 /// fsync). Obtained from [`Store::batch`]; rolled back if the closure fails.
 pub struct Batch<'s> {
@@ -293,16 +302,32 @@ impl<'s> Batch<'s> {
         Ok(())
     }
 
-    /// The index entries and views (slot, doc id, counter) of every document
-    /// matched by `filter` (SQL over `docs d`, one parameter): read before
-    /// those documents are deleted (the rows go by cascade), then passed to
-    /// [`Batch::forget`].
+    /// The anchored rows of every document matched by `filter` (SQL over
+    /// `docs d`, one parameter): the document rows, their index entries and
+    /// views. Read before those documents are deleted (the rows go by
+    /// cascade), then passed to [`Batch::forget`].
     pub(crate) fn mutable_rows_of_docs(
         &self,
         filter: &str,
         param: &dyn rusqlite::ToSql,
-    ) -> Result<Vec<(Slot, Vec<u8>, u64)>> {
-        let mut gone: Vec<(Slot, Vec<u8>, u64)> = Vec::new();
+    ) -> Result<Vec<AnchoredRow>> {
+        let mut gone: Vec<AnchoredRow> = Vec::new();
+        {
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "SELECT d.id, d.ctr, d.heads_hash, d.generation, d.next_seq FROM docs d
+                 WHERE {filter}"
+            ))?;
+            let mut rows = stmt.query([param])?;
+            while let Some(r) = rows.next()? {
+                let state = DocState::from_row(r, 1)?;
+                gone.push(AnchoredRow {
+                    slot: Slot::DocSnapshot,
+                    id: r.get(0)?,
+                    ctr: state.ctr,
+                    extra: state.extra().to_vec(),
+                });
+            }
+        }
         for (slot, table) in [
             (Slot::IndexEntry, "search_index"),
             (Slot::DocView, "doc_views"),
@@ -312,22 +337,55 @@ impl<'s> Batch<'s> {
             ))?;
             let mut rows = stmt.query([param])?;
             while let Some(r) = rows.next()? {
-                gone.push((slot, r.get(0)?, anchor::ctr_of(r.get(1)?)?));
+                gone.push(AnchoredRow {
+                    slot,
+                    id: r.get(0)?,
+                    ctr: anchor::ctr_of(r.get(1)?)?,
+                    extra: Vec::new(),
+                });
             }
         }
         Ok(gone)
     }
 
-    /// XOR the tags of deleted mutable rows out of the anchor.
-    pub(crate) fn forget(&self, gone: &[(Slot, Vec<u8>, u64)]) -> Result<()> {
+    /// XOR the tags of deleted anchored rows out of the anchor.
+    pub(crate) fn forget(&self, gone: &[AnchoredRow]) -> Result<()> {
         if !gone.is_empty() {
             self.with_anchor(|a, keys| {
-                for (slot, id, ctr) in gone {
-                    a.toggle(keys, *slot, id, *ctr);
+                for g in gone {
+                    a.toggle(keys, g.slot, &g.id, g.ctr, &g.extra);
                 }
             })?;
         }
         Ok(())
+    }
+
+    /// The anchor-relevant state of document `id`'s row.
+    pub(crate) fn doc_state(&self, id: DocId) -> Result<DocState> {
+        self.tx
+            .prepare_cached("SELECT ctr, heads_hash, generation, next_seq FROM docs WHERE id = ?1")?
+            .query_row([id.0.as_bytes().as_slice()], |r| {
+                Ok(DocState::from_row(r, 0))
+            })
+            .optional()?
+            .ok_or(StoreError::DocNotFound(id))?
+    }
+
+    /// Update the anchor for document `id`'s row changing from `old` (none
+    /// for a new document) to `new`.
+    pub(crate) fn doc_replaced(
+        &self,
+        id: DocId,
+        old: Option<&DocState>,
+        new: &DocState,
+    ) -> Result<()> {
+        let raw = id.0.as_bytes();
+        self.with_anchor(|a, keys| {
+            if let Some(old) = old {
+                a.toggle(keys, Slot::DocSnapshot, raw, old.ctr, &old.extra());
+            }
+            a.toggle(keys, Slot::DocSnapshot, raw, new.ctr, &new.extra());
+        })
     }
 
     /// Store a new document from its full save (`Automerge::save`). The
@@ -356,21 +414,30 @@ impl<'s> Batch<'s> {
             .keys
             .seal
             .seal(SealedDoc::snapshot_row(raw_id, 0, &kind_code), full_save)?;
+        let ctr = self.with_anchor(|a, _| a.next())?;
         let n = self
             .tx
             .prepare_cached(
-                "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot)
-             VALUES (?1, ?2, ?3, 0, 1, ?4) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot, ctr)
+             VALUES (?1, ?2, ?3, 0, 1, ?4, ?5) ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
                 raw_id.as_slice(),
                 i64::from(kind.code()),
                 hh.0.as_slice(),
-                sealed
+                sealed,
+                ctr as i64
             ])?;
         if n == 0 {
             return Err(StoreError::DocExists(id));
         }
+        let state = DocState {
+            ctr,
+            heads: hh.0,
+            generation: 0,
+            next_seq: 1,
+        };
+        self.doc_replaced(id, None, &state)?;
         Ok(hh)
     }
 
@@ -394,16 +461,25 @@ impl<'s> Batch<'s> {
         crate::write_hook::note_change_appended();
         let raw_id = id.0.as_bytes();
         let hh = heads_hash(heads_after);
-        let seq: i64 = self
-            .tx
+        let old = self.doc_state(id)?;
+        let seq = old.next_seq;
+        let new = DocState {
+            ctr: self.with_anchor(|a, _| a.next())?,
+            heads: hh.0,
+            next_seq: seq + 1,
+            ..old
+        };
+        self.tx
             .prepare_cached(
-                "UPDATE docs SET next_seq = next_seq + 1, heads_hash = ?2 WHERE id = ?1
-                 RETURNING next_seq - 1",
+                "UPDATE docs SET next_seq = ?3, heads_hash = ?2, ctr = ?4 WHERE id = ?1",
             )?
-            .query_row(params![raw_id.as_slice(), hh.0.as_slice()], |r| r.get(0))
-            .optional()?
-            .ok_or(StoreError::DocNotFound(id))?;
-        let seq = to_u64(seq, "change sequence")?;
+            .execute(params![
+                raw_id.as_slice(),
+                hh.0.as_slice(),
+                new.next_seq as i64,
+                new.ctr as i64
+            ])?;
+        self.doc_replaced(id, Some(&old), &new)?;
         let sealed = self
             .keys
             .seal
@@ -513,8 +589,9 @@ impl Store {
     /// change rows, in one transaction. Returns `false` if there was nothing
     /// to fold.
     pub fn compact(&self, id: DocId) -> Result<bool> {
-        let tx = self.write_tx()?;
-        let sealed = read_sealed(&tx, id)?;
+        let batch = Batch::new(self.write_tx()?, &self.keys);
+        let tx = &batch.tx;
+        let sealed = read_sealed(tx, id)?;
         if sealed.changes.is_empty() {
             return Ok(false);
         }
@@ -526,15 +603,27 @@ impl Store {
             SealedDoc::snapshot_row(raw_id, generation, &kind),
             &doc.save(),
         )?;
+        let old = batch.doc_state(id)?;
+        let new = DocState {
+            ctr: batch.with_anchor(|a, _| a.next())?,
+            generation,
+            ..old
+        };
         tx.execute(
-            "UPDATE docs SET snapshot = ?2, generation = ?3 WHERE id = ?1",
-            params![raw_id.as_slice(), snapshot, generation as i64],
+            "UPDATE docs SET snapshot = ?2, generation = ?3, ctr = ?4 WHERE id = ?1",
+            params![
+                raw_id.as_slice(),
+                snapshot,
+                generation as i64,
+                new.ctr as i64
+            ],
         )?;
+        batch.doc_replaced(id, Some(&old), &new)?;
         tx.execute(
             "DELETE FROM doc_changes WHERE doc_id = ?1",
             [raw_id.as_slice()],
         )?;
-        tx.commit()?;
+        batch.commit()?;
         Ok(true)
     }
 

@@ -76,7 +76,7 @@ impl Batch<'_> {
     ) -> Result<()> {
         self.with_anchor(|a, keys| {
             for ctr in [old, new].into_iter().flatten() {
-                a.toggle(keys, slot, id, ctr);
+                a.toggle(keys, slot, id, ctr, &[]);
             }
             if new.is_none() {
                 // A delete changes the anchor too: each state gets its own counter.

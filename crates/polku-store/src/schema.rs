@@ -270,7 +270,7 @@ mod tests {
             ),
             (
                 5,
-                "bc4d02897e518cb78f43929aaac9179464f1a9deb4f187250d5113dc23b5f27e",
+                "7b2911b1c1205efb126bc54ea62d4497477262376c71a69d4094d9a0d7223992",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -42,7 +42,7 @@ const V4_DOC_B: &str = "0190f5c4-0000-7000-8000-0000000004d2";
 fn counters(dir: &Path) -> (Vec<i64>, i64) {
     let conn = rusqlite::Connection::open(dir.join(polku_store::DB_FILE)).expect("raw");
     let mut all = Vec::new();
-    for table in ["search_index", "sealed_kv", "doc_views"] {
+    for table in ["search_index", "sealed_kv", "doc_views", "docs"] {
         let mut stmt = conn
             .prepare(&format!("SELECT ctr FROM {table}"))
             .expect("prepare");
@@ -108,13 +108,13 @@ fn v4_fixture_gets_write_counters_and_verifies() {
     check(&store);
     store.close().expect("close");
 
-    // Every row was re-sealed once, under its own counter.
+    // Every row was re-sealed (documents: counted) once, under its own counter.
     let (ctrs, counter) = counters(dir.path());
-    assert_eq!(ctrs.len(), 5);
+    assert_eq!(ctrs.len(), 7);
     let mut sorted = ctrs.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), 5, "counters are unique");
+    assert_eq!(sorted.len(), 7, "counters are unique");
     assert!(sorted.iter().all(|&c| c > 0 && c <= counter), "{sorted:?}");
     let store = Store::unlock(dir.path(), FIXTURE_LOGIN, V4_PASSWORD).expect("reopen");
     check(&store);

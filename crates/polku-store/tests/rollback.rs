@@ -566,3 +566,131 @@ proptest! {
         run(&ops);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Documents: the row's counter and tag bind heads hash, generation, next_seq.
+
+/// A closed store with one document edited twice after creation (change
+/// rows 1 and 2); returns it with the `docs` row after the first edit.
+fn doc_edited_twice(dir: &Path) -> (DocId, (Vec<u8>, i64, i64)) {
+    let (store, _) = new_store(dir);
+    let id = doc_id();
+    let mut doc = sample_doc("a");
+    store
+        .create_doc(id, DocKind::Client, &doc.save())
+        .expect("doc");
+    let mut state = None;
+    for memo in ["first memo", "second memo"] {
+        let heads = doc.get_heads();
+        add_memo(&mut doc, memo);
+        store
+            .save_changes(id, doc.document(), &heads)
+            .expect("save");
+        if state.is_none() {
+            state = Some(
+                raw(dir)
+                    .query_row(
+                        "SELECT heads_hash, next_seq, ctr FROM docs WHERE id = ?1",
+                        [id.0.as_bytes().as_slice()],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .expect("docs row"),
+            );
+        }
+    }
+    store.close().expect("close");
+    (id, state.expect("state"))
+}
+
+/// Undo the last edit of `id` raw: remove change row 2 and set the heads
+/// hash and next change number (and, if asked, the counter) back.
+fn undo_last_edit(
+    dir: &Path,
+    id: DocId,
+    (heads, next_seq, ctr): (Vec<u8>, i64, i64),
+    with_ctr: bool,
+) {
+    let conn = raw(dir);
+    let raw_id = id.0.as_bytes().as_slice();
+    conn.execute(
+        "DELETE FROM doc_changes WHERE doc_id = ?1 AND seq = 2",
+        [raw_id],
+    )
+    .expect("tamper");
+    conn.execute(
+        "UPDATE docs SET heads_hash = ?2, next_seq = ?3 WHERE id = ?1",
+        params![raw_id, heads, next_seq],
+    )
+    .expect("tamper");
+    if with_ctr {
+        conn.execute(
+            "UPDATE docs SET ctr = ?2 WHERE id = ?1",
+            params![raw_id, ctr],
+        )
+        .expect("tamper");
+    }
+}
+
+#[test]
+fn a_document_rolled_back_to_an_earlier_state_is_refused_at_unlock() {
+    // The document would load consistently, as it was after the first edit.
+    for with_ctr in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (id, state) = doc_edited_twice(dir.path());
+        undo_last_edit(dir.path(), id, state, with_ctr);
+        assert_rolled_back(unlock(dir.path()));
+    }
+}
+
+#[test]
+fn a_deleted_or_resurrected_document_is_refused_at_unlock() {
+    // A document deleted behind the store's back.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (id, _) = doc_edited_twice(dir.path());
+    raw(dir.path())
+        .execute(
+            "DELETE FROM docs WHERE id = ?1",
+            [id.0.as_bytes().as_slice()],
+        )
+        .expect("tamper");
+    assert_rolled_back(unlock(dir.path()));
+
+    // An erased document put back from an older copy of its rows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (id, _) = doc_edited_twice(dir.path());
+    let conn = raw(dir.path());
+    conn.execute_batch(
+        "CREATE TABLE saved_docs AS SELECT * FROM docs;
+         CREATE TABLE saved_changes AS SELECT * FROM doc_changes;",
+    )
+    .expect("save");
+    drop(conn);
+    let store = unlock(dir.path()).expect("unlock");
+    assert!(store.delete_doc(id).expect("erase"));
+    store.close().expect("close");
+    raw(dir.path())
+        .execute_batch(
+            "INSERT INTO docs SELECT * FROM saved_docs;
+             INSERT INTO doc_changes SELECT * FROM saved_changes;",
+        )
+        .expect("tamper");
+    assert_rolled_back(unlock(dir.path()));
+}
+
+#[test]
+fn compaction_and_edits_keep_the_anchor_right() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (id, _) = doc_edited_twice(dir.path());
+    let store = unlock(dir.path()).expect("unlock");
+    assert!(store.compact(id).expect("compact"));
+    let mut doc = store.load_doc(id).expect("load");
+    let heads = doc.get_heads();
+    add_memo(&mut doc, "third memo");
+    store
+        .save_changes(id, doc.document(), &heads)
+        .expect("save");
+    store.close().expect("close");
+    let store = unlock(dir.path()).expect("unlock");
+    store.verify().expect("verify");
+    assert_eq!(memos(&store.load_doc(id).expect("load")).len(), 3);
+}

@@ -10,9 +10,13 @@
 ALTER TABLE search_index ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0);
 ALTER TABLE sealed_kv ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0);
 ALTER TABLE doc_views ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0);
+-- Documents: bumped by every change to the row (created, change appended,
+-- compacted); their anchor tag also binds heads_hash, generation and next_seq.
+ALTER TABLE docs ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0);
 
 -- One row: the highest write counter handed out and, sealed under it, the
--- XOR over all live mutable rows of a keyed hash of (slot, id, counter).
+-- XOR over all live documents and mutable rows of a keyed hash of (slot, id,
+-- counter[, document state]).
 -- Written at the first unlock after this migration, then in the same
 -- transaction as every put and delete of a mutable row.
 CREATE TABLE rollback_anchor (
