@@ -270,7 +270,7 @@ mod tests {
             ),
             (
                 5,
-                "7b2911b1c1205efb126bc54ea62d4497477262376c71a69d4094d9a0d7223992",
+                "0017b1dfb25304ff64ea7544165a54c85a12df440fc9d7e4c7738b52c9ffeb61",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

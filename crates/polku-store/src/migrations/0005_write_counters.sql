@@ -14,6 +14,14 @@ ALTER TABLE doc_views ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0)
 -- compacted); their anchor tag also binds heads_hash, generation and next_seq.
 ALTER TABLE docs ADD COLUMN ctr INTEGER NOT NULL DEFAULT 0 CHECK (ctr >= 0);
 
+-- Narrow covering indexes for the check at unlock, which reads only ids,
+-- counters and document state: without them it would walk the overflow
+-- pages of every large sealed blob (the new columns come after it).
+CREATE INDEX docs_anchor ON docs (id, ctr, heads_hash, generation, next_seq);
+CREATE INDEX search_index_anchor ON search_index (doc_id, ctr);
+CREATE INDEX sealed_kv_anchor ON sealed_kv (key_hash, ctr);
+CREATE INDEX doc_views_anchor ON doc_views (doc_id, ctr);
+
 -- One row: the highest write counter handed out and, sealed under it, the
 -- XOR over all live documents and mutable rows of a keyed hash of (slot, id,
 -- counter[, document state]).
