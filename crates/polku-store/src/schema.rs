@@ -270,7 +270,7 @@ mod tests {
             ),
             (
                 5,
-                "0017b1dfb25304ff64ea7544165a54c85a12df440fc9d7e4c7738b52c9ffeb61",
+                "73957841a2463796ea8ccf0c01c29bd4587a6510fb3ebcb690ebd013975c8ade",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
