@@ -1,8 +1,10 @@
-//! Rows overwritten in place (index entries, sealed values, views) cannot be
-//! rolled back one by one: an old ciphertext copied back into its row does
-//! not open under the row's current write counter, and one copied back with
-//! its old counter, a deleted row or a re-inserted one is caught by the
-//! rollback anchor at unlock and in `verify` (`src/anchor.rs`).
+//! Rows overwritten in place (index entries, sealed values, views) and
+//! documents cannot be rolled back one by one: an old ciphertext copied back
+//! into its row does not open under the row's current write counter, and one
+//! copied back with its old counter, a document set back to an earlier state,
+//! a deleted row or a re-inserted one is caught by the rollback anchor at
+//! unlock and in `verify` (`src/anchor.rs`). Tampering is done with raw SQL
+//! on the closed store file.
 
 mod common;
 
