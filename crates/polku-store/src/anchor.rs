@@ -182,6 +182,13 @@ const MUTABLE: &[(Slot, &str)] = &[
 /// Recompute the anchor from the `ctr` columns and compare it with the
 /// stored one. Run inside one read transaction (a consistent snapshot).
 pub(crate) fn check(conn: &Connection, keys: &StoreKeys) -> Result<()> {
+    if !conn.is_autocommit() {
+        // Inside a write batch (`verify` called from its closure) the
+        // anchor's new state is only in memory until the commit.
+        return Err(StoreError::InvalidInput {
+            what: "the rollback check cannot run inside a write batch",
+        });
+    }
     conn.execute_batch("BEGIN DEFERRED")?;
     let result = check_in(conn, keys);
     // A read transaction: ending it cannot lose anything.

@@ -451,7 +451,8 @@ impl Store {
     /// Check the database structure (`PRAGMA quick_check`), the rollback
     /// anchor of the mutable rows, authenticate every sealed row and load
     /// every document. Slow (reads everything): for backups and
-    /// diagnostics, not for every unlock.
+    /// diagnostics, not for every unlock. Refused
+    /// ([`StoreError::InvalidInput`]) inside a [`Store::batch`] closure.
     pub fn verify(&self) -> Result<()> {
         let ok: String = self
             .conn

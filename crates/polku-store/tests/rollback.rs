@@ -696,3 +696,23 @@ fn compaction_and_edits_keep_the_anchor_right() {
     store.verify().expect("verify");
     assert_eq!(memos(&store.load_doc(id).expect("load")).len(), 3);
 }
+
+#[test]
+fn verify_inside_a_write_batch_is_refused_not_a_false_alarm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+    // Mid-batch the anchor's new state is only in memory: the check would be
+    // wrong, so it is refused (and the batch rolled back by the error).
+    let r = store.batch(|b| {
+        b.put_meta(b"k", b"v")?;
+        store.verify()
+    });
+    assert!(matches!(r, Err(StoreError::InvalidInput { .. })), "{r:?}");
+    assert_eq!(store.get_meta(b"k").expect("get"), None);
+    store.verify().expect("verify");
+    store.close().expect("close");
+    unlock(dir.path())
+        .expect("unlock")
+        .verify()
+        .expect("verify");
+}
