@@ -6,7 +6,8 @@
 //! password ──argon2id(salt, params)──▶ KEK ──XChaCha20-Poly1305──▶ store identity (age X25519)
 //! store identity ──age (one X25519 op at unlock)──▶ data key (32 random bytes)
 //! data key ──blake3::derive_key──▶ seal key  (rows: XChaCha20-Poly1305, random 24-byte nonce)
-//!          └─blake3::derive_key──▶ meta key  (keyed hash of sealed_kv keys)
+//!          ├─blake3::derive_key──▶ meta key  (keyed hash of sealed_kv keys)
+//!          └─blake3::derive_key──▶ anchor key (keyed hash of mutable rows, `src/anchor.rs`)
 //! store identity ──age stream──▶ attachments/<id>
 //! ```
 //!
@@ -25,7 +26,16 @@
 //!   ‖ len(extra) (1) ‖ extra`, binding each ciphertext to its table, row and
 //!   position so rows cannot be swapped.
 //! * Slot codes: see [`Slot`].
-//! * Sub-key contexts: [`SEAL_KEY_CONTEXT`], [`META_KEY_CONTEXT`].
+//! * Sub-key contexts: [`SEAL_KEY_CONTEXT`], [`META_KEY_CONTEXT`], [`ANCHOR_KEY_CONTEXT`].
+//! * Rows overwritten in place (index entries, sealed values and their keys,
+//!   document views; schema v5) put their write counter (`ctr` column) in
+//!   the `seq` field; rows from before schema v5 have `ctr` = 0.
+//! * Rollback anchor tag of a row (see `src/anchor.rs`):
+//!   `blake3::keyed(anchor key, "polku-store/anchor-tag/v1" ‖ slot (1) ‖ len(id) (1) ‖ id
+//!   ‖ ctr (u64 LE) ‖ len(extra) (1) ‖ extra)`; extra is empty but for `docs` rows
+//!   (slot [`Slot::DocSnapshot`]): `heads_hash (32) ‖ generation (u64 LE) ‖ next_seq (u64 LE)`.
+//!   The anchor row is sealed as [`Slot::Anchor`] with empty id, seq = the store
+//!   counter, plaintext = the 32-byte XOR of all tags.
 //! * Login lookup: `blake3::keyed(lookup_salt, "polku-store/login/v1\0" ‖ normalised name)`.
 //! * KDF descriptor (associated data of a wrapped store key):
 //!   `alg (1, = 1 for argon2id v0x13) ‖ m KiB (u32 LE) ‖ t (u32 LE) ‖ p (u32 LE) ‖ salt`.
@@ -52,7 +62,10 @@ const AAD_PREFIX: &[u8] = b"polku-store/sealed-row/v1";
 pub(crate) const SEAL_KEY_CONTEXT: &str = "polku-store 2026-11 sealed rows v1";
 /// blake3 context deriving the sealed_kv key-hashing key. Do not change.
 pub(crate) const META_KEY_CONTEXT: &str = "polku-store 2026-11 sealed kv key names v1";
+/// blake3 context deriving the rollback-anchor key. Do not change.
+pub(crate) const ANCHOR_KEY_CONTEXT: &str = "polku-store 2026-12 rollback anchor tags v1";
 const LOGIN_DOMAIN: &[u8] = b"polku-store/login/v1\0";
+const ANCHOR_TAG_DOMAIN: &[u8] = b"polku-store/anchor-tag/v1";
 
 /// Which kind of row a sealed blob belongs to (part of the associated data).
 /// The codes are stored implicitly in every ciphertext: do not change them.
@@ -79,6 +92,8 @@ pub(crate) enum Slot {
     DocView = 9,
     /// `audit_entries.entry`; id = node id (32 bytes), seq = seq.
     AuditEntry = 10,
+    /// `rollback_anchor.anchor`; id = empty, seq = store write counter.
+    Anchor = 11,
 }
 
 /// Where a sealed blob lives; becomes the AEAD associated data.
@@ -238,6 +253,7 @@ pub(crate) struct StoreKeys {
     pub identity: age::x25519::Identity,
     pub seal: SealKey,
     pub meta: Zeroizing<[u8; 32]>,
+    pub anchor: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for StoreKeys {
@@ -250,10 +266,12 @@ impl StoreKeys {
     pub fn new(identity: age::x25519::Identity, data_key: &[u8; 32]) -> Self {
         let seal = Zeroizing::new(blake3::derive_key(SEAL_KEY_CONTEXT, data_key));
         let meta = Zeroizing::new(blake3::derive_key(META_KEY_CONTEXT, data_key));
+        let anchor = Zeroizing::new(blake3::derive_key(ANCHOR_KEY_CONTEXT, data_key));
         StoreKeys {
             identity,
             seal: SealKey::new(&seal),
             meta,
+            anchor,
         }
     }
 
@@ -280,6 +298,20 @@ impl StoreKeys {
             .try_into()
             .map_err(|_| StoreError::corrupt("data key"))?;
         Ok(Zeroizing::new(key))
+    }
+
+    /// The rollback-anchor tag of the row `slot`/`id` written with counter
+    /// `ctr`, also binding `extra` (plaintext columns a rollback would change).
+    pub fn anchor_tag(&self, slot: Slot, id: &[u8], ctr: u64, extra: &[u8]) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.anchor);
+        h.update(ANCHOR_TAG_DOMAIN);
+        // Ids are at most 32 bytes (doc ids, key hashes), extras 48.
+        h.update(&[slot as u8, id.len() as u8]);
+        h.update(id);
+        h.update(&ctr.to_le_bytes());
+        h.update(&[extra.len() as u8]);
+        h.update(extra);
+        *h.finalize().as_bytes()
     }
 
     /// Keyed hash of a sealed_kv key.
@@ -334,10 +366,30 @@ mod tests {
             (Slot::AttachmentDigest, 8),
             (Slot::DocView, 9),
             (Slot::AuditEntry, 10),
+            (Slot::Anchor, 11),
         ];
         for (slot, code) in pinned {
             assert_eq!(slot as u8, code, "{slot:?}");
         }
+    }
+
+    /// Every stored anchor is the XOR of these tags: changing the context or
+    /// the layout makes every existing store report a rollback.
+    #[test]
+    fn anchor_key_context_and_tag_are_pinned() {
+        assert_eq!(
+            ANCHOR_KEY_CONTEXT,
+            "polku-store 2026-12 rollback anchor tags v1"
+        );
+        let keys = StoreKeys::new(age::x25519::Identity::generate(), &[9u8; 32]);
+        let tag = keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7, &[]);
+        assert_eq!(
+            blake3::Hash::from(tag).to_hex().as_str(),
+            "2b106d1becf1b8e3f9d26ee8ec360ab378b0d4d44555e70d461f60dbf9fdae76"
+        );
+        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 8, &[]));
+        assert_ne!(tag, keys.anchor_tag(Slot::IndexEntry, &[1u8; 32], 7, &[]));
+        assert_ne!(tag, keys.anchor_tag(Slot::MetaValue, &[1u8; 32], 7, &[0]));
     }
 
     #[test]

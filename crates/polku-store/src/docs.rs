@@ -10,6 +10,7 @@
 //! metadata for sync reconciliation, and is checked on every load: a missing
 //! or extra change row shows up as [`StoreError::Corrupt`].
 
+use std::cell::RefCell;
 use std::fmt;
 use std::thread;
 
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::Store;
+use crate::anchor::{self, Anchor, DocState};
 use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::error::{Result, StoreError};
 
@@ -245,11 +247,23 @@ pub(crate) fn decode_parallel(
     })
 }
 
+/// A row covered by the rollback anchor, as read before it is deleted.
+#[derive(Debug)]
+pub(crate) struct AnchoredRow {
+    slot: Slot,
+    id: Vec<u8>,
+    ctr: u64,
+    extra: Vec<u8>,
+}
+
 /// A write transaction: group many writes into one durable commit (one
 /// fsync). Obtained from [`Store::batch`]; rolled back if the closure fails.
 pub struct Batch<'s> {
     pub(crate) tx: Transaction<'s>,
     pub(crate) keys: &'s StoreKeys,
+    /// The rollback anchor, read at the first mutable-row write and written
+    /// back just before the commit (`src/anchor.rs`).
+    anchor: RefCell<Option<Anchor>>,
 }
 
 impl fmt::Debug for Batch<'_> {
@@ -258,7 +272,122 @@ impl fmt::Debug for Batch<'_> {
     }
 }
 
-impl Batch<'_> {
+impl<'s> Batch<'s> {
+    pub(crate) fn new(tx: Transaction<'s>, keys: &'s StoreKeys) -> Self {
+        Batch {
+            tx,
+            keys,
+            anchor: RefCell::new(None),
+        }
+    }
+
+    /// Run `f` on this transaction's anchor (read on first use).
+    pub(crate) fn with_anchor<T>(&self, f: impl FnOnce(&mut Anchor, &StoreKeys) -> T) -> Result<T> {
+        let mut slot = self.anchor.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Anchor::load(&self.tx, self.keys)?);
+        }
+        let Some(anchor) = slot.as_mut() else {
+            return Err(anchor::rolled_back());
+        };
+        Ok(f(anchor, self.keys))
+    }
+
+    /// Write the anchor (if a mutable row changed) and commit.
+    pub(crate) fn commit(self) -> Result<()> {
+        if let Some(mut a) = self.anchor.into_inner() {
+            a.store(&self.tx, self.keys)?;
+        }
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    /// The anchored rows of every document matched by `filter` (SQL over
+    /// `docs d`, one parameter): the document rows, their index entries and
+    /// views. Read before those documents are deleted (the rows go by
+    /// cascade), then passed to [`Batch::forget`].
+    pub(crate) fn mutable_rows_of_docs(
+        &self,
+        filter: &str,
+        param: &dyn rusqlite::ToSql,
+    ) -> Result<Vec<AnchoredRow>> {
+        let mut gone: Vec<AnchoredRow> = Vec::new();
+        {
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "SELECT d.id, d.ctr, d.heads_hash, d.generation, d.next_seq FROM docs d
+                 WHERE {filter}"
+            ))?;
+            let mut rows = stmt.query([param])?;
+            while let Some(r) = rows.next()? {
+                let state = DocState::from_row(r, 1)?;
+                gone.push(AnchoredRow {
+                    slot: Slot::DocSnapshot,
+                    id: r.get(0)?,
+                    ctr: state.ctr,
+                    extra: state.extra().to_vec(),
+                });
+            }
+        }
+        for (slot, table) in [
+            (Slot::IndexEntry, "search_index"),
+            (Slot::DocView, "doc_views"),
+        ] {
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "SELECT t.doc_id, t.ctr FROM {table} t JOIN docs d ON d.id = t.doc_id WHERE {filter}"
+            ))?;
+            let mut rows = stmt.query([param])?;
+            while let Some(r) = rows.next()? {
+                gone.push(AnchoredRow {
+                    slot,
+                    id: r.get(0)?,
+                    ctr: anchor::ctr_of(r.get(1)?)?,
+                    extra: Vec::new(),
+                });
+            }
+        }
+        Ok(gone)
+    }
+
+    /// XOR the tags of deleted anchored rows out of the anchor.
+    pub(crate) fn forget(&self, gone: &[AnchoredRow]) -> Result<()> {
+        if !gone.is_empty() {
+            self.with_anchor(|a, keys| {
+                for g in gone {
+                    a.toggle(keys, g.slot, &g.id, g.ctr, &g.extra);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The anchor-relevant state of document `id`'s row.
+    pub(crate) fn doc_state(&self, id: DocId) -> Result<DocState> {
+        self.tx
+            .prepare_cached("SELECT ctr, heads_hash, generation, next_seq FROM docs WHERE id = ?1")?
+            .query_row([id.0.as_bytes().as_slice()], |r| {
+                Ok(DocState::from_row(r, 0))
+            })
+            .optional()?
+            .ok_or(StoreError::DocNotFound(id))?
+    }
+
+    /// Update the anchor for document `id`'s row changing from `old` (none
+    /// for a new document) to `new`.
+    pub(crate) fn doc_replaced(
+        &self,
+        id: DocId,
+        old: Option<&DocState>,
+        new: &DocState,
+    ) -> Result<()> {
+        let raw = id.0.as_bytes();
+        self.with_anchor(|a, keys| {
+            if let Some(old) = old {
+                a.toggle(keys, Slot::DocSnapshot, raw, old.ctr, &old.extra());
+            }
+            a.toggle(keys, Slot::DocSnapshot, raw, new.ctr, &new.extra());
+        })
+    }
+
     /// Store a new document from its full save (`Automerge::save`). The
     /// bytes are loaded once to validate them and compute the heads hash.
     pub fn create_doc(&self, id: DocId, kind: DocKind, full_save: &[u8]) -> Result<HeadsHash> {
@@ -285,21 +414,30 @@ impl Batch<'_> {
             .keys
             .seal
             .seal(SealedDoc::snapshot_row(raw_id, 0, &kind_code), full_save)?;
+        let ctr = self.with_anchor(|a, _| a.next())?;
         let n = self
             .tx
             .prepare_cached(
-                "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot)
-             VALUES (?1, ?2, ?3, 0, 1, ?4) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO docs (id, kind, heads_hash, generation, next_seq, snapshot, ctr)
+             VALUES (?1, ?2, ?3, 0, 1, ?4, ?5) ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
                 raw_id.as_slice(),
                 i64::from(kind.code()),
                 hh.0.as_slice(),
-                sealed
+                sealed,
+                ctr as i64
             ])?;
         if n == 0 {
             return Err(StoreError::DocExists(id));
         }
+        let state = DocState {
+            ctr,
+            heads: hh.0,
+            generation: 0,
+            next_seq: 1,
+        };
+        self.doc_replaced(id, None, &state)?;
         Ok(hh)
     }
 
@@ -323,16 +461,25 @@ impl Batch<'_> {
         crate::write_hook::note_change_appended();
         let raw_id = id.0.as_bytes();
         let hh = heads_hash(heads_after);
-        let seq: i64 = self
-            .tx
+        let old = self.doc_state(id)?;
+        let seq = old.next_seq;
+        let new = DocState {
+            ctr: self.with_anchor(|a, _| a.next())?,
+            heads: hh.0,
+            next_seq: seq + 1,
+            ..old
+        };
+        self.tx
             .prepare_cached(
-                "UPDATE docs SET next_seq = next_seq + 1, heads_hash = ?2 WHERE id = ?1
-                 RETURNING next_seq - 1",
+                "UPDATE docs SET next_seq = ?3, heads_hash = ?2, ctr = ?4 WHERE id = ?1",
             )?
-            .query_row(params![raw_id.as_slice(), hh.0.as_slice()], |r| r.get(0))
-            .optional()?
-            .ok_or(StoreError::DocNotFound(id))?;
-        let seq = to_u64(seq, "change sequence")?;
+            .execute(params![
+                raw_id.as_slice(),
+                hh.0.as_slice(),
+                new.next_seq as i64,
+                new.ctr as i64
+            ])?;
+        self.doc_replaced(id, Some(&old), &new)?;
         let sealed = self
             .keys
             .seal
@@ -363,10 +510,12 @@ impl Batch<'_> {
     /// Returns whether it existed. Call [`Store::checkpoint`] after the
     /// commit so the erased ciphertext also leaves the write-ahead log.
     pub fn delete_doc(&self, id: DocId) -> Result<bool> {
+        let gone = self.mutable_rows_of_docs("d.id = ?1", &id.0.as_bytes().as_slice())?;
         let n = self
             .tx
             .prepare_cached("DELETE FROM docs WHERE id = ?1")?
             .execute([id.0.as_bytes().as_slice()])?;
+        self.forget(&gone)?;
         Ok(n > 0)
     }
 }
@@ -375,10 +524,7 @@ impl Store {
     /// Run `f` in one write transaction (one fsync for all its writes).
     /// Nothing is written if `f` fails.
     pub fn batch<T>(&self, f: impl FnOnce(&Batch<'_>) -> Result<T>) -> Result<T> {
-        let batch = Batch {
-            tx: self.write_tx()?,
-            keys: &self.keys,
-        };
+        let batch = Batch::new(self.write_tx()?, &self.keys);
         #[cfg(feature = "tamper")]
         let appended_before = crate::write_hook::changes_appended();
         let out = f(&batch)?;
@@ -388,7 +534,7 @@ impl Store {
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::BeforeCommit);
         }
-        batch.tx.commit()?;
+        batch.commit()?;
         #[cfg(feature = "tamper")]
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::AfterCommit);
@@ -443,8 +589,9 @@ impl Store {
     /// change rows, in one transaction. Returns `false` if there was nothing
     /// to fold.
     pub fn compact(&self, id: DocId) -> Result<bool> {
-        let tx = self.write_tx()?;
-        let sealed = read_sealed(&tx, id)?;
+        let batch = Batch::new(self.write_tx()?, &self.keys);
+        let tx = &batch.tx;
+        let sealed = read_sealed(tx, id)?;
         if sealed.changes.is_empty() {
             return Ok(false);
         }
@@ -456,15 +603,27 @@ impl Store {
             SealedDoc::snapshot_row(raw_id, generation, &kind),
             &doc.save(),
         )?;
+        let old = batch.doc_state(id)?;
+        let new = DocState {
+            ctr: batch.with_anchor(|a, _| a.next())?,
+            generation,
+            ..old
+        };
         tx.execute(
-            "UPDATE docs SET snapshot = ?2, generation = ?3 WHERE id = ?1",
-            params![raw_id.as_slice(), snapshot, generation as i64],
+            "UPDATE docs SET snapshot = ?2, generation = ?3, ctr = ?4 WHERE id = ?1",
+            params![
+                raw_id.as_slice(),
+                snapshot,
+                generation as i64,
+                new.ctr as i64
+            ],
         )?;
+        batch.doc_replaced(id, Some(&old), &new)?;
         tx.execute(
             "DELETE FROM doc_changes WHERE doc_id = ?1",
             [raw_id.as_slice()],
         )?;
-        tx.commit()?;
+        batch.commit()?;
         Ok(true)
     }
 

@@ -9,11 +9,16 @@
 //! The key/value area holds small sealed blobs such as per-peer sync states.
 //! Keys are not stored in plaintext either: rows are found by a keyed hash of
 //! the key, and the key itself is sealed so it can be listed.
+//!
+//! Both are overwritten in place, so each row carries a write counter bound
+//! into its sealed associated data and into the store's rollback anchor
+//! (`src/anchor.rs`): an older ciphertext copied back does not open.
 
 use polku_core::DocId;
 use rusqlite::{OptionalExtension, params};
 
 use crate::Store;
+use crate::anchor::ctr_of;
 use crate::crypto::{RowRef, Slot};
 use crate::docs::{Batch, doc_id_from};
 use crate::error::{Result, StoreError};
@@ -28,16 +33,18 @@ impl Batch<'_> {
     /// The document must exist; the entry is deleted with it.
     pub fn put_index(&self, id: DocId, entry: &[u8]) -> Result<()> {
         let raw_id = id.0.as_bytes();
+        let old = self.old_ctr("SELECT ctr FROM search_index WHERE doc_id = ?1", raw_id)?;
+        let ctr = self.with_anchor(|a, _| a.next())?;
         let sealed = self
             .keys
             .seal
-            .seal(RowRef::new(Slot::IndexEntry, raw_id), entry)?;
+            .seal(RowRef::new(Slot::IndexEntry, raw_id).seq(ctr), entry)?;
         self.tx
             .prepare_cached(
-                "INSERT INTO search_index (doc_id, entry) VALUES (?1, ?2)
-                 ON CONFLICT (doc_id) DO UPDATE SET entry = excluded.entry",
+                "INSERT INTO search_index (doc_id, entry, ctr) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET entry = excluded.entry, ctr = excluded.ctr",
             )?
-            .execute(params![raw_id.as_slice(), sealed])
+            .execute(params![raw_id.as_slice(), sealed, ctr as i64])
             .map_err(|e| {
                 if is_foreign_key_violation(&e) {
                     StoreError::DocNotFound(id)
@@ -45,46 +52,91 @@ impl Batch<'_> {
                     e.into()
                 }
             })?;
-        Ok(())
+        self.replaced(Slot::IndexEntry, raw_id, old, Some(ctr))
+    }
+
+    /// The write counter of the mutable row `id` selected by `sql`, if any.
+    pub(crate) fn old_ctr(&self, sql: &str, id: &[u8]) -> Result<Option<u64>> {
+        self.tx
+            .prepare_cached(sql)?
+            .query_row([id], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(ctr_of)
+            .transpose()
+    }
+
+    /// Update the anchor for a mutable row written (`new`) over or instead
+    /// of the row with counter `old`, or deleted (`new` = `None`).
+    pub(crate) fn replaced(
+        &self,
+        slot: Slot,
+        id: &[u8],
+        old: Option<u64>,
+        new: Option<u64>,
+    ) -> Result<()> {
+        self.with_anchor(|a, keys| {
+            for ctr in [old, new].into_iter().flatten() {
+                a.toggle(keys, slot, id, ctr, &[]);
+            }
+            if new.is_none() {
+                // A delete changes the anchor too: each state gets its own counter.
+                a.next();
+            }
+        })
     }
 
     /// Remove the index entry of `id`; returns whether there was one.
     pub fn delete_index(&self, id: DocId) -> Result<bool> {
-        let n = self.tx.execute(
-            "DELETE FROM search_index WHERE doc_id = ?1",
-            [id.0.as_bytes().as_slice()],
+        let raw_id = id.0.as_bytes();
+        let old = self.old_ctr(
+            "DELETE FROM search_index WHERE doc_id = ?1 RETURNING ctr",
+            raw_id,
         )?;
-        Ok(n > 0)
+        if old.is_some() {
+            self.replaced(Slot::IndexEntry, raw_id, old, None)?;
+        }
+        Ok(old.is_some())
     }
 
     /// Set a sealed value under `key` (any bytes, never stored in plaintext).
     pub fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<()> {
         let hash = self.keys.meta_key_hash(key);
+        let old = self.old_ctr("SELECT ctr FROM sealed_kv WHERE key_hash = ?1", &hash)?;
+        let ctr = self.with_anchor(|a, _| a.next())?;
         let sealed_key = self
             .keys
             .seal
-            .seal(RowRef::new(Slot::MetaKey, &hash), key)?;
+            .seal(RowRef::new(Slot::MetaKey, &hash).seq(ctr), key)?;
         let sealed_value = self
             .keys
             .seal
-            .seal(RowRef::new(Slot::MetaValue, &hash), value)?;
+            .seal(RowRef::new(Slot::MetaValue, &hash).seq(ctr), value)?;
         self.tx
             .prepare_cached(
-                "INSERT INTO sealed_kv (key_hash, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key_hash) DO UPDATE SET key = excluded.key, value = excluded.value",
+                "INSERT INTO sealed_kv (key_hash, key, value, ctr) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key_hash) DO UPDATE SET key = excluded.key, value = excluded.value,
+                                                      ctr = excluded.ctr",
             )?
-            .execute(params![hash.as_slice(), sealed_key, sealed_value])?;
-        Ok(())
+            .execute(params![
+                hash.as_slice(),
+                sealed_key,
+                sealed_value,
+                ctr as i64
+            ])?;
+        self.replaced(Slot::MetaValue, &hash, old, Some(ctr))
     }
 
     /// Delete the value under `key`; returns whether there was one.
     pub fn delete_meta(&self, key: &[u8]) -> Result<bool> {
         let hash = self.keys.meta_key_hash(key);
-        let n = self.tx.execute(
-            "DELETE FROM sealed_kv WHERE key_hash = ?1",
-            [hash.as_slice()],
+        let old = self.old_ctr(
+            "DELETE FROM sealed_kv WHERE key_hash = ?1 RETURNING ctr",
+            &hash,
         )?;
-        Ok(n > 0)
+        if old.is_some() {
+            self.replaced(Slot::MetaValue, &hash, old, None)?;
+        }
+        Ok(old.is_some())
     }
 }
 
@@ -102,15 +154,15 @@ impl Store {
     /// The decrypted index entry of `id`, if any.
     pub fn get_index(&self, id: DocId) -> Result<Option<Vec<u8>>> {
         let raw_id = id.0.as_bytes();
-        let sealed: Option<Vec<u8>> = self
+        let sealed: Option<(Vec<u8>, i64)> = self
             .conn
-            .prepare_cached("SELECT entry FROM search_index WHERE doc_id = ?1")?
-            .query_row([raw_id.as_slice()], |r| r.get(0))
+            .prepare_cached("SELECT entry, ctr FROM search_index WHERE doc_id = ?1")?
+            .query_row([raw_id.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         sealed
-            .map(|s| {
+            .map(|(s, ctr)| {
                 self.keys.seal.open(
-                    RowRef::new(Slot::IndexEntry, raw_id),
+                    RowRef::new(Slot::IndexEntry, raw_id).seq(ctr_of(ctr)?),
                     &s,
                     "search index entry",
                 )
@@ -123,14 +175,15 @@ impl Store {
     pub fn index_entries(&self) -> Result<Vec<(DocId, Vec<u8>)>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT doc_id, entry FROM search_index ORDER BY doc_id")?;
+            .prepare_cached("SELECT doc_id, entry, ctr FROM search_index ORDER BY doc_id")?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let raw: Vec<u8> = r.get(0)?;
             let sealed: Vec<u8> = r.get(1)?;
+            let ctr = ctr_of(r.get(2)?)?;
             let entry = self.keys.seal.open(
-                RowRef::new(Slot::IndexEntry, &raw),
+                RowRef::new(Slot::IndexEntry, &raw).seq(ctr),
                 &sealed,
                 "search index entry",
             )?;
@@ -152,16 +205,18 @@ impl Store {
     /// The decrypted value under `key`, if any.
     pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let hash = self.keys.meta_key_hash(key);
-        let sealed: Option<Vec<u8>> = self
+        let sealed: Option<(Vec<u8>, i64)> = self
             .conn
-            .prepare_cached("SELECT value FROM sealed_kv WHERE key_hash = ?1")?
-            .query_row([hash.as_slice()], |r| r.get(0))
+            .prepare_cached("SELECT value, ctr FROM sealed_kv WHERE key_hash = ?1")?
+            .query_row([hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         sealed
-            .map(|s| {
-                self.keys
-                    .seal
-                    .open(RowRef::new(Slot::MetaValue, &hash), &s, "sealed value")
+            .map(|(s, ctr)| {
+                self.keys.seal.open(
+                    RowRef::new(Slot::MetaValue, &hash).seq(ctr_of(ctr)?),
+                    &s,
+                    "sealed value",
+                )
             })
             .transpose()
     }
@@ -170,14 +225,15 @@ impl Store {
     pub fn list_meta_keys(&self) -> Result<Vec<Vec<u8>>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT key_hash, key FROM sealed_kv")?;
+            .prepare_cached("SELECT key_hash, key, ctr FROM sealed_kv")?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let hash: Vec<u8> = r.get(0)?;
             let sealed: Vec<u8> = r.get(1)?;
+            let ctr = ctr_of(r.get(2)?)?;
             out.push(self.keys.seal.open(
-                RowRef::new(Slot::MetaKey, &hash),
+                RowRef::new(Slot::MetaKey, &hash).seq(ctr),
                 &sealed,
                 "sealed key",
             )?);

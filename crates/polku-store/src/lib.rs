@@ -10,7 +10,9 @@
 //! Every byte of personal data is encrypted: Automerge snapshots and change
 //! rows, attachments, the search index, login names and the key/value area.
 //! Plaintext is limited to random ids, kinds, sizes, hashes, counters and
-//! schema/crypto metadata. The audit log's entries are stored sealed and
+//! schema/crypto metadata. Rows overwritten in place (index entries, sealed
+//! values, views) carry write counters checked against a sealed anchor at
+//! unlock, so a single row cannot be rolled back (`src/anchor.rs`). The audit log's entries are stored sealed and
 //! append-only (`src/audit.rs`); failed logins before unlock are recorded
 //! with only a time, a random user id and a reason (`src/users.rs`). See `src/crypto.rs` for the key hierarchy and the
 //! on-disk formats ("do not change"), and `src/migrations/` for the schema.
@@ -38,6 +40,7 @@
 //! # }
 //! ```
 
+mod anchor;
 mod attachments;
 mod audit;
 mod bench;
@@ -53,6 +56,7 @@ mod views;
 
 #[cfg(feature = "fault-injection")]
 pub mod fault;
+pub use anchor::ROLLED_BACK;
 pub use attachments::{AttachmentInfo, AttachmentReader};
 pub use audit::AuditRow;
 pub use bench::{AgePerBlobStats, RawDecryptStats};

@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use crate::anchor::{self, ANCHOR_SINCE};
+use crate::crypto::StoreKeys;
 use crate::error::{Result, StoreError};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -47,6 +49,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("migrations/0004_audit.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_write_counters.sql"),
     },
 ];
 
@@ -213,7 +219,11 @@ pub(crate) fn apply_migrations(tx: &Transaction<'_>, from: u32, to: u32) -> Resu
 
 /// Bring an opened store up to [`SCHEMA_VERSION`] in one transaction.
 /// Returns the version found before migrating.
-pub(crate) fn migrate(conn: &Connection) -> Result<u32> {
+///
+/// Crossing schema v5 also re-seals the existing mutable rows under write
+/// counters and writes the rollback anchor, in the same transaction (it
+/// needs the keys; see `src/anchor.rs`).
+pub(crate) fn migrate(conn: &Connection, keys: &StoreKeys) -> Result<u32> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     // Re-read under the write lock: another process may have migrated.
     let found = user_version(&tx)?;
@@ -225,6 +235,9 @@ pub(crate) fn migrate(conn: &Connection) -> Result<u32> {
     }
     if found < SCHEMA_VERSION {
         apply_migrations(&tx, found, SCHEMA_VERSION)?;
+        if found < ANCHOR_SINCE {
+            anchor::establish(&tx, keys)?;
+        }
         tx.commit()?;
     }
     Ok(found)
@@ -254,6 +267,10 @@ mod tests {
             (
                 4,
                 "66e65493ce9a9a815a5b4d4489fe852dc54c74f0477ec9bd6999621a1a93c2a9",
+            ),
+            (
+                5,
+                "73957841a2463796ea8ccf0c01c29bd4587a6510fb3ebcb690ebd013975c8ade",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

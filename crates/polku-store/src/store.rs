@@ -11,7 +11,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::anchor::{self, ANCHOR_SINCE};
 use crate::crypto::{self, StoreKeys};
+use crate::docs::Batch;
 use crate::error::{Result, StoreError};
 use crate::kdf::{KdfParams, PasswordIdentity};
 use crate::schema::{self, FORMAT_MARKER, SCHEMA_VERSION};
@@ -59,7 +61,8 @@ pub struct UnlockTimings {
     pub kdf: Duration,
     /// age-decrypting the data key.
     pub unwrap: Duration,
-    /// Schema migration (zero when already current).
+    /// Schema migration (short when already current) and the rollback
+    /// check of the mutable rows (`src/anchor.rs`).
     pub migrate: Duration,
 }
 
@@ -219,8 +222,10 @@ impl LockedStore {
         result
     }
 
-    /// Finish unlocking with a derived key: decrypt the data key, then
-    /// migrate the schema. Writes nothing but the migration.
+    /// Finish unlocking with a derived key: decrypt the data key, migrate
+    /// the schema, then check the rollback anchor ([`StoreError::Corrupt`]
+    /// with `what` = [`crate::ROLLED_BACK`] if a mutable row was rolled back
+    /// or removed). Writes nothing but the migration.
     pub fn unlock(self, key: DerivedKey) -> Result<Store> {
         self.unlock_inner(key).map(|(s, _, _)| s)
     }
@@ -241,7 +246,8 @@ impl LockedStore {
         let keys = StoreKeys::new(identity, &data_key);
         let unwrap = t.elapsed();
         let t = Instant::now();
-        schema::migrate(&self.conn)?;
+        schema::migrate(&self.conn, &keys)?;
+        anchor::check(&self.conn, &keys)?;
         let migrate = t.elapsed();
         Ok((
             Store {
@@ -301,6 +307,9 @@ impl Store {
             ins.execute(params![META_LOOKUP_SALT, lookup_salt.as_slice()])?;
             ins.execute(params![META_DATA_KEY, data_key_blob])?;
             drop(ins);
+            if schema_version >= ANCHOR_SINCE {
+                anchor::init(&tx, &keys)?;
+            }
             users::insert_user(&tx, &keys, &lookup_salt, &first_user)?;
             tx.commit()?;
             Ok(())
@@ -408,18 +417,24 @@ impl Store {
     /// (`secure_delete` zeroes freed pages). For a device that must give up
     /// its personal data (revoked). Returns how many documents went.
     pub fn wipe_documents(&self, kinds: &[polku_core::DocKind]) -> Result<usize> {
-        let tx = self.write_tx()?;
+        let batch = Batch::new(self.write_tx()?, &self.keys);
         let mut n = 0;
         for kind in kinds {
-            n += tx.execute("DELETE FROM docs WHERE kind = ?1", [i64::from(kind.code())])?;
+            let code = i64::from(kind.code());
+            let gone = batch.mutable_rows_of_docs("d.kind = ?1", &code)?;
+            n += batch
+                .tx
+                .execute("DELETE FROM docs WHERE kind = ?1", [code])?;
+            batch.forget(&gone)?;
         }
+        let tx = &batch.tx;
         let attachments: Vec<Vec<u8>> = {
             let mut stmt = tx.prepare("SELECT id FROM attachments")?;
             let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
         tx.execute("DELETE FROM attachments", [])?;
-        tx.commit()?;
+        batch.commit()?;
         for raw in attachments {
             if let Ok(id) = Uuid::from_slice(&raw) {
                 match fs::remove_file(self.attachment_path(polku_core::AttachmentId(id))) {
@@ -433,9 +448,11 @@ impl Store {
         Ok(n)
     }
 
-    /// Check the database structure (`PRAGMA quick_check`) and authenticate
-    /// every sealed row and load every document. Slow (reads everything):
-    /// for backups and diagnostics, not for every unlock.
+    /// Check the database structure (`PRAGMA quick_check`), the rollback
+    /// anchor of the mutable rows, authenticate every sealed row and load
+    /// every document. Slow (reads everything): for backups and
+    /// diagnostics, not for every unlock. Refused
+    /// ([`StoreError::InvalidInput`]) inside a [`Store::batch`] closure.
     pub fn verify(&self) -> Result<()> {
         let ok: String = self
             .conn
@@ -443,11 +460,13 @@ impl Store {
         if ok != "ok" {
             return Err(StoreError::corrupt("database structure"));
         }
+        anchor::check(&self.conn, &self.keys)?;
         for (id, _kind) in self.list_all_docs()? {
             self.load_doc(id)?;
         }
         self.list_users()?;
         self.index_entries()?;
+        self.verify_views()?;
         self.audit_entries()?;
         self.auth_failures()?;
         for key in self.list_meta_keys()? {

@@ -1,4 +1,5 @@
-//! A store written by schema v1 (committed fixture) opens, migrates and reads.
+//! Stores written by schema v1 and v4 (committed fixtures) open, migrate and
+//! read.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::path::Path;
 use automerge::{ROOT, ReadDoc};
 use common::*;
 use polku_core::{AttachmentId, DocId, DocKind, UserId};
-use polku_store::{KdfParams, LockedStore, SCHEMA_VERSION, Store, StoreError};
+use polku_store::{KdfParams, LockedStore, ROLLED_BACK, SCHEMA_VERSION, Store, StoreError};
 
 // Documented in tests/fixtures/README.md; written by examples/make_v1_fixture.rs.
 const FIXTURE: &str = "tests/fixtures/v1";
@@ -19,12 +20,139 @@ const ATTACHMENT_ID: &str = "0190f5c4-0000-7000-8000-0000000000a1";
 const ATTACHMENT: &[u8] = b"fixture attachment v1\n";
 
 fn fixture_copy() -> tempfile::TempDir {
+    copy_of(FIXTURE)
+}
+
+fn copy_of(fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture),
         dir.path(),
     );
     dir
+}
+
+// Documented in tests/fixtures/README.md; written by examples/make_v4_fixture.rs.
+const V4_FIXTURE: &str = "tests/fixtures/v4";
+const V4_PASSWORD: &str = "polku-fixture-v4";
+const V4_DOC_A: &str = "0190f5c4-0000-7000-8000-0000000004d1";
+const V4_DOC_B: &str = "0190f5c4-0000-7000-8000-0000000004d2";
+
+/// Every write counter of the mutable tables and the store counter.
+fn counters(dir: &Path) -> (Vec<i64>, i64) {
+    let conn = rusqlite::Connection::open(dir.join(polku_store::DB_FILE)).expect("raw");
+    let mut all = Vec::new();
+    for table in ["search_index", "sealed_kv", "doc_views", "docs"] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT ctr FROM {table}"))
+            .expect("prepare");
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).expect("query");
+        all.extend(rows.map(|r| r.expect("row")));
+    }
+    let counter = conn
+        .query_row("SELECT counter FROM rollback_anchor", [], |r| r.get(0))
+        .expect("anchor");
+    (all, counter)
+}
+
+#[test]
+fn v4_fixture_gets_write_counters_and_verifies() {
+    let dir = copy_of(V4_FIXTURE);
+    assert_eq!(
+        LockedStore::open(dir.path())
+            .expect("open")
+            .schema_version(),
+        4
+    );
+    let a: DocId = V4_DOC_A.parse().expect("id");
+    let b: DocId = V4_DOC_B.parse().expect("id");
+    // The pre-upgrade ciphertext of A's index entry, for the attack below.
+    let legacy: Vec<u8> = rusqlite::Connection::open(dir.path().join(polku_store::DB_FILE))
+        .expect("raw")
+        .query_row(
+            "SELECT entry FROM search_index WHERE doc_id = ?1",
+            [a.0.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .expect("legacy row");
+
+    let store = Store::unlock(dir.path(), FIXTURE_LOGIN, V4_PASSWORD).expect("unlock");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let check = |store: &Store| {
+        assert_eq!(
+            store.index_entries().expect("entries"),
+            vec![
+                (a, b"index Fixture A v4".to_vec()),
+                (b, b"index Fixture B v4".to_vec())
+            ]
+        );
+        assert_eq!(
+            store.get_meta(b"tomb-next").expect("meta"),
+            Some(b"2".to_vec())
+        );
+        assert_eq!(
+            store.get_meta(b"last-contact").expect("meta"),
+            Some(b"2026-11-30".to_vec())
+        );
+        assert_eq!(store.get_meta(b"gone").expect("meta"), None);
+        let mut keys = store.list_meta_keys().expect("keys");
+        keys.sort();
+        assert_eq!(keys, vec![b"last-contact".to_vec(), b"tomb-next".to_vec()]);
+        assert_eq!(
+            store.get_view(a).expect("view"),
+            Some(b"view A v4".to_vec())
+        );
+        assert_eq!(store.get_view(b).expect("view"), None);
+        store.verify().expect("verify");
+    };
+    check(&store);
+    store.close().expect("close");
+
+    // Every row was re-sealed (documents: counted) once, under its own counter.
+    let (ctrs, counter) = counters(dir.path());
+    assert_eq!(ctrs.len(), 7);
+    let mut sorted = ctrs.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 7, "counters are unique");
+    assert!(sorted.iter().all(|&c| c > 0 && c <= counter), "{sorted:?}");
+    let store = Store::unlock(dir.path(), FIXTURE_LOGIN, V4_PASSWORD).expect("reopen");
+    check(&store);
+    store.close().expect("close");
+    assert_eq!(counters(dir.path()), (ctrs, counter), "no second re-seal");
+
+    // The pre-upgrade ciphertext put back (counter 0, old associated data)
+    // is refused; under the current counter it does not open.
+    let conn = rusqlite::Connection::open(dir.path().join(polku_store::DB_FILE)).expect("raw");
+    let current: i64 = conn
+        .query_row(
+            "SELECT ctr FROM search_index WHERE doc_id = ?1",
+            [a.0.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .expect("ctr");
+    conn.execute(
+        "UPDATE search_index SET entry = ?2, ctr = 0 WHERE doc_id = ?1",
+        rusqlite::params![a.0.as_bytes().as_slice(), legacy],
+    )
+    .expect("tamper");
+    assert!(matches!(
+        Store::unlock(dir.path(), FIXTURE_LOGIN, V4_PASSWORD),
+        Err(StoreError::Corrupt { what }) if what == ROLLED_BACK
+    ));
+    conn.execute(
+        "UPDATE search_index SET ctr = ?2 WHERE doc_id = ?1",
+        rusqlite::params![a.0.as_bytes().as_slice(), current],
+    )
+    .expect("tamper");
+    drop(conn);
+    let store = Store::unlock(dir.path(), FIXTURE_LOGIN, V4_PASSWORD).expect("unlock");
+    assert!(matches!(
+        store.get_index(a),
+        Err(StoreError::Corrupt {
+            what: "search index entry"
+        })
+    ));
 }
 
 fn schema_sql(dir: &Path) -> Vec<String> {
@@ -88,7 +216,7 @@ fn v1_fixture_migrates_and_reads() {
     // Reopening does not migrate again, and the schema equals a fresh store's.
     let locked = LockedStore::open(dir.path()).expect("reopen");
     assert_eq!(locked.schema_version(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     // Failed logins are recorded now that the schema has the table.
     assert!(matches!(
         locked.derive_key(FIXTURE_LOGIN, "wrong"),
