@@ -218,27 +218,33 @@ impl Session {
         ] {
             self.new_opt_code(list, value.as_deref())?;
         }
-        self.change_record(client, Action::ModifyRecord, codes::SITUATION_ADD, now, |c| {
-            if let Some(p) = input.period
-                && !c.periods.contains_key(&p)
-            {
-                return Err(ApiError::NotFound("period"));
-            }
-            let id = SnapshotId::new();
-            let mut s = SituationSnapshot::new(
-                id,
-                input.date.unwrap_or(now.date_naive()),
-                input.phase.unwrap_or(SnapshotPhase::Interim),
-            );
-            s.period = input.period;
-            s.highest_education = input.highest_education;
-            s.education_status = input.education_status;
-            s.main_activity = input.main_activity;
-            s.livelihood = input.livelihood;
-            s.housing = input.housing;
-            c.insert_snapshot(s);
-            Ok(id)
-        })
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::SITUATION_ADD,
+            now,
+            |c| {
+                if let Some(p) = input.period
+                    && !c.periods.contains_key(&p)
+                {
+                    return Err(ApiError::NotFound("period"));
+                }
+                let id = SnapshotId::new();
+                let mut s = SituationSnapshot::new(
+                    id,
+                    input.date.unwrap_or(now.date_naive()),
+                    input.phase.unwrap_or(SnapshotPhase::Interim),
+                );
+                s.period = input.period;
+                s.highest_education = input.highest_education;
+                s.education_status = input.education_status;
+                s.main_activity = input.main_activity;
+                s.livelihood = input.livelihood;
+                s.housing = input.housing;
+                c.insert_snapshot(s);
+                Ok(id)
+            },
+        )
     }
 
     /// Opens a period (jakso).
@@ -299,29 +305,35 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.new_opt_code(CodeList::Outcome, close.outcome.as_deref())?;
-        self.change_record(client, Action::ModifyRecord, codes::PERIOD_CLOSE, now, |c| {
-            let p = c
-                .periods
-                .get_mut(&period)
-                .ok_or(ApiError::NotFound("period"))?;
-            let end = close.end.unwrap_or(now.date_naive());
-            if p.start.is_some_and(|s| end < s) {
-                return Err(ApiError::Invalid("a period cannot end before it starts"));
-            }
-            p.end = Some(end);
-            p.closed = true;
-            p.outcome = close.outcome;
-            if let Some(text) = close.final_assessment {
-                p.final_assessment = text;
-            }
-            for m in p.measures.values_mut() {
-                if matches!(m.status, MeasureStatus::Planned | MeasureStatus::Ongoing) {
-                    m.status = MeasureStatus::Discontinued;
-                    m.end = Some(end);
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::PERIOD_CLOSE,
+            now,
+            |c| {
+                let p = c
+                    .periods
+                    .get_mut(&period)
+                    .ok_or(ApiError::NotFound("period"))?;
+                let end = close.end.unwrap_or(now.date_naive());
+                if p.start.is_some_and(|s| end < s) {
+                    return Err(ApiError::Invalid("a period cannot end before it starts"));
                 }
-            }
-            Ok(())
-        })
+                p.end = Some(end);
+                p.closed = true;
+                p.outcome = close.outcome;
+                if let Some(text) = close.final_assessment {
+                    p.final_assessment = text;
+                }
+                for m in p.measures.values_mut() {
+                    if matches!(m.status, MeasureStatus::Planned | MeasureStatus::Ongoing) {
+                        m.status = MeasureStatus::Discontinued;
+                        m.end = Some(end);
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Adds a measure (toimenpide) to an open period.
@@ -365,27 +377,38 @@ impl Session {
         end: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.change_record(client, Action::ModifyRecord, codes::MEASURE_STATUS, now, |c| {
-            let m = c
-                .periods
-                .get_mut(&period)
-                .and_then(|p| p.measures.get_mut(&measure))
-                .ok_or(ApiError::NotFound("measure"))?;
-            m.status = status;
-            m.end = match status {
-                MeasureStatus::Completed | MeasureStatus::Discontinued => {
-                    Some(end.unwrap_or(now.date_naive()))
-                }
-                MeasureStatus::Planned | MeasureStatus::Ongoing => None,
-            };
-            Ok(())
-        })
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::MEASURE_STATUS,
+            now,
+            |c| {
+                let m = c
+                    .periods
+                    .get_mut(&period)
+                    .and_then(|p| p.measures.get_mut(&measure))
+                    .ok_or(ApiError::NotFound("measure"))?;
+                m.status = status;
+                m.end = match status {
+                    MeasureStatus::Completed | MeasureStatus::Discontinued => {
+                        Some(end.unwrap_or(now.date_naive()))
+                    }
+                    MeasureStatus::Planned | MeasureStatus::Ongoing => None,
+                };
+                Ok(())
+            },
+        )
     }
 
     /// Deletes a memo softly: it is hidden and no longer counted, but stays
     /// in the record, so a concurrent edit elsewhere is not lost and
     /// [`Session::restore_memo`] brings it back.
-    pub fn delete_memo(&mut self, client: ClientId, memo: MemoId, now: DateTime<Utc>) -> Result<()> {
+    pub fn delete_memo(
+        &mut self,
+        client: ClientId,
+        memo: MemoId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.change_record(client, Action::WriteMemo, codes::MEMO_DELETE, now, |c| {
             let m = c.memos.get_mut(&memo).ok_or(ApiError::NotFound("memo"))?;
             if m.deleted.is_none() {
@@ -396,7 +419,12 @@ impl Session {
     }
 
     /// Brings back a deleted memo.
-    pub fn restore_memo(&mut self, client: ClientId, memo: MemoId, now: DateTime<Utc>) -> Result<()> {
+    pub fn restore_memo(
+        &mut self,
+        client: ClientId,
+        memo: MemoId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.change_record(client, Action::WriteMemo, codes::MEMO_RESTORE, now, |c| {
             let m = c.memos.get_mut(&memo).ok_or(ApiError::NotFound("memo"))?;
             m.deleted = None;
@@ -412,20 +440,26 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
         self.new_code(CodeList::ReferralSource, &input.source)?;
-        self.change_record(client, Action::ModifyRecord, codes::REFERRAL_ADD, now, |c| {
-            let id = RecordId::new();
-            c.referrals.insert(
-                id,
-                Referral {
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::REFERRAL_ADD,
+            now,
+            |c| {
+                let id = RecordId::new();
+                c.referrals.insert(
                     id,
-                    source: input.source,
-                    received: input.received.unwrap_or(now.date_naive()),
-                    follow_up: input.follow_up,
-                    follow_up_decided: input.follow_up_decided,
-                },
-            );
-            Ok(id)
-        })
+                    Referral {
+                        id,
+                        source: input.source,
+                        received: input.received.unwrap_or(now.date_naive()),
+                        follow_up: input.follow_up,
+                        follow_up_decided: input.follow_up_decided,
+                    },
+                );
+                Ok(id)
+            },
+        )
     }
 
     /// Records the follow-up decided on a referral.
@@ -437,15 +471,21 @@ impl Session {
         decided: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.change_record(client, Action::ModifyRecord, codes::REFERRAL_FOLLOW_UP, now, |c| {
-            let r = c
-                .referrals
-                .get_mut(&referral)
-                .ok_or(ApiError::NotFound("referral"))?;
-            r.follow_up = text.to_owned();
-            r.follow_up_decided = Some(decided.unwrap_or(now.date_naive()));
-            Ok(())
-        })
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::REFERRAL_FOLLOW_UP,
+            now,
+            |c| {
+                let r = c
+                    .referrals
+                    .get_mut(&referral)
+                    .ok_or(ApiError::NotFound("referral"))?;
+                r.follow_up = text.to_owned();
+                r.follow_up_decided = Some(decided.unwrap_or(now.date_naive()));
+                Ok(())
+            },
+        )
     }
 
     /// Records a consent (suostumus) given.
@@ -481,20 +521,26 @@ impl Session {
         date: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.change_record(client, Action::ModifyRecord, codes::CONSENT_WITHDRAW, now, |c| {
-            let k = c
-                .consents
-                .get_mut(&consent)
-                .ok_or(ApiError::NotFound("consent"))?;
-            let date = date.unwrap_or(now.date_naive());
-            if date < k.given {
-                return Err(ApiError::Invalid(
-                    "a consent cannot be withdrawn before it was given",
-                ));
-            }
-            k.withdrawn = Some(date);
-            Ok(())
-        })
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::CONSENT_WITHDRAW,
+            now,
+            |c| {
+                let k = c
+                    .consents
+                    .get_mut(&consent)
+                    .ok_or(ApiError::NotFound("consent"))?;
+                let date = date.unwrap_or(now.date_naive());
+                if date < k.given {
+                    return Err(ApiError::Invalid(
+                        "a consent cannot be withdrawn before it was given",
+                    ));
+                }
+                k.withdrawn = Some(date);
+                Ok(())
+            },
+        )
     }
 
     /// Logs a disclosure (luovutus) of the client's data.
@@ -507,20 +553,26 @@ impl Session {
         required(&input.what, "a disclosure needs what was disclosed")?;
         required(&input.recipient, "a disclosure needs its recipient")?;
         required(&input.basis, "a disclosure needs its basis")?;
-        self.change_record(client, Action::ModifyRecord, codes::DISCLOSURE_ADD, now, |c| {
-            let id = RecordId::new();
-            c.disclosures.insert(
-                id,
-                Disclosure {
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::DISCLOSURE_ADD,
+            now,
+            |c| {
+                let id = RecordId::new();
+                c.disclosures.insert(
                     id,
-                    what: input.what,
-                    recipient: input.recipient,
-                    date: input.date.unwrap_or(now.date_naive()),
-                    basis: input.basis,
-                },
-            );
-            Ok(id)
-        })
+                    Disclosure {
+                        id,
+                        what: input.what,
+                        recipient: input.recipient,
+                        date: input.date.unwrap_or(now.date_naive()),
+                        basis: input.basis,
+                    },
+                );
+                Ok(id)
+            },
+        )
     }
 
     /// Plans a follow-up (seuranta) of an ended period, one or two years
@@ -532,36 +584,42 @@ impl Session {
         interval: FollowUpInterval,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        self.change_record(client, Action::ModifyRecord, codes::FOLLOW_UP_ADD, now, |c| {
-            let end = c
-                .periods
-                .get(&period)
-                .ok_or(ApiError::NotFound("period"))?
-                .end
-                .ok_or(ApiError::Invalid("only an ended period is followed up"))?;
-            let today = now.date_naive();
-            let consented = c
-                .consents
-                .values()
-                .any(|k| k.topic == ConsentTopic::FollowUp && k.is_active_on(today));
-            if !consented {
-                return Err(ApiError::NoConsent);
-            }
-            let id = RecordId::new();
-            c.follow_ups.insert(
-                id,
-                FollowUp {
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::FOLLOW_UP_ADD,
+            now,
+            |c| {
+                let end = c
+                    .periods
+                    .get(&period)
+                    .ok_or(ApiError::NotFound("period"))?
+                    .end
+                    .ok_or(ApiError::Invalid("only an ended period is followed up"))?;
+                let today = now.date_naive();
+                let consented = c
+                    .consents
+                    .values()
+                    .any(|k| k.topic == ConsentTopic::FollowUp && k.is_active_on(today));
+                if !consented {
+                    return Err(ApiError::NoConsent);
+                }
+                let id = RecordId::new();
+                c.follow_ups.insert(
                     id,
-                    period: Some(period),
-                    interval,
-                    due: interval.due_after(end),
-                    done: None,
-                    result: None,
-                    notes: String::new(),
-                },
-            );
-            Ok(id)
-        })
+                    FollowUp {
+                        id,
+                        period: Some(period),
+                        interval,
+                        due: interval.due_after(end),
+                        done: None,
+                        result: None,
+                        notes: String::new(),
+                    },
+                );
+                Ok(id)
+            },
+        )
     }
 
     /// Records a follow-up as done, with the situation found (list
@@ -575,21 +633,32 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.new_opt_code(CodeList::Outcome, result)?;
-        self.change_record(client, Action::ModifyRecord, codes::FOLLOW_UP_DONE, now, |c| {
-            let f = c
-                .follow_ups
-                .get_mut(&follow_up)
-                .ok_or(ApiError::NotFound("follow-up"))?;
-            f.done = Some(now.date_naive());
-            f.result = result.map(str::to_owned);
-            f.notes = notes.to_owned();
-            Ok(())
-        })
+        self.change_record(
+            client,
+            Action::ModifyRecord,
+            codes::FOLLOW_UP_DONE,
+            now,
+            |c| {
+                let f = c
+                    .follow_ups
+                    .get_mut(&follow_up)
+                    .ok_or(ApiError::NotFound("follow-up"))?;
+                f.done = Some(now.date_naive());
+                f.result = result.map(str::to_owned);
+                f.notes = notes.to_owned();
+                Ok(())
+            },
+        )
     }
 
     /// Moves a client to another unit: the modify right on the client as it
     /// is, and the right to create clients in the new unit.
-    pub fn set_client_unit(&mut self, client: ClientId, unit: &str, now: DateTime<Utc>) -> Result<()> {
+    pub fn set_client_unit(
+        &mut self,
+        client: ClientId,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let unit: UnitId = self.resolve_unit(Some(unit))?;
         self.check(
             Action::CreateClient,

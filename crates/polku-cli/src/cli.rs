@@ -71,6 +71,8 @@ enum Command {
     /// Memos (muistiot) on clients.
     #[command(subcommand)]
     Memo(MemoCommand),
+    #[command(flatten)]
+    Record(crate::record_cmd::RecordCommand),
     /// Users, roles and passwords.
     #[command(subcommand)]
     User(UserCommand),
@@ -220,6 +222,21 @@ enum ClientCommand {
     },
     /// Add a client.
     Add(ClientAddArgs),
+    /// What a client's record still lacks for the statistics.
+    Missing {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a client to another unit.
+    Unit { id: String, unit: String },
+    /// Add (or with --remove, remove) a responsible worker by login name.
+    Responsible {
+        id: String,
+        login: String,
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// Names and memo text are personal data: given as `-`, they are read from
@@ -261,6 +278,16 @@ enum MemoCommand {
         #[arg(long = "type")]
         kind: Option<String>,
     },
+    /// Replace a memo's text: the argument, or `-` for standard input.
+    Edit {
+        client_id: String,
+        memo_id: String,
+        text: String,
+    },
+    /// Delete a memo (it can be restored).
+    Rm { client_id: String, memo_id: String },
+    /// Restore a deleted memo.
+    Restore { client_id: String, memo_id: String },
 }
 
 #[derive(Debug, Args)]
@@ -404,6 +431,24 @@ fn run(cli: Cli) -> Result<()> {
                     let codes = session.codes()?;
                     output::client(&client, &codes, json)?;
                 }
+                ClientCommand::Missing { id, json } => {
+                    let missing = session.missing_fields(parse_client_id(&id)?, now)?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&missing)?);
+                    } else if missing.is_empty() {
+                        println!("Nothing is missing.");
+                    } else {
+                        for m in &missing {
+                            println!("{}", serde_json::to_string(m)?);
+                        }
+                    }
+                }
+                ClientCommand::Unit { id, unit } => {
+                    session.set_client_unit(parse_client_id(&id)?, &unit, now)?;
+                }
+                ClientCommand::Responsible { id, login, remove } => {
+                    session.set_responsible(parse_client_id(&id)?, &login, !remove, now)?;
+                }
                 ClientCommand::Add(args) => {
                     let mut stdin = StdinLines::default();
                     let first_name = stdin.or_arg(args.first_name)?;
@@ -425,6 +470,51 @@ fn run(cli: Cli) -> Result<()> {
                         println!("{id}");
                     }
                 }
+            }
+            session.close_at(now)?;
+            Ok(())
+        }
+        Command::Record(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let out = crate::record_cmd::run(&mut session, cmd, now);
+            session.close_at(now)?;
+            out
+        }
+        Command::Memo(
+            ref cmd @ (MemoCommand::Edit { .. }
+            | MemoCommand::Rm { .. }
+            | MemoCommand::Restore { .. }),
+        ) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let memo_id = |s: &str| {
+                s.parse::<polku_core::MemoId>()
+                    .map_err(|_| anyhow::anyhow!("not a memo id (expected a UUID)"))
+            };
+            match cmd {
+                MemoCommand::Edit {
+                    client_id,
+                    memo_id: m,
+                    text,
+                } => {
+                    let text = if text == "-" {
+                        let mut all = String::new();
+                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
+                            .context("could not read the memo text from standard input")?;
+                        all.trim_end_matches(['\r', '\n']).to_owned()
+                    } else {
+                        text.clone()
+                    };
+                    session.edit_memo(parse_client_id(client_id)?, memo_id(m)?, &text, now)?;
+                }
+                MemoCommand::Rm {
+                    client_id,
+                    memo_id: m,
+                } => session.delete_memo(parse_client_id(client_id)?, memo_id(m)?, now)?,
+                MemoCommand::Restore {
+                    client_id,
+                    memo_id: m,
+                } => session.restore_memo(parse_client_id(client_id)?, memo_id(m)?, now)?,
+                MemoCommand::Add { .. } => {}
             }
             session.close_at(now)?;
             Ok(())

@@ -6,6 +6,7 @@ mod bench_sync;
 mod cli;
 mod net;
 mod output;
+mod record_cmd;
 mod stats;
 
 use std::process::ExitCode;

@@ -67,26 +67,26 @@ pub fn client(c: &Client, codes: &CodeSet, json: bool) -> Result<()> {
         "  Äidinkieli:   {}",
         label(codes, CodeList::MotherTongue, b.mother_tongue.as_deref())
     )?;
+    let day = |d: Option<chrono::NaiveDate>| {
+        d.map(|d| d.format("%-d.%-m.%Y").to_string())
+            .unwrap_or_default()
+    };
     for p in c.periods.values() {
-        let start = p
-            .start
-            .map(|d| d.format("%-d.%-m.%Y").to_string())
-            .unwrap_or_default();
-        let end = p
-            .end
-            .map(|d| d.format("%-d.%-m.%Y").to_string())
-            .unwrap_or_default();
         writeln!(
             out,
-            "  Jakso {start} – {end}: {}",
-            label(codes, CodeList::ArrivalRoute, p.arrival_route.as_deref())
+            "  Jakso {} – {}: {}  ({})",
+            day(p.start),
+            day(p.end),
+            label(codes, CodeList::ArrivalRoute, p.arrival_route.as_deref()),
+            p.id
         )?;
         for m in p.measures.values() {
             writeln!(
                 out,
-                "    Toimenpide: {} ({})",
+                "    Toimenpide: {} ({})  ({})",
                 label(codes, CodeList::Measure, Some(&m.code)),
-                status_fi(m.status)
+                status_fi(m.status),
+                m.id
             )?;
         }
         if p.outcome.is_some() {
@@ -97,16 +97,48 @@ pub fn client(c: &Client, codes: &CodeSet, json: bool) -> Result<()> {
             )?;
         }
     }
-    let mut memos: Vec<_> = c.memos.values().collect();
+    for s in c.snapshots.values() {
+        writeln!(
+            out,
+            "  Tilanne {}: {}  ({})",
+            day(Some(s.date)),
+            label(codes, CodeList::MainActivity, s.main_activity.as_deref()),
+            s.id
+        )?;
+    }
+    for r in c.referrals.values() {
+        writeln!(
+            out,
+            "  Ilmoitus {}: {}  ({})",
+            day(Some(r.received)),
+            label(codes, CodeList::ReferralSource, Some(&r.source)),
+            r.id
+        )?;
+    }
+    for k in c.consents.values() {
+        let withdrawn = k
+            .withdrawn
+            .map(|w| format!(", peruttu {}", day(Some(w))))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  Suostumus ({}) {}{withdrawn}  ({})",
+            k.topic,
+            day(Some(k.given)),
+            k.id
+        )?;
+    }
+    let mut memos: Vec<_> = c.memos.values().filter(|m| m.deleted.is_none()).collect();
     memos.sort_by_key(|m| (m.date, m.id));
     writeln!(out, "  Muistiot ({}):", memos.len())?;
     for m in memos {
         writeln!(
             out,
-            "    {} [{}] {}",
+            "    {} [{}] {}  ({})",
             m.date.format("%-d.%-m.%Y"),
             label(codes, CodeList::MemoType, Some(&m.kind)),
-            m.text
+            m.text,
+            m.id
         )?;
     }
     Ok(())
