@@ -575,9 +575,9 @@ impl Session {
             .store
             .get_meta(&key)?
             .and_then(|b| postcard::from_bytes::<IssuedTicket>(&b).ok())
-            .ok_or(ApiError::Invalid("no such ticket was issued here"))?;
+            .ok_or(ApiError::Rejected(crate::Rejection::UnknownTicket))?;
         if issued.used {
-            return Err(ApiError::Invalid("the ticket was already used"));
+            return Err(ApiError::Rejected(crate::Rejection::TicketUsed));
         }
         issued.void = true;
         let bytes = issued.bytes()?;
@@ -599,7 +599,7 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<Ticket> {
         if !self.is_hub()? {
-            return Err(ApiError::Invalid("tickets are made on the hub store"));
+            return Err(ApiError::Rejected(crate::Rejection::NotTheHub));
         }
         let addrs = if addrs.is_empty() {
             self.hub_listen_addrs()?
@@ -607,9 +607,7 @@ impl Session {
             addrs
         };
         if addrs.is_empty() {
-            return Err(ApiError::Invalid(
-                "no hub address known: start `polku hub` first or give --addr",
-            ));
+            return Err(ApiError::Rejected(crate::Rejection::NoHubAddress));
         }
         let node = polku_audit::NodeKey::from_bytes(&self.node_secret()?).node_id();
         self.create_ticket(login, *node.as_bytes(), addrs, now)
@@ -650,7 +648,7 @@ impl Session {
             .filter(|d| !node.is_empty() && d.node_id.starts_with(&node))
             .collect();
         let [device] = matches.as_slice() else {
-            return Err(ApiError::Invalid("no single device matches that node id"));
+            return Err(ApiError::Rejected(crate::Rejection::NoSuchDevice));
         };
         let (id, user) = (device.node_id.clone(), device.user);
         self.update_org_audited(
@@ -671,7 +669,7 @@ impl Session {
     /// Returns how many documents were deleted.
     pub fn wipe_after_revocation(&mut self, now: DateTime<Utc>) -> Result<usize> {
         if self.is_hub()? {
-            return Err(ApiError::Invalid("the hub is never wiped"));
+            return Err(ApiError::Rejected(crate::Rejection::HubNeverWiped));
         }
         let n = self.store.wipe_documents(&[
             polku_core::DocKind::Client,

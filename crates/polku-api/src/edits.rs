@@ -53,7 +53,7 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<()> {
         if text.trim().is_empty() {
-            return Err(ApiError::Invalid("the memo text is empty"));
+            return Err(ApiError::Rejected(crate::Rejection::EmptyMemo));
         }
         self.check_client_for(Action::WriteMemo, client, now)?;
         let mut doc = self.load_client_doc(client)?;

@@ -68,7 +68,11 @@ pub enum ApiError {
     /// A temporary password is past its expiry.
     #[error("the temporary password has expired; ask an administrator for a new one")]
     TemporaryPasswordExpired,
-    /// Input that cannot be accepted.
+    /// Input or a request that cannot be accepted, with a stable code.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Data that cannot be encoded or decoded (an internal fault; the
+    /// argument names the thing, never a value).
     #[error("invalid input: {0}")]
     Invalid(&'static str),
     /// No such part of the record (a period, measure, memo… by its id).
@@ -79,7 +83,162 @@ pub enum ApiError {
     NoConsent,
 }
 
+/// Why a request was refused, with a stable code (see [`ApiError::to_dto`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// A client needs a first or a last name.
+    #[error("a client needs a first or a last name")]
+    ClientNeedsName,
+    /// A memo's text is empty.
+    #[error("the memo text is empty")]
+    EmptyMemo,
+    /// A login name is empty.
+    #[error("the login name is empty")]
+    EmptyLogin,
+    /// A period's end date before its start.
+    #[error("a period cannot end before it starts")]
+    PeriodEndsBeforeStart,
+    /// A measure added to an ended period.
+    #[error("the period has ended")]
+    PeriodEnded,
+    /// A follow-up of a period that has not ended.
+    #[error("only an ended period is followed up")]
+    PeriodNotEnded,
+    /// A consent withdrawn before it was given.
+    #[error("a consent cannot be withdrawn before it was given")]
+    WithdrawnBeforeGiven,
+    /// The last responsible worker removed.
+    #[error("a client keeps at least one responsible worker")]
+    LastResponsible,
+    /// A disclosure without what, to whom or on what basis.
+    #[error("a disclosure needs what was disclosed, its recipient and its basis")]
+    DisclosureIncomplete,
+    /// A ticket this hub did not issue.
+    #[error("no such ticket was issued here")]
+    UnknownTicket,
+    /// A ticket used already.
+    #[error("the ticket was already used")]
+    TicketUsed,
+    /// Tickets are made on the hub.
+    #[error("tickets are made on the hub store")]
+    NotTheHub,
+    /// The hub's address is not known yet.
+    #[error("no hub address known: start `polku hub` first or give --addr")]
+    NoHubAddress,
+    /// No single device matches a node id.
+    #[error("no single device matches that node id")]
+    NoSuchDevice,
+    /// The hub's data are never wiped.
+    #[error("the hub is never wiped")]
+    HubNeverWiped,
+    /// No such document.
+    #[error("no such document")]
+    NoSuchDocument,
+    /// The organisation document cannot be erased.
+    #[error("the organisation document cannot be erased")]
+    OrgNotErasable,
+}
+
+impl Rejection {
+    /// The stable code (part of the UI contract: never change one).
+    pub fn code(self) -> &'static str {
+        match self {
+            Rejection::ClientNeedsName => "client.needs_name",
+            Rejection::EmptyMemo => "memo.empty",
+            Rejection::EmptyLogin => "user.empty_login",
+            Rejection::PeriodEndsBeforeStart => "period.ends_before_start",
+            Rejection::PeriodEnded => "period.ended",
+            Rejection::PeriodNotEnded => "period.not_ended",
+            Rejection::WithdrawnBeforeGiven => "consent.withdrawn_before_given",
+            Rejection::LastResponsible => "client.last_responsible",
+            Rejection::DisclosureIncomplete => "disclosure.incomplete",
+            Rejection::UnknownTicket => "ticket.unknown",
+            Rejection::TicketUsed => "ticket.used",
+            Rejection::NotTheHub => "device.not_the_hub",
+            Rejection::NoHubAddress => "device.no_hub_address",
+            Rejection::NoSuchDevice => "device.not_found",
+            Rejection::HubNeverWiped => "device.hub_never_wiped",
+            Rejection::NoSuchDocument => "document.not_found",
+            Rejection::OrgNotErasable => "document.organisation_not_erasable",
+        }
+    }
+}
+
+/// An error as the desktop app receives it: a stable code and its
+/// parameters, which the UI turns into Finnish, Swedish or English. Never a
+/// sentence, never personal data (parameters are ids, counts, codes and
+/// names of fields).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorDto {
+    /// The stable code, e.g. `auth.wrong_password`.
+    pub code: String,
+    /// Its parameters, e.g. `{"retry_after_secs": "30"}`.
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
 impl ApiError {
+    /// The error as the UI receives it (see [`ErrorDto`]).
+    pub fn to_dto(&self) -> ErrorDto {
+        let mut params = std::collections::BTreeMap::new();
+        let mut p = |k: &str, v: String| {
+            params.insert(k.to_owned(), v);
+        };
+        let code = match self {
+            ApiError::Store(e) => store_code(e, &mut p),
+            ApiError::Doc(_) => "document.damaged",
+            ApiError::UnknownCode(e) => {
+                p("list", e.list.to_string());
+                p("code", e.code.clone());
+                "code.unknown"
+            }
+            ApiError::ClientNotFound(id) => {
+                p("id", id.to_string());
+                "client.not_found"
+            }
+            ApiError::NoOrganisation => "store.no_organisation",
+            ApiError::NotAnOrgUser => "auth.not_an_org_user",
+            ApiError::UnknownUnit => "unit.unknown",
+            ApiError::NoUnit => "unit.none",
+            ApiError::UserInactive => "auth.user_inactive",
+            ApiError::Denied(d) => {
+                p("missing", d.missing.code().to_owned());
+                "rights.denied"
+            }
+            ApiError::AuditDamaged { seq } => {
+                p("seq", seq.to_string());
+                "audit.damaged"
+            }
+            ApiError::UnknownLogin => "user.unknown_login",
+            ApiError::LoginTaken => "user.login_taken",
+            ApiError::LastAdmin => "user.last_admin",
+            ApiError::ReauthRequired => "auth.reauth_required",
+            ApiError::MustChangePassword => "auth.must_change_password",
+            ApiError::PasswordRejected(r) => match r {
+                polku_core::password::PasswordRejected::TooShort { min } => {
+                    p("min", min.to_string());
+                    "password.too_short"
+                }
+                _ => "password.too_common",
+            },
+            ApiError::TemporaryPasswordExpired => "auth.temporary_password_expired",
+            ApiError::Rejected(r) => r.code(),
+            ApiError::Invalid(what) => {
+                p("what", (*what).to_owned());
+                "internal.invalid"
+            }
+            ApiError::NotFound(what) => {
+                p("what", (*what).to_owned());
+                "record.not_found"
+            }
+            ApiError::NoConsent => "follow_up.no_consent",
+        };
+        ErrorDto {
+            code: code.to_owned(),
+            params,
+        }
+    }
+
     /// Whether this is a refused login (wrong password, unknown user).
     pub fn is_auth_failure(&self) -> bool {
         matches!(
@@ -107,5 +266,32 @@ impl ApiError {
 impl From<DocError> for ApiError {
     fn from(e: DocError) -> Self {
         ApiError::Doc(Box::new(e))
+    }
+}
+
+fn store_code(e: &StoreError, p: &mut impl FnMut(&str, String)) -> &'static str {
+    match e {
+        StoreError::NotAStore => "store.not_a_store",
+        StoreError::NewerSchema { found, supported } => {
+            p("found", found.to_string());
+            p("supported", supported.to_string());
+            "store.newer_schema"
+        }
+        StoreError::Corrupt { what } => {
+            p("what", (*what).to_owned());
+            "store.damaged"
+        }
+        StoreError::WrongPassword => "auth.wrong_password",
+        StoreError::UnknownUser => "auth.unknown_user",
+        StoreError::TooManyAttempts { retry_after_secs } => {
+            p("retry_after_secs", retry_after_secs.to_string());
+            "auth.too_many_attempts"
+        }
+        StoreError::DiskFull => "store.disk_full",
+        StoreError::Busy => "store.busy",
+        StoreError::AlreadyExists => "store.already_exists",
+        StoreError::LoginTaken => "user.login_taken",
+        StoreError::LastUser => "user.last_login",
+        _ => "store.failed",
     }
 }

@@ -30,7 +30,7 @@ pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
-pub use error::ApiError;
+pub use error::{ApiError, ErrorDto, Rejection};
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,

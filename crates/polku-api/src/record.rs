@@ -137,9 +137,9 @@ pub enum PeriodText {
     FinalAssessment,
 }
 
-fn required(value: &str, what: &'static str) -> Result<()> {
+fn required(value: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(ApiError::Invalid(what));
+        return Err(ApiError::Rejected(crate::Rejection::DisclosureIncomplete));
     }
     Ok(())
 }
@@ -317,7 +317,7 @@ impl Session {
                     .ok_or(ApiError::NotFound("period"))?;
                 let end = close.end.unwrap_or(now.date_naive());
                 if p.start.is_some_and(|s| end < s) {
-                    return Err(ApiError::Invalid("a period cannot end before it starts"));
+                    return Err(ApiError::Rejected(crate::Rejection::PeriodEndsBeforeStart));
                 }
                 p.end = Some(end);
                 p.closed = true;
@@ -352,7 +352,7 @@ impl Session {
                 .get_mut(&period)
                 .ok_or(ApiError::NotFound("period"))?;
             if p.is_ended() {
-                return Err(ApiError::Invalid("the period has ended"));
+                return Err(ApiError::Rejected(crate::Rejection::PeriodEnded));
             }
             let id = MeasureId::new();
             p.insert_measure(Measure {
@@ -533,9 +533,7 @@ impl Session {
                     .ok_or(ApiError::NotFound("consent"))?;
                 let date = date.unwrap_or(now.date_naive());
                 if date < k.given {
-                    return Err(ApiError::Invalid(
-                        "a consent cannot be withdrawn before it was given",
-                    ));
+                    return Err(ApiError::Rejected(crate::Rejection::WithdrawnBeforeGiven));
                 }
                 k.withdrawn = Some(date);
                 Ok(())
@@ -550,9 +548,9 @@ impl Session {
         input: DisclosureInput,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        required(&input.what, "a disclosure needs what was disclosed")?;
-        required(&input.recipient, "a disclosure needs its recipient")?;
-        required(&input.basis, "a disclosure needs its basis")?;
+        required(&input.what)?;
+        required(&input.recipient)?;
+        required(&input.basis)?;
         self.change_record(
             client,
             Action::ModifyRecord,
@@ -595,7 +593,7 @@ impl Session {
                     .get(&period)
                     .ok_or(ApiError::NotFound("period"))?
                     .end
-                    .ok_or(ApiError::Invalid("only an ended period is followed up"))?;
+                    .ok_or(ApiError::Rejected(crate::Rejection::PeriodNotEnded))?;
                 let today = now.date_naive();
                 let consented = c
                     .consents
@@ -692,9 +690,7 @@ impl Session {
             } else {
                 c.responsible.remove(&user);
                 if c.responsible.is_empty() {
-                    return Err(ApiError::Invalid(
-                        "a client keeps at least one responsible worker",
-                    ));
+                    return Err(ApiError::Rejected(crate::Rejection::LastResponsible));
                 }
             }
             Ok(())

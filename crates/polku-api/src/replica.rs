@@ -1716,13 +1716,13 @@ impl SyncReplica {
         }
         let kind = match self.session.store.doc_info(id) {
             Ok(info) => info.kind,
-            Err(StoreError::DocNotFound(_)) => return Err(ApiError::Invalid("no such document")),
+            Err(StoreError::DocNotFound(_)) => {
+                return Err(ApiError::Rejected(crate::Rejection::NoSuchDocument));
+            }
             Err(e) => return Err(e.into()),
         };
         if kind == DocKind::Organisation || id == self.session.org_id {
-            return Err(ApiError::Invalid(
-                "the organisation document cannot be erased",
-            ));
+            return Err(ApiError::Rejected(crate::Rejection::OrgNotErasable));
         }
         let responsible = BTreeSet::new();
         let scope = ClientScope {

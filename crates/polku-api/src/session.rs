@@ -47,7 +47,7 @@ pub(crate) mod codes {
 const COMPACT_AFTER_CHANGES: u64 = 16;
 
 /// The fields `client add` takes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientInput {
     /// First name.
     pub first_name: String,
@@ -608,7 +608,7 @@ impl Session {
         let first = input.first_name.trim();
         let last = input.last_name.trim();
         if first.is_empty() && last.is_empty() {
-            return Err(ApiError::Invalid("a client needs a first or a last name"));
+            return Err(ApiError::Rejected(crate::Rejection::ClientNeedsName));
         }
         let codes = self.codes()?;
         if let Some(g) = &input.gender {
@@ -663,7 +663,7 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<MemoId> {
         if text.trim().is_empty() {
-            return Err(ApiError::Invalid("the memo text is empty"));
+            return Err(ApiError::Rejected(crate::Rejection::EmptyMemo));
         }
         let kind = kind.unwrap_or("meeting");
         self.codes()?.lookup_for_new(CodeList::MemoType, kind)?;

@@ -91,7 +91,7 @@ impl Session {
         self.check(Action::ManageUsers, Target::Organisation, None, now)?;
         let login = input.login.trim().to_owned();
         if login.is_empty() {
-            return Err(ApiError::Invalid("the login name is empty"));
+            return Err(ApiError::Rejected(crate::Rejection::EmptyLogin));
         }
         credentials::check_policy(password)?;
         if self.user_by_login(&login).is_ok() {

@@ -158,7 +158,7 @@ impl Workspace {
     ) -> Result<()> {
         let admin_login = admin_login.trim();
         if admin_login.is_empty() {
-            return Err(crate::ApiError::Invalid("the login name is empty"));
+            return Err(crate::ApiError::Rejected(crate::Rejection::EmptyLogin));
         }
         crate::credentials::check_policy(password)?;
         let admin_id = UserId::new();

@@ -215,6 +215,24 @@ pub enum MissingRight {
     Memos,
 }
 
+impl MissingRight {
+    /// A stable code for the UI (never change one).
+    pub fn code(self) -> &'static str {
+        match self {
+            MissingRight::ActiveUser => "active_user",
+            MissingRight::Admin(AdminRight::Users) => "admin.users",
+            MissingRight::Admin(AdminRight::Codes) => "admin.codes",
+            MissingRight::Admin(AdminRight::Audit) => "admin.audit",
+            MissingRight::Admin(AdminRight::SupervisorReports) => "admin.supervisor_reports",
+            MissingRight::Admin(AdminRight::Statistics) => "admin.statistics",
+            MissingRight::View => "view",
+            MissingRight::Modify => "modify",
+            MissingRight::FullRecord => "full_record",
+            MissingRight::Memos => "memos",
+        }
+    }
+}
+
 impl std::fmt::Display for MissingRight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = match self {
