@@ -319,9 +319,19 @@ pub fn main() -> ExitCode {
                 eprintln!("  caused by: {cause}");
                 source = cause.source();
             }
-            let code = match err.downcast_ref::<ApiError>() {
+            let service = err.downcast_ref::<polku_service::ServiceError>();
+            let api = err
+                .downcast_ref::<ApiError>()
+                .or_else(|| service.and_then(polku_service::ServiceError::api));
+            let code = match api {
                 Some(e) if e.is_auth_failure() => 3,
-                _ if err.downcast_ref::<crate::net::EnrolmentRefused>().is_some() => 3,
+                _ if matches!(
+                    service,
+                    Some(polku_service::ServiceError::EnrolmentRefused(_))
+                ) =>
+                {
+                    3
+                }
                 Some(e) if e.is_corrupt() => 4,
                 Some(ApiError::Denied(_)) => 6,
                 _ if err.downcast_ref::<polku_api::AuditProblem>().is_some() => 5,
