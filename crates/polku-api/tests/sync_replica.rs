@@ -796,7 +796,9 @@ fn signed_tombstones_are_checked_by_every_receiver() {
     // lies about the kind).
     assert!(matches!(
         admin_laptop.erase_doc(org_id, now),
-        Err(polku_api::ApiError::Invalid(_))
+        Err(polku_api::ApiError::Rejected(
+            polku_api::Rejection::OrgNotErasable
+        ))
     ));
     for kind in [DocKind::Organisation, DocKind::Client] {
         let t = Tombstone::sign(&admin_key, org_id, kind, admin_id, now);

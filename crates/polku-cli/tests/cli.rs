@@ -516,3 +516,124 @@ fn user_management_and_a_refused_worker() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("administrator"), "{}", stderr(&out));
 }
+
+/// The record verbs write a young person's period through the CLI alone:
+/// open, measures, situations, referral, consent, close, follow-up, and a
+/// memo deleted and restored; `client missing` says nothing is lacking.
+#[test]
+fn record_verbs_write_a_period_from_start_to_follow_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path();
+    ok(&polku(store, None, &["init", "--admin", "admin"]));
+    let run = |args: &[&str]| ok(&polku(store, Some("admin"), args)).trim().to_owned();
+    let c = run(&[
+        "client",
+        "add",
+        "--first-name",
+        "Onni",
+        "--last-name",
+        "Testinen",
+        "--birth-date",
+        "2008-05-04",
+        "--gender",
+        "male",
+        "--mother-tongue",
+        "fi",
+    ]);
+    let referral = run(&[
+        "referral",
+        "add",
+        &c,
+        "--source",
+        "basic_education",
+        "--received",
+        "2026-01-05",
+    ]);
+    let period = run(&[
+        "period",
+        "open",
+        &c,
+        "--start",
+        "2026-01-12",
+        "--arrival",
+        "basic_education",
+        "--referral",
+        &referral,
+        "--goals",
+        "Opiskelupaikka syksyksi.",
+    ]);
+    let measure = run(&["measure", "add", &c, &period, "education_application"]);
+    run(&[
+        "situation",
+        "add",
+        &c,
+        "--date",
+        "2026-01-12",
+        "--phase",
+        "start",
+        "--period",
+        &period,
+        "--education",
+        "basic",
+        "--education-status",
+        "not_studying",
+        "--activity",
+        "outside",
+        "--livelihood",
+        "parents",
+        "--housing",
+        "with_parents",
+    ]);
+    run(&[
+        "consent",
+        "add",
+        &c,
+        "--topic",
+        "follow_up",
+        "--given",
+        "2026-01-12",
+    ]);
+    run(&[
+        "measure",
+        "end",
+        &c,
+        &period,
+        &measure,
+        "--end",
+        "2026-05-30",
+    ]);
+    run(&[
+        "period",
+        "close",
+        &c,
+        &period,
+        "--end",
+        "2026-06-01",
+        "--outcome",
+        "vocational",
+    ]);
+    let follow_up = run(&["followup", "add", &c, &period]);
+    let memo = run(&["memo", "add", &c, "Väärä asiakas."]);
+    run(&["memo", "rm", &c, &memo]);
+    assert_eq!(run(&["client", "missing", &c]), "Nothing is missing.");
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&run(&["client", "show", &c, "--json"])).expect("json");
+    let p = &shown["periods"][&period];
+    assert_eq!(p["start"], "2026-01-12");
+    assert_eq!(p["end"], "2026-06-01");
+    assert_eq!(p["outcome"], "vocational");
+    assert_eq!(p["referral"], referral.as_str());
+    assert_eq!(p["measures"][&measure]["status"], "completed");
+    assert_eq!(shown["follow_ups"][&follow_up]["due"], "2027-06-01");
+    assert!(!shown["memos"][&memo]["deleted"].is_null());
+    // The text view leaves the deleted memo out; restored, it is back.
+    assert!(!run(&["client", "show", &c]).contains("Väärä asiakas."));
+    run(&["memo", "restore", &c, &memo]);
+    assert!(run(&["client", "show", &c]).contains("Väärä asiakas."));
+
+    // A code that is not in its list is refused with a clear error.
+    let out = polku(store, Some("admin"), &["measure", "add", &c, &period, "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("measure"), "{}", stderr(&out));
+}

@@ -303,7 +303,7 @@ pub enum HubEvent {
         /// The peer.
         peer: NodeId,
         /// How it went (the error as text: no personal data in it).
-        result: std::result::Result<SyncReport, String>,
+        result: std::result::Result<Box<SyncReport>, String>,
     },
     /// A device enrolled.
     Enrolled(NodeId),
@@ -348,7 +348,7 @@ pub async fn serve_hub(
             Ok(report) => {
                 log_events(HubEvent::Synced {
                     peer,
-                    result: Ok(report.clone()),
+                    result: Ok(Box::new(report.clone())),
                 });
                 if let Err(e) = lock(&log_replica).record_sync(report, Utc::now()) {
                     log_events(HubEvent::AuditFailed(peer, e.to_string()));
