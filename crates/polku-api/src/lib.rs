@@ -36,7 +36,7 @@ pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
 pub use replica::{AuditGap, SyncReplica};
-pub use session::{ClientInput, DemoReport, Session};
+pub use session::{ClientInput, DemoReport, LockedSession, Session};
 pub use stats::{StatsFormat, StatsQuery};
 pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;

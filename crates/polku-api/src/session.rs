@@ -33,12 +33,35 @@ pub(crate) mod codes {
     pub const DEMO: Code = code("demo");
     /// A store was created.
     pub const STORE_INIT: Code = code("store_init");
+    /// A session was locked (idle or on demand).
+    pub const LOCK: Code = code("lock");
 
     const fn code(s: &'static str) -> Code {
         match Code::new(s) {
             Ok(c) => c,
             Err(_) => panic!("invalid audit code in the program text"),
         }
+    }
+}
+
+/// A locked session: what it takes to unlock it again, and nothing
+/// decrypted (see [`Session::lock`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedSession {
+    dir: std::path::PathBuf,
+    login: String,
+}
+
+impl LockedSession {
+    /// The login name to ask the password of.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// Unlocks with the user's password: a login, with all its checks and
+    /// its audit entry (a wrong password is a failed login).
+    pub fn unlock(&self, password: &str, now: DateTime<Utc>) -> Result<Session> {
+        crate::Workspace::open(&self.dir)?.login(&self.login, password, now)
     }
 }
 
@@ -831,8 +854,30 @@ impl Session {
     }
 
     /// [`Session::close`] at a given time (the logout entry's time).
-    pub fn close_at(mut self, now: DateTime<Utc>) -> Result<()> {
-        self.record_always(now, AuditAction::Logout, None, Detail::None)?;
+    pub fn close_at(self, now: DateTime<Utc>) -> Result<()> {
+        self.close_with(now, Detail::None)
+    }
+
+    /// Locks the session (the app's idle lock, or on demand): closes it as
+    /// [`Session::close_at`] does, so that no decrypted data and no key stay
+    /// in memory, and audits the logout as a lock. The returned handle knows
+    /// only the store's directory and the login name; unlocking is a login.
+    pub fn lock(self, now: DateTime<Utc>) -> Result<LockedSession> {
+        let locked = LockedSession {
+            dir: self.store.dir().to_path_buf(),
+            login: self.login_name().to_owned(),
+        };
+        self.close_with(now, Detail::Code(codes::LOCK))?;
+        Ok(locked)
+    }
+
+    /// The login name of the session's user.
+    pub fn login_name(&self) -> &str {
+        &self.user.login
+    }
+
+    fn close_with(mut self, now: DateTime<Utc>, detail: Detail) -> Result<()> {
+        self.record_always(now, AuditAction::Logout, None, detail)?;
         for id in std::mem::take(&mut self.dirty) {
             match self.load_client_any(id) {
                 Ok(mut doc) => self.write_views(&mut doc)?,
