@@ -22,7 +22,7 @@ use polku_core::anonymised::{
 };
 use polku_core::doc::ExtractDoc;
 use polku_core::model::User;
-use polku_core::rights::{Action, Rights, Scope, Target, can};
+use polku_core::rights::Rights;
 use polku_store::StoreError;
 
 use crate::Result;
@@ -36,8 +36,7 @@ const DIGEST_KEY: &[u8] = b"extract/digest";
 /// Whether a user gets the statistics extract: they run statistics and
 /// their rights do not cover every client's record.
 pub(crate) fn gets_extract(user: &User, rights: &Rights) -> bool {
-    can(user, rights, Action::RunStatistics, Target::Organisation).is_ok()
-        && (rights.view != Scope::All || rights.basic_data_only)
+    polku_core::rights::delivery::gets_extract(user, rights)
 }
 
 impl Session {

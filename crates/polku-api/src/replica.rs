@@ -50,7 +50,7 @@ use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
 use polku_core::doc::{ActivityMemoDoc, BasicDoc, RecordDoc, credential};
 use polku_core::model::{ClientBasic, ClientRecord, ClientSummary, User, record_doc_id};
-use polku_core::rights::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
+use polku_core::rights::{Action, ClientScope, Rights, Scope, Target, can, delivery};
 use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
 use polku_store::{StoreError, heads_hash as store_heads_hash};
 use polku_sync::docset::{DocSet, apply_in_place};
@@ -413,24 +413,7 @@ fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
 /// the user is deactivated (a deactivated user's device is refused at the
 /// hub, so it brings no new tombstones).
 fn may_erase(user: &User, kind: DocKind) -> bool {
-    if kind == DocKind::Organisation {
-        return false;
-    }
-    let mut as_active = user.clone();
-    as_active.active = true;
-    let rights = Rights::for_role(user.role);
-    let responsible = BTreeSet::new();
-    let scope = ClientScope {
-        unit: None,
-        responsible: &responsible,
-    };
-    can(
-        &as_active,
-        &rights,
-        Action::EraseClient,
-        Target::Client(&scope),
-    )
-    .is_ok()
+    delivery::may_erase(user, &Rights::for_role(user.role), kind)
 }
 
 /// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
@@ -757,25 +740,12 @@ impl SyncReplica {
     }
 
     fn may_view(user: &User, rights: &Rights, kind: DocKind, scope: &DocScope) -> bool {
+        // `scope` is the client's for a record document (resolved by the caller).
         let cs = ClientScope {
             unit: scope.unit,
             responsible: &scope.responsible,
         };
-        match kind {
-            DocKind::Organisation => true,
-            DocKind::Client => can(user, rights, Action::ViewBasic, Target::Client(&cs)).is_ok(),
-            // `scope` is the client's (resolved by the caller).
-            DocKind::ClientRecord => {
-                can(user, rights, Action::ViewRecord, Target::Client(&cs)).is_ok()
-            }
-            DocKind::ActivityMemo => {
-                user.active
-                    && (rights.view == Scope::All
-                        || scope.unit.is_some_and(|u| user.units.contains(&u)))
-            }
-            DocKind::Credential => user.active && scope.responsible.contains(&user.id),
-            DocKind::StatsExtract => user.active && crate::extract::gets_extract(user, rights),
-        }
+        delivery::may_receive(user, rights, kind, &cs)
     }
 
     /// A peer's change of a credential document: its own user's (a password
@@ -898,15 +868,7 @@ impl SyncReplica {
                 Err(_) => return Err(RefusedReason::OutOfScope),
             },
         };
-        let mut actions = vec![Action::ViewRecord];
-        if before.memos != after.memos {
-            actions.push(Action::WriteMemo);
-        }
-        let mut rest = before.clone();
-        rest.memos = after.memos.clone();
-        if rest != after {
-            actions.push(Action::ModifyRecord);
-        }
+        let actions = delivery::record_change_actions(&before, &after);
         Self::check_actions(user, rights, &actions, &[scope], change.before.is_some())
     }
 
@@ -919,22 +881,17 @@ impl SyncReplica {
         scopes: &[DocScope],
         existed: bool,
     ) -> std::result::Result<(), RefusedReason> {
-        for scope in scopes {
-            let cs = ClientScope {
-                unit: scope.unit,
-                responsible: &scope.responsible,
-            };
-            for action in actions {
-                match can(user, rights, *action, Target::Client(&cs)) {
-                    Ok(()) => {}
-                    Err(Denied {
-                        missing: MissingRight::View,
-                    }) if existed => return Err(RefusedReason::OutOfScope),
-                    Err(_) => return Err(RefusedReason::NotPermitted),
-                }
-            }
-        }
-        Ok(())
+        let scopes: Vec<ClientScope<'_>> = scopes
+            .iter()
+            .map(|s| ClientScope {
+                unit: s.unit,
+                responsible: &s.responsible,
+            })
+            .collect();
+        delivery::judge_change(user, rights, actions, &scopes, existed).map_err(|n| match n {
+            delivery::NotTaken::NotPermitted => RefusedReason::NotPermitted,
+            delivery::NotTaken::OutOfScope => RefusedReason::OutOfScope,
+        })
     }
 
     fn check_memo_change(

@@ -365,3 +365,5 @@ fn client_action(
         Action::RunSupervisorReports => deny(MissingRight::Admin(AdminRight::SupervisorReports)),
     }
 }
+
+pub mod delivery;

@@ -65,6 +65,16 @@ pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
 pub use kdf::{KdfParams, KdfTally, PasswordVerifier};
 
+/// Whether this build holds a test-only feature (`tamper`, `fault-injection`),
+/// which a shipped binary must never: `scripts/check-shipped` builds the
+/// binaries alone and looks for [`TEST_ONLY_MARKER`] in them.
+pub const TEST_ONLY_FEATURES: bool = cfg!(any(feature = "tamper", feature = "fault-injection"));
+
+/// Bytes present in a binary exactly when it was built with a test-only
+/// feature (kept by [`Store::open`], which every binary calls).
+#[cfg(any(feature = "tamper", feature = "fault-injection"))]
+pub static TEST_ONLY_MARKER: [u8; 34] = *b"POLKU-TEST-ONLY-FEATURE-IN-BINARY!";
+
 /// Test-only write hooks (cargo feature `tamper`).
 #[cfg(feature = "tamper")]
 pub mod write_hook;

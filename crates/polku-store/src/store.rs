@@ -120,6 +120,8 @@ impl LockedStore {
     /// [`StoreError::NewerSchema`] for one written by a newer Polku. Writes
     /// nothing.
     pub fn open(dir: impl AsRef<Path>) -> Result<LockedStore> {
+        #[cfg(any(feature = "tamper", feature = "fault-injection"))]
+        std::hint::black_box(&crate::TEST_ONLY_MARKER);
         let dir = dir.as_ref().to_path_buf();
         let conn = schema::open_existing(&dir.join(DB_FILE))?;
         let version = schema::check_store(&conn)?;

@@ -1,0 +1,320 @@
+//! What the hub sends a device and accepts from it, as pure functions of the
+//! user, their rights and the facts of a document (its client's unit and
+//! responsible workers) — the rules the store-backed replica applies, kept
+//! here beside [`super::can`] so that they are read, and tested, as one
+//! table.
+
+use crate::ids::DocKind;
+use crate::model::{ClientRecord, User};
+
+use super::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
+
+/// Whether a user gets the hub's statistics extract: they run statistics and
+/// their rights do not cover every client's record (basic data only, or
+/// fewer than all clients).
+pub fn gets_extract(user: &User, rights: &Rights) -> bool {
+    can(user, rights, Action::RunStatistics, Target::Organisation).is_ok()
+        && (rights.view != Scope::All || rights.basic_data_only)
+}
+
+/// Whether the hub sends `user` a document of `kind` whose facts are
+/// `facts` (for a client's record document: its client's; for a credential
+/// document: `responsible` holds its owner; an activity memo: its unit).
+pub fn may_receive(user: &User, rights: &Rights, kind: DocKind, facts: &ClientScope<'_>) -> bool {
+    match kind {
+        DocKind::Organisation => true,
+        DocKind::Client => can(user, rights, Action::ViewBasic, Target::Client(facts)).is_ok(),
+        DocKind::ClientRecord => {
+            can(user, rights, Action::ViewRecord, Target::Client(facts)).is_ok()
+        }
+        DocKind::ActivityMemo => {
+            user.active
+                && (rights.view == Scope::All
+                    || facts.unit.is_some_and(|u| user.units.contains(&u)))
+        }
+        DocKind::Credential => user.active && facts.responsible.contains(&user.id),
+        DocKind::StatsExtract => user.active && gets_extract(user, rights),
+    }
+}
+
+/// The actions a change of a client's record document needs: seeing the
+/// record always, the memo right when memos changed, the record's modify
+/// right when anything else changed.
+pub fn record_change_actions(before: &ClientRecord, after: &ClientRecord) -> Vec<Action> {
+    let mut actions = vec![Action::ViewRecord];
+    if before.memos != after.memos {
+        actions.push(Action::WriteMemo);
+    }
+    let mut rest = before.clone();
+    rest.memos = after.memos.clone();
+    if rest != *after {
+        actions.push(Action::ModifyRecord);
+    }
+    actions
+}
+
+/// Why the hub does not take a peer's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotTaken {
+    /// The user may not make it.
+    NotPermitted,
+    /// The document is no longer the user's to see (an existing document
+    /// whose view right is gone).
+    OutOfScope,
+}
+
+/// Judges a peer's change that needs every one of `actions` on each of
+/// `scopes` (the client's before and after the change). `existed`: the
+/// document was there before (then a missing view right reads as out of
+/// scope).
+pub fn judge_change(
+    user: &User,
+    rights: &Rights,
+    actions: &[Action],
+    scopes: &[ClientScope<'_>],
+    existed: bool,
+) -> Result<(), NotTaken> {
+    for scope in scopes {
+        for action in actions {
+            match can(user, rights, *action, Target::Client(scope)) {
+                Ok(()) => {}
+                Err(Denied {
+                    missing: MissingRight::View,
+                }) if existed => return Err(NotTaken::OutOfScope),
+                Err(_) => return Err(NotTaken::NotPermitted),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a tombstone made by `user` may erase a document of `kind`:
+/// the erase right, judged on the user's role as if active (a tombstone made
+/// while the user could erase stays valid after the user is deactivated; a
+/// deactivated user's device brings no new ones); the organisation document
+/// never.
+pub fn may_erase(user: &User, rights: &Rights, kind: DocKind) -> bool {
+    if kind == DocKind::Organisation {
+        return false;
+    }
+    let mut as_active = user.clone();
+    as_active.active = true;
+    let responsible = std::collections::BTreeSet::new();
+    let scope = ClientScope {
+        unit: None,
+        responsible: &responsible,
+    };
+    can(
+        &as_active,
+        rights,
+        Action::EraseClient,
+        Target::Client(&scope),
+    )
+    .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::ids::{ClientId, MemoId, UnitId, UserId};
+    use crate::model::{Memo, Role};
+
+    fn user(role: Role, unit: UnitId) -> User {
+        User {
+            id: UserId::new(),
+            login: "u".into(),
+            display_name: String::new(),
+            role,
+            units: [unit].into_iter().collect(),
+            active: true,
+        }
+    }
+
+    /// Who receives which kind of document, by role and by the client's
+    /// relation to the user: the table the hub's offer follows.
+    #[test]
+    fn who_receives_what() {
+        let (mine, other) = (UnitId::new(), UnitId::new());
+        use DocKind::*;
+        // (role, relation, kind, received)
+        let table: &[(Role, &str, DocKind, bool)] = &[
+            (Role::Worker, "own", Client, true),
+            (Role::Worker, "own", ClientRecord, true),
+            (Role::Worker, "unit", Client, true),
+            (Role::Worker, "unit", ClientRecord, true),
+            (Role::Worker, "other", Client, false),
+            (Role::Worker, "other", ClientRecord, false),
+            (Role::Worker, "unit", StatsExtract, false),
+            (Role::Coordinator, "unit", Client, true),
+            (Role::Coordinator, "unit", ClientRecord, false),
+            (Role::Coordinator, "other", Client, false),
+            (Role::Coordinator, "unit", StatsExtract, true),
+            (Role::Admin, "other", Client, true),
+            (Role::Admin, "other", ClientRecord, true),
+            (Role::Admin, "other", StatsExtract, false),
+            (Role::Worker, "unit", ActivityMemo, true),
+            (Role::Worker, "other", ActivityMemo, false),
+            (Role::Admin, "other", ActivityMemo, true),
+            (Role::Worker, "other", Organisation, true),
+        ];
+        for &(role, relation, kind, expected) in table {
+            let u = user(role, mine);
+            let rights = Rights::for_role(role);
+            let responsible: BTreeSet<UserId> = match relation {
+                "own" => [u.id].into_iter().collect(),
+                _ => BTreeSet::new(),
+            };
+            let unit = match relation {
+                "other" => Some(other),
+                _ => Some(mine),
+            };
+            let facts = ClientScope {
+                unit,
+                responsible: &responsible,
+            };
+            assert_eq!(
+                may_receive(&u, &rights, kind, &facts),
+                expected,
+                "{role:?} {relation} {kind:?}"
+            );
+            // A deactivated user receives nothing but the organisation.
+            let mut off = u.clone();
+            off.active = false;
+            assert_eq!(
+                may_receive(&off, &rights, kind, &facts),
+                kind == Organisation,
+                "inactive {role:?} {kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credential_documents_go_to_their_owner_only() {
+        let unit = UnitId::new();
+        let u = user(Role::Admin, unit);
+        let rights = Rights::for_role(Role::Admin);
+        let owner: BTreeSet<UserId> = [u.id].into_iter().collect();
+        let someone: BTreeSet<UserId> = [UserId::new()].into_iter().collect();
+        let facts = |r| ClientScope {
+            unit: None,
+            responsible: r,
+        };
+        assert!(may_receive(
+            &u,
+            &rights,
+            DocKind::Credential,
+            &facts(&owner)
+        ));
+        assert!(!may_receive(
+            &u,
+            &rights,
+            DocKind::Credential,
+            &facts(&someone)
+        ));
+    }
+
+    #[test]
+    fn record_changes_need_the_rights_of_what_changed() {
+        let c = ClientId::new();
+        let before = ClientRecord::empty(c);
+        let mut memo = before.clone();
+        let m = MemoId::new();
+        memo.memos.insert(
+            m,
+            Memo {
+                id: m,
+                date: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+                author: UserId::new(),
+                kind: "meeting".into(),
+                text: "x".into(),
+                deleted: None,
+            },
+        );
+        let mut background = before.clone();
+        background.background.health = "x".into();
+        let mut both = memo.clone();
+        both.background.health = "x".into();
+        assert_eq!(
+            record_change_actions(&before, &before),
+            [Action::ViewRecord]
+        );
+        assert_eq!(
+            record_change_actions(&before, &memo),
+            [Action::ViewRecord, Action::WriteMemo]
+        );
+        assert_eq!(
+            record_change_actions(&before, &background),
+            [Action::ViewRecord, Action::ModifyRecord]
+        );
+        assert_eq!(
+            record_change_actions(&before, &both),
+            [Action::ViewRecord, Action::WriteMemo, Action::ModifyRecord]
+        );
+    }
+
+    #[test]
+    fn a_change_is_judged_on_every_scope_and_a_lost_view_is_out_of_scope() {
+        let (mine, other) = (UnitId::new(), UnitId::new());
+        let worker = user(Role::Worker, mine);
+        let rights = Rights::for_role(Role::Worker);
+        let own: BTreeSet<UserId> = [worker.id].into_iter().collect();
+        let none = BTreeSet::new();
+        let here = ClientScope {
+            unit: Some(mine),
+            responsible: &own,
+        };
+        let unit_only = ClientScope {
+            unit: Some(mine),
+            responsible: &none,
+        };
+        let elsewhere = ClientScope {
+            unit: Some(other),
+            responsible: &none,
+        };
+        let modify = [Action::ModifyRecord];
+        assert_eq!(
+            judge_change(&worker, &rights, &modify, std::slice::from_ref(&here), true),
+            Ok(())
+        );
+        // A worker modifies own clients only.
+        assert_eq!(
+            judge_change(&worker, &rights, &modify, &[unit_only], true),
+            Err(NotTaken::NotPermitted)
+        );
+        // Moved out of the user's view: out of scope, or not permitted when new.
+        assert_eq!(
+            judge_change(
+                &worker,
+                &rights,
+                &modify,
+                &[here.clone(), elsewhere.clone()],
+                true
+            ),
+            Err(NotTaken::OutOfScope)
+        );
+        assert_eq!(
+            judge_change(&worker, &rights, &modify, &[elsewhere], false),
+            Err(NotTaken::NotPermitted)
+        );
+    }
+
+    #[test]
+    fn only_admins_erase_and_never_the_organisation() {
+        let unit = UnitId::new();
+        for (role, erases) in [
+            (Role::Admin, true),
+            (Role::Coordinator, false),
+            (Role::Worker, false),
+        ] {
+            let mut u = user(role, unit);
+            let rights = Rights::for_role(role);
+            assert_eq!(may_erase(&u, &rights, DocKind::Client), erases, "{role:?}");
+            assert!(!may_erase(&u, &rights, DocKind::Organisation));
+            // Judged as if active: a deactivated admin's old tombstone holds.
+            u.active = false;
+            assert_eq!(may_erase(&u, &rights, DocKind::Client), erases, "{role:?}");
+        }
+    }
+}
