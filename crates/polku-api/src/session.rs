@@ -472,7 +472,8 @@ impl Session {
     }
 
     /// Clients whose name or birth date matches every word of `query`
-    /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD or d.m.yyyy).
+    /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD, d.m.yyyy or
+    /// dd.mm.yyyy).
     pub fn search(&mut self, query: &str, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
         self.visible_clients(
@@ -483,6 +484,7 @@ impl Session {
                         || s.birth_date.is_some_and(|b| {
                             b.format("%Y-%m-%d").to_string() == *w
                                 || b.format("%-d.%-m.%Y").to_string() == *w
+                                || b.format("%d.%m.%Y").to_string() == *w
                         })
                 })
             },

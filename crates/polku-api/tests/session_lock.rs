@@ -83,3 +83,55 @@ fn a_locked_session_unlocks_with_the_password_and_both_are_audited() {
     assert!(rows.iter().any(|r| r.action == "failed_login"), "{rows:?}");
     s.close().expect("close");
 }
+
+/// Search by name prefix and by birth date in every form the app shows.
+#[test]
+fn search_finds_clients_by_name_and_birth_date() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = Utc::now();
+    Workspace::init_with(dir.path(), "admin", PW, now, KdfParams::INSECURE_FOR_TESTS)
+        .expect("init");
+    let mut s = Workspace::open(dir.path())
+        .and_then(|w| w.login("admin", PW, now))
+        .expect("login");
+    let born = chrono::NaiveDate::from_ymd_opt(2007, 3, 4).expect("date");
+    let id = s
+        .add_client(
+            ClientInput {
+                first_name: "Saana".into(),
+                last_name: "Etsittävä".into(),
+                birth_date: Some(born),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("client");
+    s.add_client(
+        ClientInput {
+            first_name: "Muu".into(),
+            last_name: "Nuori".into(),
+            ..ClientInput::default()
+        },
+        now,
+    )
+    .expect("other");
+    for query in [
+        "saa",
+        "etsi",
+        "Saana etsittävä",
+        "2007-03-04",
+        "4.3.2007",
+        "04.03.2007",
+        "saana 4.3.2007",
+    ] {
+        let found: Vec<_> = s
+            .search(query, now)
+            .expect("search")
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(found, vec![id], "{query}");
+    }
+    assert!(s.search("5.3.2007", now).expect("search").is_empty());
+    s.close().expect("close");
+}
