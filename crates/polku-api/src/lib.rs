@@ -6,9 +6,8 @@
 //! writes a signed entry to the device's audit chain before returning.
 
 mod audit_ops;
-pub mod bench;
-pub mod bench_audit;
-pub mod bench_stats;
+#[cfg(feature = "bench-internals")]
+pub mod bench_hooks;
 mod credentials;
 mod devices;
 mod edits;

@@ -292,6 +292,8 @@ impl Workspace {
 
     /// Open the store in `dir` (checks it; writes nothing).
     pub fn open(dir: impl AsRef<Path>) -> Result<Workspace> {
+        #[cfg(feature = "bench-internals")]
+        std::hint::black_box(&crate::bench_hooks::MARKER);
         let dir = dir.as_ref().to_path_buf();
         let locked = LockedStore::open(&dir)?;
         Ok(Workspace { dir, locked })

@@ -81,8 +81,6 @@ enum Command {
     Audit(AuditCommand),
     /// Statistics (PARKki): the outreach report, or `check` for missing mandatory fields.
     Stats(crate::stats::StatsArgs),
-    /// Measure unlock, decode and storage figures against a raw baseline.
-    Bench(BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,39 +173,6 @@ enum TicketCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum BenchWhat {
-    /// Append and verify signed audit entries; audited against unaudited reads.
-    Audit {
-        /// Entries to append and verify.
-        #[arg(long, default_value_t = 100_000)]
-        entries: usize,
-    },
-    /// First sync and incremental resync on real stores over iroh (loopback),
-    /// each beside a baseline that sends every document whole.
-    Sync {
-        /// Clients in the first-sync store.
-        #[arg(long, default_value_t = 2000)]
-        clients: usize,
-        /// Documents in the incremental-sync store.
-        #[arg(long, default_value_t = 10_000)]
-        of: usize,
-        /// Documents changed before the incremental sync.
-        #[arg(long, default_value_t = 10)]
-        changed: usize,
-    },
-    /// A full-year statistics report over synthetic clients in memory, at a
-    /// tenth of the size and at the full size.
-    Stats {
-        /// Clients at the full size.
-        #[arg(long, default_value_t = 100_000)]
-        clients: usize,
-        /// Runs per size (the median is shown).
-        #[arg(long, default_value_t = 3)]
-        repeats: usize,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// List clients visible to the user.
     List {
@@ -288,19 +253,6 @@ enum MemoCommand {
     Rm { client_id: String, memo_id: String },
     /// Restore a deleted memo.
     Restore { client_id: String, memo_id: String },
-}
-
-#[derive(Debug, Args)]
-struct BenchArgs {
-    /// What to measure; the store (unlock, open every client) by default.
-    #[command(subcommand)]
-    what: Option<BenchWhat>,
-    /// Number of clients in the benchmark store.
-    #[arg(long, default_value_t = 2000)]
-    clients: usize,
-    /// Memos per client.
-    #[arg(long, default_value_t = 50)]
-    memos: usize,
 }
 
 /// Exit codes: 1 for any failure, 3 for a refused login, 4 for a damaged store,
@@ -664,48 +616,6 @@ fn run(cli: Cli) -> Result<()> {
             let result = crate::stats::run(&mut session, args, now);
             session.close_at(now)?;
             result
-        }
-        Command::Bench(BenchArgs {
-            what: Some(BenchWhat::Stats { clients, repeats }),
-            ..
-        }) => {
-            let sizes = [clients / 10, clients];
-            println!("{}", polku_api::bench_stats::run(&sizes, repeats));
-            Ok(())
-        }
-        Command::Bench(BenchArgs {
-            what:
-                Some(BenchWhat::Sync {
-                    clients,
-                    of,
-                    changed,
-                }),
-            ..
-        }) => crate::bench_sync::run(clients, of, changed),
-        Command::Bench(args) => {
-            let user = require_user(cli.user)?;
-            let password = read_password("Password: ")?;
-            match args.what {
-                None => {
-                    let report = polku_api::bench::run(
-                        &store_dir,
-                        &user,
-                        &password,
-                        args.clients,
-                        args.memos,
-                    )?;
-                    println!("{report}");
-                }
-                Some(BenchWhat::Audit { entries }) => {
-                    println!(
-                        "{}",
-                        polku_api::bench_audit::run(&user, &password, entries)?
-                    );
-                }
-                // Handled above: they need no store.
-                Some(BenchWhat::Stats { .. } | BenchWhat::Sync { .. }) => {}
-            }
-            Ok(())
         }
     }
 }

@@ -1,8 +1,7 @@
-//! `polku` — the command-line tool of Polku: stores, demo data, clients, memos and
-//! benchmarks. Thin: parsing, the password prompt and output formatting only; every
+//! `polku` — the command-line tool of Polku: stores, demo data, clients, the
+//! record, users, devices, sync and statistics. Thin: parsing, the password prompt and output formatting only; every
 //! rule lives in `polku-api` and below.
 
-mod bench_sync;
 mod cli;
 mod net;
 mod output;

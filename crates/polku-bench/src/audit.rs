@@ -1,4 +1,4 @@
-//! `polku bench audit`: appending and verifying signed audit entries, and what
+//! `polku-bench audit`: appending and verifying signed audit entries, and what
 //! auditing costs a read, each beside a baseline measured in the same run.
 
 use std::fmt;
@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 use polku_audit::{Action, ChainWriter, Detail, Entry, NodeKey};
 use polku_core::ClientId;
 
-use crate::bench::Scratch;
-use crate::workspace::Workspace;
-use crate::{ApiError, KdfParams, Result};
+use crate::store::Scratch;
+use polku_api::{ApiError, KdfParams, Result, Workspace};
 
 /// Figures of one audit benchmark run.
 #[derive(Debug, Clone)]
@@ -43,7 +42,7 @@ fn per_sec(n: usize, d: Duration) -> f64 {
 impl fmt::Display for AuditBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.entries;
-        writeln!(f, "polku bench audit: {n} entries")?;
+        writeln!(f, "polku-bench audit: {n} entries")?;
         writeln!(
             f,
             "append, sign + hash in memory        {:>10.0} entries/s",
@@ -122,7 +121,7 @@ pub fn run(login: &str, password: &str, entries: usize) -> Result<AuditBenchRepo
     let node = *chain[0].node.as_bytes();
     let t = Instant::now();
     for part in chain.chunks(1000) {
-        session.store.batch(|b| {
+        polku_api::bench_hooks::store(&session).batch(|b| {
             for e in part {
                 b.append_audit(&node, e.seq, &e.encode())?;
             }
@@ -135,14 +134,13 @@ pub fn run(login: &str, password: &str, entries: usize) -> Result<AuditBenchRepo
     let single_writes = 200;
     let t = Instant::now();
     for _ in 0..single_writes {
-        session.record(now, Action::View, target, Detail::None)?;
+        polku_api::bench_hooks::record(&mut session, now, Action::View, target, Detail::None)?;
     }
     let append_single = t.elapsed();
 
     // Read everything back, then verify.
     let t = Instant::now();
-    let stored: Vec<Entry> = session
-        .store
+    let stored: Vec<Entry> = polku_api::bench_hooks::store(&session)
         .audit_entries()?
         .into_iter()
         .map(|(_, seq, b)| Entry::decode(&b).map_err(|_| ApiError::AuditDamaged { seq }))
@@ -156,11 +154,11 @@ pub fn run(login: &str, password: &str, entries: usize) -> Result<AuditBenchRepo
     let ids: Vec<ClientId> = session.list_clients(now)?.iter().map(|c| c.id).collect();
     let reads = ids.len();
     for id in &ids {
-        session.read_client(*id)?; // warm the page cache
+        polku_api::bench_hooks::read_client(&mut session, *id)?; // warm the page cache
     }
     let t = Instant::now();
     for id in &ids {
-        session.read_client(*id)?;
+        polku_api::bench_hooks::read_client(&mut session, *id)?;
     }
     let unaudited_reads = t.elapsed();
     let t = Instant::now();

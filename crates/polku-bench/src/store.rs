@@ -1,4 +1,4 @@
-//! `polku bench`: unlock, open-and-decode and storage figures for a store of N
+//! `polku-bench store`: unlock, open-and-decode and storage figures for a store of N
 //! clients × M memos, each beside a baseline measured in the same run.
 //!
 //! The benchmark builds its own scratch store in the system's temporary directory
@@ -14,9 +14,7 @@ use polku_core::doc::ClientDoc;
 use polku_core::model::record_doc_id;
 use polku_store::{AgePerBlobStats, KdfParams, LockedStore, RawDecryptStats};
 
-use crate::session::Session;
-use crate::workspace::Workspace;
-use crate::{ApiError, Result};
+use polku_api::{ApiError, Result, Workspace};
 
 /// Figures of one benchmark run.
 #[derive(Debug, Clone)]
@@ -83,7 +81,7 @@ impl fmt::Display for BenchReport {
         let age_total = self.raw.read + self.age_per_blob.decrypt;
         writeln!(
             f,
-            "polku bench: {} clients x {} memos ({} threads available)",
+            "polku-bench store: {} clients x {} memos ({} threads available)",
             self.clients,
             self.memos_per_client,
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -243,14 +241,14 @@ pub fn run(
     let unlock_kdf = t.elapsed();
     let t = Instant::now();
     let store = locked.unlock(key)?;
-    let session = Session::start(store, now)?;
+    let session = polku_api::bench_hooks::start(store, now)?;
     let unlock_rest = t.elapsed();
 
     // Open and decode every client as the app does (views), beside the raw
     // read + decryption of the same bytes. A first pass warms the page cache.
-    let _ = session.store().load_views(DocKind::Client)?;
+    let _ = polku_api::bench_hooks::store(&session).load_views(DocKind::Client)?;
     let t = Instant::now();
-    let raw_views = session.store().load_views(DocKind::Client)?;
+    let raw_views = polku_api::bench_hooks::store(&session).load_views(DocKind::Client)?;
     let views_raw = t.elapsed();
     let views_bytes = raw_views
         .iter()
@@ -268,7 +266,7 @@ pub fn run(
 
     // The Automerge path: load and hydrate every client document.
     let t = Instant::now();
-    let docs = session.store().load_all(DocKind::Client)?;
+    let docs = polku_api::bench_hooks::store(&session).load_all(DocKind::Client)?;
     let mut records: std::collections::BTreeMap<_, _> = session
         .store()
         .load_all(DocKind::ClientRecord)?
@@ -295,9 +293,10 @@ pub fn run(
         .sum();
 
     // Baselines over the same rows.
-    let raw = session.store().bench_raw_decrypt(DocKind::Client)?;
-    let age_per_blob = session.store().bench_age_per_blob(DocKind::Client)?;
-    session.store().checkpoint()?;
+    let raw = polku_api::bench_hooks::store(&session).bench_raw_decrypt(DocKind::Client)?;
+    let age_per_blob =
+        polku_api::bench_hooks::store(&session).bench_age_per_blob(DocKind::Client)?;
+    polku_api::bench_hooks::store(&session).checkpoint()?;
     let disk_bytes = dir_size(dir);
     drop(session);
 

@@ -1,4 +1,4 @@
-//! `polku bench stats`: a full-year report over synthetic clients generated in
+//! `polku-bench stats`: a full-year report over synthetic clients generated in
 //! memory (no store), at two sizes, to show the time and how it grows.
 
 use std::fmt;
@@ -46,7 +46,7 @@ impl fmt::Display for StatsBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "polku bench stats: full-year report {} over synthetic clients in memory ({} threads available; median of {})",
+            "polku-bench stats: full-year report {} over synthetic clients in memory ({} threads available; median of {})",
             self.year,
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             self.repeats

@@ -1,4 +1,4 @@
-//! `polku bench sync`: first sync of a store and an incremental resync, on real
+//! `polku-bench sync`: first sync of a store and an incremental resync, on real
 //! stores over iroh on loopback, each beside a naive baseline that sends every
 //! document whole over the same kind of connection, measured in the same run.
 
@@ -211,7 +211,7 @@ pub fn run(first_clients: usize, of: usize, changed: usize) -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        println!("polku bench sync: real stores, iroh on loopback, relays off");
+        println!("polku-bench sync: real stores, iroh on loopback, relays off");
         let s = setup(first_clients).await?;
         let (t, bytes, docs) = laptop_sync(&s).await?;
         let (nt, nbytes) = naive(&s).await?;
