@@ -229,7 +229,13 @@ fn a_basic_data_only_user_receives_no_record_and_its_store_holds_none_of_it() {
             "a basic-data user holds a record text"
         );
     }
-    let shown = kalle.show_client(id, Utc::now()).expect("show");
+    let view = kalle.client_view(id, Utc::now()).expect("view");
+    assert_eq!(
+        view.record,
+        polku_api::Part::HiddenByRights,
+        "a hidden part says so"
+    );
+    let shown = view.client;
     assert_eq!(shown.basic.first_name, NAME);
     assert!(shown.memos.is_empty() && shown.background.health.is_empty());
     kalle.close().expect("close");

@@ -35,7 +35,7 @@ pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
 pub use replica::{AuditGap, SyncReplica};
-pub use session::{ClientInput, DemoReport, LockedSession, Session};
+pub use session::{ClientInput, ClientView, DemoReport, LockedSession, Part, Session};
 pub use stats::{StatsFormat, StatsQuery};
 pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;

@@ -44,6 +44,28 @@ pub(crate) mod codes {
     }
 }
 
+/// Whether a part of a client is in a [`ClientView`], and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Shown.
+    Shown,
+    /// Left out: the user's rights do not include it.
+    HiddenByRights,
+}
+
+/// A client as the app shows it: what the user may see, and a word on each
+/// part that is left out (a hidden field says so, it is not just empty).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClientView {
+    /// The client; the parts left out are empty.
+    pub client: Client,
+    /// The rest of the record beyond basic data.
+    pub record: Part,
+    /// The memos.
+    pub memos: Part,
+}
+
 /// A locked session: what it takes to unlock it again, and nothing
 /// decrypted (see [`Session::lock`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -524,12 +546,28 @@ impl Session {
     /// Read one client: from its view when fresh, else from its Automerge
     /// document (and the view is rebuilt). Checks the view right, hides what the
     /// user may not see (basic data only, no memos), and writes the view entry
-    /// before returning anything.
+    /// before returning anything. [`Session::client_view`] also says what was
+    /// hidden.
     pub fn show_client(&mut self, id: ClientId, now: DateTime<Utc>) -> Result<Client> {
+        Ok(self.client_view(id, now)?.client)
+    }
+
+    /// [`Session::show_client`] for the app: the client with what the user
+    /// may see, and which parts were left out for the user's rights.
+    pub fn client_view(&mut self, id: ClientId, now: DateTime<Utc>) -> Result<ClientView> {
         let summary = self.check_client(Action::ViewBasic, id, now)?;
         let full = self.may(Action::ViewRecord, &summary);
         let memos = self.may(Action::ViewMemos, &summary);
         let mut client = self.read_client(id)?;
+        let record = if full {
+            Part::Shown
+        } else {
+            Part::HiddenByRights
+        };
+        let memo_part = match record {
+            Part::Shown if !memos => Part::HiddenByRights,
+            other => other,
+        };
         if !full {
             client = basic_only(client);
         } else if !memos {
@@ -537,7 +575,11 @@ impl Session {
         }
         let code = if full { codes::FULL } else { codes::BASIC };
         self.record(now, AuditAction::View, Some(id.0), Detail::Code(code))?;
-        Ok(client)
+        Ok(ClientView {
+            client,
+            record,
+            memos: memo_part,
+        })
     }
 
     /// Read a client without rights or audit: only for this crate's audited paths

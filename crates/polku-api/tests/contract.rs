@@ -190,3 +190,20 @@ fn request_dtos() {
         serde_json::from_value(value["client_input"].clone()).expect("client input");
     assert_eq!(back.first_name, "Etunimi");
 }
+
+#[test]
+fn a_client_view_says_what_it_left_out() {
+    use polku_api::{ClientView, Part};
+    use polku_core::model::Client;
+    let created = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let mut client = Client::new(ClientId(id(4)), created);
+    client.basic.first_name = "Etunimi".into();
+    let view = ClientView {
+        client,
+        record: Part::HiddenByRights,
+        memos: Part::HiddenByRights,
+    };
+    check("client_view", &serde_json::to_value(&view).expect("json"));
+}
