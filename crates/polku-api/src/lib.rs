@@ -15,6 +15,7 @@ mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod org_admin;
 mod replica;
 mod session;
 mod stats;
@@ -30,6 +31,7 @@ pub use devices::{
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
 pub use error::ApiError;
+pub use org_admin::{CodeChoice, SettingRow};
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
 pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, DemoReport, Session};

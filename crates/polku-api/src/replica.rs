@@ -408,7 +408,7 @@ fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
 /// modify-all and user management, [`Action::EraseClient`]; activity memos
 /// follow the same right; the organisation document is never erased).
 ///
-/// Judged on the user's role as the organisation document says now, as if
+/// Judged on the user's rights ([`Rights::for_user`]) as the organisation document says now, as if
 /// active: a tombstone made while the user could erase stays valid after
 /// the user is deactivated (a deactivated user's device is refused at the
 /// hub, so it brings no new tombstones).
@@ -418,7 +418,7 @@ fn may_erase(user: &User, kind: DocKind) -> bool {
     }
     let mut as_active = user.clone();
     as_active.active = true;
-    let rights = Rights::for_role(user.role);
+    let rights = Rights::for_user(user);
     let responsible = BTreeSet::new();
     let scope = ClientScope {
         unit: None,
@@ -628,7 +628,7 @@ impl SyncReplica {
             return None;
         }
         let user = org.users.get(&device.user)?.clone();
-        let rights = Rights::for_role(user.role);
+        let rights = Rights::for_user(&user);
         user.active.then_some((user, rights))
     }
 
@@ -770,6 +770,7 @@ impl SyncReplica {
             }
             DocKind::ActivityMemo => {
                 user.active
+                    && rights.view != Scope::None
                     && (rights.view == Scope::All
                         || scope.unit.is_some_and(|u| user.units.contains(&u)))
             }

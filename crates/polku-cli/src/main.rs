@@ -2,6 +2,7 @@
 //! benchmarks. Thin: parsing, the password prompt and output formatting only; every
 //! rule lives in `polku-api` and below.
 
+mod admin;
 mod bench_sync;
 mod cli;
 mod net;
