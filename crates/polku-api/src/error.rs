@@ -68,6 +68,36 @@ pub enum ApiError {
     /// A temporary password is past its expiry.
     #[error("the temporary password has expired; ask an administrator for a new one")]
     TemporaryPasswordExpired,
+    /// A name or text is longer than its field allows.
+    #[error(transparent)]
+    TooLong(#[from] polku_core::limits::TooLong),
+    /// A setting's value is outside its bounds.
+    #[error(transparent)]
+    SettingOutOfRange(#[from] polku_core::model::SettingOutOfRange),
+    /// An own code cannot be added (invalid, clashing, no Finnish label).
+    #[error(transparent)]
+    OwnCode(#[from] polku_core::codes::OwnCodeError),
+    /// The list already has an own code with this code.
+    #[error("the code already exists in list {list}")]
+    CodeTaken {
+        /// The list.
+        list: polku_core::codes::CodeList,
+    },
+    /// The code is retired: old records keep it, new ones cannot choose it.
+    #[error("the code is retired in list {list} and cannot be chosen for new records")]
+    CodeRetired {
+        /// The list.
+        list: polku_core::codes::CodeList,
+    },
+    /// Another unit has this name.
+    #[error("another unit already has this name")]
+    UnitNameTaken,
+    /// The unit is retired: it takes no new clients or users.
+    #[error("the unit is retired and takes no new clients or users")]
+    UnitRetired,
+    /// The organisation document is changed on the hub only.
+    #[error("the organisation's settings, units, codes and rights are changed on the hub")]
+    OrgChangeOnHubOnly,
     /// Input or a request that cannot be accepted, with a stable code.
     #[error(transparent)]
     Rejected(#[from] Rejection),
@@ -232,6 +262,32 @@ impl ApiError {
                 "record.not_found"
             }
             ApiError::NoConsent => "follow_up.no_consent",
+            ApiError::TooLong(t) => {
+                p("field", t.field.to_string());
+                p("max", t.max.to_string());
+                "input.too_long"
+            }
+            ApiError::SettingOutOfRange(r) => {
+                p("key", r.key.to_string());
+                p("min", r.min.to_string());
+                p("max", r.max.to_string());
+                "settings.out_of_range"
+            }
+            ApiError::OwnCode(e) => {
+                p("reason", format!("{e:?}"));
+                "code.own_code_refused"
+            }
+            ApiError::CodeTaken { list } => {
+                p("list", list.to_string());
+                "code.taken"
+            }
+            ApiError::CodeRetired { list } => {
+                p("list", list.to_string());
+                "code.retired"
+            }
+            ApiError::UnitNameTaken => "unit.name_taken",
+            ApiError::UnitRetired => "unit.retired",
+            ApiError::OrgChangeOnHubOnly => "org.change_on_hub_only",
         };
         ErrorDto {
             code: code.to_owned(),

@@ -14,6 +14,7 @@ mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod org_admin;
 mod record;
 mod replica;
 mod session;
@@ -30,6 +31,7 @@ pub use devices::{
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
 pub use error::{ApiError, ErrorDto, Rejection};
+pub use org_admin::{CodeChoice, SettingRow};
 pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,

@@ -14,6 +14,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use polku_audit::{Code, Detail};
 use polku_core::codes::CodeList;
+use polku_core::limits::{TextField, check_len};
 use polku_core::model::{
     BackgroundField, Client, Consent, ConsentTopic, Disclosure, FollowUp, FollowUpInterval,
     Measure, MeasureStatus, Period, Referral, SituationSnapshot, SnapshotPhase,
@@ -137,6 +138,14 @@ pub enum PeriodText {
     FinalAssessment,
 }
 
+fn long(text: &str) -> Result<()> {
+    Ok(check_len(TextField::LongText, text)?)
+}
+
+fn short(text: &str) -> Result<()> {
+    Ok(check_len(TextField::ShortText, text)?)
+}
+
 fn required(value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(ApiError::Rejected(crate::Rejection::DisclosureIncomplete));
@@ -176,8 +185,7 @@ impl Session {
 
     /// Checks `code` of `list` for a new entry (known, not retired).
     fn new_code(&self, list: CodeList, code: &str) -> Result<()> {
-        self.codes()?.lookup_for_new(list, code)?;
-        Ok(())
+        self.code_for_new(list, code)
     }
 
     fn new_opt_code(&self, list: CodeList, code: Option<&str>) -> Result<()> {
@@ -196,6 +204,7 @@ impl Session {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        long(text)?;
         self.change_record(client, Action::ModifyRecord, codes::BACKGROUND, now, |c| {
             *c.background.get_mut(field) = text.to_owned();
             Ok(())
@@ -254,6 +263,7 @@ impl Session {
         input: PeriodInput,
         now: DateTime<Utc>,
     ) -> Result<PeriodId> {
+        long(&input.goals)?;
         self.new_opt_code(CodeList::ArrivalRoute, input.arrival_route.as_deref())?;
         self.change_record(client, Action::ModifyRecord, codes::PERIOD_OPEN, now, |c| {
             if let Some(r) = input.referral
@@ -281,6 +291,7 @@ impl Session {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        long(text)?;
         self.change_record(client, Action::ModifyRecord, codes::PERIOD_TEXT, now, |c| {
             let p = c
                 .periods
@@ -304,6 +315,7 @@ impl Session {
         close: PeriodClose,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        long(close.final_assessment.as_deref().unwrap_or_default())?;
         self.new_opt_code(CodeList::Outcome, close.outcome.as_deref())?;
         self.change_record(
             client,
@@ -439,6 +451,7 @@ impl Session {
         input: ReferralInput,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
+        long(&input.follow_up)?;
         self.new_code(CodeList::ReferralSource, &input.source)?;
         self.change_record(
             client,
@@ -471,6 +484,7 @@ impl Session {
         decided: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        long(text)?;
         self.change_record(
             client,
             Action::ModifyRecord,
@@ -497,6 +511,7 @@ impl Session {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
+        short(note)?;
         self.change_record(client, Action::ModifyRecord, codes::CONSENT_ADD, now, |c| {
             let id = RecordId::new();
             c.consents.insert(
@@ -548,6 +563,9 @@ impl Session {
         input: DisclosureInput,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
+        for t in [&input.what, &input.recipient, &input.basis] {
+            short(t)?;
+        }
         required(&input.what)?;
         required(&input.recipient)?;
         required(&input.basis)?;
@@ -630,6 +648,7 @@ impl Session {
         notes: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        long(notes)?;
         self.new_opt_code(CodeList::Outcome, result)?;
         self.change_record(
             client,

@@ -408,12 +408,12 @@ fn decode_tombstone(bytes: &[u8]) -> Option<Tombstone> {
 /// modify-all and user management, [`Action::EraseClient`]; activity memos
 /// follow the same right; the organisation document is never erased).
 ///
-/// Judged on the user's role as the organisation document says now, as if
+/// Judged on the user's rights ([`Rights::for_user`]) as the organisation document says now, as if
 /// active: a tombstone made while the user could erase stays valid after
 /// the user is deactivated (a deactivated user's device is refused at the
 /// hub, so it brings no new tombstones).
 fn may_erase(user: &User, kind: DocKind) -> bool {
-    delivery::may_erase(user, &Rights::for_role(user.role), kind)
+    delivery::may_erase(user, &Rights::for_user(user), kind)
 }
 
 /// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
@@ -611,7 +611,7 @@ impl SyncReplica {
             return None;
         }
         let user = org.users.get(&device.user)?.clone();
-        let rights = Rights::for_role(user.role);
+        let rights = Rights::for_user(&user);
         user.active.then_some((user, rights))
     }
 

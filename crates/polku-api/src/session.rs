@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Reason};
 use polku_core::codes::{CodeList, CodeSet};
 use polku_core::doc::{ActivityMemoDoc, ClientDoc, OrgDoc};
+use polku_core::limits::{TextField, check_len};
 use polku_core::model::{
     Client, ClientBasic, ClientRecord, ClientSummary, Memo, Organisation, User, record_doc_id,
 };
@@ -247,7 +248,7 @@ impl Session {
             }
             index.insert(summary.id, summary);
         }
-        let rights = Rights::for_role(user.role);
+        let rights = Rights::for_user(&user);
         // On the hub only active administrators may hold a login: remove any
         // other (left by an older version, which wrapped the hub's key for
         // every user).
@@ -677,12 +678,13 @@ impl Session {
         if first.is_empty() && last.is_empty() {
             return Err(ApiError::Rejected(crate::Rejection::ClientNeedsName));
         }
-        let codes = self.codes()?;
+        check_len(TextField::FirstName, first)?;
+        check_len(TextField::LastName, last)?;
         if let Some(g) = &input.gender {
-            codes.lookup_for_new(CodeList::Gender, g)?;
+            self.code_for_new(CodeList::Gender, g)?;
         }
         if let Some(m) = &input.mother_tongue {
-            codes.lookup_for_new(CodeList::MotherTongue, m)?;
+            self.code_for_new(CodeList::MotherTongue, m)?;
         }
         let unit = self.resolve_unit(input.unit.as_deref())?;
         self.check(
@@ -732,8 +734,9 @@ impl Session {
         if text.trim().is_empty() {
             return Err(ApiError::Rejected(crate::Rejection::EmptyMemo));
         }
+        check_len(TextField::MemoText, text)?;
         let kind = kind.unwrap_or("meeting");
-        self.codes()?.lookup_for_new(CodeList::MemoType, kind)?;
+        self.code_for_new(CodeList::MemoType, kind)?;
         self.check_client(Action::WriteMemo, client, now)?;
         let mut doc = self.load_client(client)?;
         let memo = Memo {
@@ -1025,7 +1028,7 @@ impl Session {
         self.org = doc.organisation()?;
         if let Some(u) = self.org.users.get(&self.user.id) {
             self.user = u.clone();
-            self.rights = Rights::for_role(self.user.role);
+            self.rights = Rights::for_user(&self.user);
         }
         Ok(())
     }
@@ -1058,22 +1061,24 @@ impl Session {
         let org = OrgDoc::from_automerge(self.store.load_doc(self.org_id)?)?.organisation()?;
         if let Some(u) = org.users.get(&self.user.id) {
             self.user = u.clone();
-            self.rights = Rights::for_role(self.user.role);
+            self.rights = Rights::for_user(&self.user);
         }
         self.org = org;
         Ok(())
     }
 
+    /// The unit of a new client: the one named (not retired), else the
+    /// user's first unit that is not retired.
     pub(crate) fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
         match unit {
             None => self
                 .user
                 .units
                 .iter()
-                .next()
+                .find(|u| self.org.units.get(u).is_none_or(|x| x.active))
                 .copied()
                 .ok_or(ApiError::NoUnit),
-            Some(u) => self.unit_by_name(u),
+            Some(u) => self.unit_for_new(u),
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct StatsQuery {
     pub unit: Option<String>,
     /// Suppress cells under this threshold.
     pub suppress: Option<u32>,
+    /// Suppress small cells under the organisation's small-cell threshold
+    /// ([`polku_core::model::Settings::small_cell_threshold`]) when
+    /// `suppress` names no threshold.
+    pub suppress_small_cells: bool,
     /// Language of the labels.
     pub lang: Lang,
     /// The organisation's worker data (yearly report).
@@ -75,6 +79,7 @@ impl StatsQuery {
             period,
             unit: None,
             suppress: None,
+            suppress_small_cells: false,
             lang: Lang::Fi,
             workforce: None,
             export: None,
@@ -117,7 +122,9 @@ impl Session {
         let mut q = Query::new(query.period, now);
         q.unit = unit;
         q.per_worker = per_worker;
-        q.suppress = query.suppress;
+        q.suppress = query.suppress.or(query
+            .suppress_small_cells
+            .then(|| self.org.settings.small_cell_threshold()));
         q.lang = query.lang;
         q.workforce = query.workforce;
         let report = polku_stats::report(

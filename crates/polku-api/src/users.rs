@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_core::limits::{TextField, check_len};
 use polku_core::model::{Role, User};
 use polku_core::rights::{Action, Target};
 use polku_core::{UnitId, UserId};
@@ -93,13 +94,17 @@ impl Session {
         if login.is_empty() {
             return Err(ApiError::Rejected(crate::Rejection::EmptyLogin));
         }
+        check_len(TextField::Login, &login)?;
+        if let Some(name) = &input.display_name {
+            check_len(TextField::DisplayName, name)?;
+        }
         credentials::check_policy(password)?;
         if self.user_by_login(&login).is_ok() {
             return Err(ApiError::LoginTaken);
         }
         let mut units = std::collections::BTreeSet::new();
         for u in &input.units {
-            units.insert(self.unit_by_name(u)?);
+            units.insert(self.unit_for_new(u)?);
         }
         if units.is_empty() {
             units.extend(self.user.units.iter().next().copied());
@@ -111,6 +116,7 @@ impl Session {
             role: input.role,
             units,
             active: true,
+            rights: None,
         };
         let id = user.id;
         let local_login = !self.is_hub()? || input.role == Role::Admin;

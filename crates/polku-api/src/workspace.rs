@@ -185,6 +185,7 @@ impl Workspace {
             role: Role::Admin,
             units: [unit.id].into_iter().collect(),
             active: true,
+            rights: None,
         });
         org.insert_unit(unit);
         let mut doc = OrgDoc::new(&org)?;

@@ -87,6 +87,25 @@ fn error_codes_and_their_parameters() {
         ApiError::NotFound("period"),
         ApiError::NoConsent,
         ApiError::Invalid("client view"),
+        ApiError::TooLong(polku_core::limits::TooLong {
+            field: polku_core::limits::TextField::FirstName,
+            max: 100,
+        }),
+        ApiError::SettingOutOfRange(polku_core::model::SettingOutOfRange {
+            key: polku_core::model::SettingKey::RetentionYears,
+            min: 1,
+            max: 4,
+        }),
+        ApiError::OwnCode(polku_core::codes::OwnCodeError::MissingLabel),
+        ApiError::CodeTaken {
+            list: CodeList::Measure,
+        },
+        ApiError::CodeRetired {
+            list: CodeList::Measure,
+        },
+        ApiError::UnitNameTaken,
+        ApiError::UnitRetired,
+        ApiError::OrgChangeOnHubOnly,
     ];
     for missing in [
         MissingRight::ActiveUser,

@@ -79,6 +79,15 @@ enum Command {
     /// The signed audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Units (yksiköt) of the organisation.
+    #[command(subcommand)]
+    Unit(crate::admin::UnitCommand),
+    /// Code lists (koodistot): the codes to choose from, and own codes.
+    #[command(subcommand)]
+    Code(crate::admin::CodeCommand),
+    /// The organisation's settings.
+    #[command(subcommand)]
+    Org(crate::admin::OrgCommand),
     /// Statistics (PARKki): the outreach report, or `check` for missing mandatory fields.
     Stats(crate::stats::StatsArgs),
 }
@@ -117,6 +126,8 @@ enum UserCommand {
     Passwd,
     /// Set a temporary password for a user, who must change it at the next login.
     ResetPassword { login: String },
+    /// Adjust a user's rights (PAR's check boxes) or reset them to the role's.
+    Rights(crate::admin::RightsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -391,7 +402,7 @@ fn run(cli: Cli) -> Result<()> {
                     let id = parse_client_id(&id)?;
                     let client = session.show_client(id, now)?;
                     let codes = session.codes()?;
-                    output::client(&client, &codes, json)?;
+                    output::client(&client, &codes, session.organisation(), json)?;
                 }
                 ClientCommand::Missing { id, json } => {
                     let missing = session.missing_fields(parse_client_id(&id)?, now)?;
@@ -544,6 +555,7 @@ fn run(cli: Cli) -> Result<()> {
                     let password = read_new_password(&format!("Temporary password for {login}: "))?;
                     session.reset_password(&login, &password, now)?;
                 }
+                UserCommand::Rights(args) => crate::admin::rights(&mut session, args, now)?,
             }
             session.close_at(now)?;
             Ok(())
@@ -610,6 +622,24 @@ fn run(cli: Cli) -> Result<()> {
             }
             session.close_at(now)?;
             Ok(())
+        }
+        Command::Unit(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::admin::unit(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
+        }
+        Command::Code(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::admin::code(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
+        }
+        Command::Org(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::admin::org(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
         }
         Command::Stats(args) => {
             let mut session = login(&store_dir, cli.user, now)?;

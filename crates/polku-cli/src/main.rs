@@ -2,6 +2,7 @@
 //! record, users, devices, sync and statistics. Thin: parsing, the password prompt and output formatting only; every
 //! rule lives in `polku-api` and below.
 
+mod admin;
 mod cli;
 mod net;
 mod output;

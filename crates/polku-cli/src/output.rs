@@ -46,7 +46,7 @@ fn label(codes: &CodeSet, list: CodeList, code: Option<&str>) -> String {
 }
 
 /// `client show`.
-pub fn client(c: &Client, codes: &CodeSet, json: bool) -> Result<()> {
+pub fn client(c: &Client, codes: &CodeSet, org: &Organisation, json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(c)?)?;
@@ -56,6 +56,18 @@ pub fn client(c: &Client, codes: &CodeSet, json: bool) -> Result<()> {
     writeln!(out, "{} {}  ({})", b.first_name, b.last_name, c.id)?;
     if let Some(d) = b.birth_date {
         writeln!(out, "  Syntymäaika:  {}", d.format("%-d.%-m.%Y"))?;
+    }
+    if let Some(unit) = c.unit {
+        let (name, retired) = org
+            .units
+            .get(&unit)
+            .map_or(("?", false), |u| (u.name.as_str(), !u.active));
+        let mark = if retired {
+            " (lakkautettu / retired)"
+        } else {
+            ""
+        };
+        writeln!(out, "  Yksikkö:      {name}{mark}")?;
     }
     writeln!(
         out,
@@ -162,8 +174,8 @@ pub fn users(users: &[User], org: &Organisation, json: bool) -> Result<()> {
     }
     writeln!(
         out,
-        "{:<16}  {:<12}  {:<8}  YKSIKÖT / ENHETER / UNITS",
-        "LOGIN", "ROLE", "ACTIVE"
+        "{:<16}  {:<12}  {:<8}  {:<28}  RIGHTS",
+        "LOGIN", "ROLE", "ACTIVE", "YKSIKÖT / ENHETER / UNITS"
     )?;
     for u in users {
         let units: Vec<&str> = u
@@ -171,9 +183,15 @@ pub fn users(users: &[User], org: &Organisation, json: bool) -> Result<()> {
             .iter()
             .filter_map(|id| org.units.get(id).map(|x| x.name.as_str()))
             .collect();
+        let rights = crate::admin::rights_summary(&polku_core::rights::Rights::for_user(u));
+        let adjusted = if u.rights.is_some() {
+            " (adjusted)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "{:<16}  {:<12}  {:<8}  {}",
+            "{:<16}  {:<12}  {:<8}  {:<28}  {rights}{adjusted}",
             u.login,
             u.role.as_str(),
             if u.active { "yes" } else { "no" },

@@ -21,11 +21,12 @@ pub struct StatsArgs {
     range: RangeArgs,
     #[command(flatten)]
     common: CommonArgs,
-    /// Show cells under N (default 5) as "<N", hiding further cells so they
-    /// cannot be recomputed from totals. A suppressed report holds only the
+    /// Show cells under N (default: the organisation's small-cell threshold,
+    /// `org show`) as "<N", hiding further cells so they cannot be
+    /// recomputed from totals. A suppressed report holds only the
     /// organisation's (or the --unit's) tables, no unit or worker tables.
-    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
-    suppress: Option<u32>,
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    suppress: Option<Option<u32>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     format: ReportFormat,
@@ -142,7 +143,8 @@ pub fn run(session: &mut Session, args: StatsArgs, now: DateTime<Utc>) -> Result
         return emit(&bytes, common.out.as_deref());
     }
     let mut query = args.common.query(&args.range)?;
-    query.suppress = args.suppress;
+    query.suppress = args.suppress.flatten();
+    query.suppress_small_cells = args.suppress.is_some();
     query.workforce = args.workers.map(|workers| Workforce {
         workers,
         person_years: args.person_years.unwrap_or(0.0),

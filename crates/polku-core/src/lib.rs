@@ -10,6 +10,7 @@ pub mod codes;
 pub mod doc;
 pub mod heads;
 pub mod ids;
+pub mod limits;
 pub mod model;
 pub mod password;
 pub mod rights;

@@ -34,6 +34,19 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, narrowest first.
+    pub const ALL: [Scope; 4] = [Scope::None, Scope::Own, Scope::Unit, Scope::All];
+
+    /// The stable string stored in documents. Do not change.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::None => "none",
+            Scope::Own => "own",
+            Scope::Unit => "unit",
+            Scope::All => "all",
+        }
+    }
+
     /// Whether this scope covers a client with the given relation to the user.
     pub fn covers(self, relation: Relation) -> bool {
         match self {
@@ -61,7 +74,34 @@ pub enum AdminRight {
     Statistics,
 }
 
+impl std::str::FromStr for Scope {
+    type Err = crate::model::UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or(crate::model::UnknownVariant { kind: "Scope" })
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl AdminRight {
+    /// The stable string stored in documents. Do not change.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRight::Users => "users",
+            AdminRight::Codes => "codes",
+            AdminRight::Audit => "audit",
+            AdminRight::SupervisorReports => "supervisor_reports",
+            AdminRight::Statistics => "statistics",
+        }
+    }
+
     /// Every administrative right.
     pub const ALL: [AdminRight; 5] = [
         AdminRight::Users,
@@ -70,6 +110,58 @@ impl AdminRight {
         AdminRight::SupervisorReports,
         AdminRight::Statistics,
     ];
+}
+
+impl std::str::FromStr for AdminRight {
+    type Err = crate::model::UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AdminRight::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or(crate::model::UnknownVariant { kind: "AdminRight" })
+    }
+}
+
+impl std::fmt::Display for AdminRight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A per-user adjustment of the role's rights: PAR's check boxes, stored on
+/// the user in the organisation document. Each field given replaces the
+/// role's default; an absent field keeps it. No adjustment at all (the
+/// default) means the role's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RightsAdjustment {
+    /// Administrative rights, replacing the role's whole set.
+    pub admin: Option<BTreeSet<AdminRight>>,
+    /// Which clients the user may view.
+    pub view: Option<Scope>,
+    /// Which clients the user may modify.
+    pub modify: Option<Scope>,
+    /// Basic data only.
+    pub basic_data_only: Option<bool>,
+    /// Memo rights.
+    pub memos: Option<bool>,
+}
+
+impl RightsAdjustment {
+    /// Whether nothing is adjusted.
+    pub fn is_empty(&self) -> bool {
+        *self == RightsAdjustment::default()
+    }
+
+    /// This adjustment with every field `other` gives replaced by it.
+    pub fn merged(&self, other: &RightsAdjustment) -> RightsAdjustment {
+        RightsAdjustment {
+            admin: other.admin.clone().or_else(|| self.admin.clone()),
+            view: other.view.or(self.view),
+            modify: other.modify.or(self.modify),
+            basic_data_only: other.basic_data_only.or(self.basic_data_only),
+            memos: other.memos.or(self.memos),
+        }
+    }
 }
 
 /// The rights of one user: a role's defaults, possibly adjusted per user.
@@ -88,6 +180,32 @@ pub struct Rights {
 }
 
 impl Rights {
+    /// The rights of `user`: the role's defaults with the user's adjustment
+    /// applied ([`User::rights`]). The one place rights come from: the
+    /// session, the hub's scope and its judging of changes all use it.
+    ///
+    /// - a field the adjustment gives replaces the role's default;
+    /// - the modify scope is narrowed to the view scope (one cannot modify
+    ///   what one cannot see);
+    /// - basic data only takes the memo right away (memos are not basic data).
+    pub fn for_user(user: &User) -> Rights {
+        let mut rights = Rights::for_role(user.role);
+        if let Some(adj) = &user.rights {
+            if let Some(admin) = &adj.admin {
+                rights.admin = admin.clone();
+            }
+            rights.view = adj.view.unwrap_or(rights.view);
+            rights.modify = adj.modify.unwrap_or(rights.modify);
+            rights.basic_data_only = adj.basic_data_only.unwrap_or(rights.basic_data_only);
+            rights.memos = adj.memos.unwrap_or(rights.memos);
+        }
+        rights.modify = rights.modify.min(rights.view);
+        if rights.basic_data_only {
+            rights.memos = false;
+        }
+        rights
+    }
+
     /// The PAR defaults of a role.
     pub fn for_role(role: Role) -> Rights {
         match role {

@@ -386,6 +386,27 @@ pub fn own_code() -> impl Strategy<Value = OwnCode> {
     })
 }
 
+/// A per-user rights adjustment, any field given or not.
+pub fn rights_adjustment() -> impl Strategy<Value = crate::rights::RightsAdjustment> {
+    use crate::rights::{AdminRight, Scope};
+    (
+        opt(btree_set(enum_of(&AdminRight::ALL), 0..4)),
+        opt(enum_of(&Scope::ALL)),
+        opt(enum_of(&Scope::ALL)),
+        opt(any::<bool>()),
+        opt(any::<bool>()),
+    )
+        .prop_map(|(admin, view, modify, basic_data_only, memos)| {
+            crate::rights::RightsAdjustment {
+                admin,
+                view,
+                modify,
+                basic_data_only,
+                memos,
+            }
+        })
+}
+
 pub fn organisation() -> impl Strategy<Value = Organisation> {
     let unit = (unit_id(), text(), opt("[0-9]{3}"), any::<bool>()).prop_map(
         |(id, name, municipality, active)| Unit {
@@ -402,15 +423,19 @@ pub fn organisation() -> impl Strategy<Value = Organisation> {
         enum_of(Role::ALL),
         btree_set(unit_id(), 0..3),
         any::<bool>(),
+        opt(rights_adjustment()),
     )
-        .prop_map(|(id, login, display_name, role, units, active)| User {
-            id,
-            login,
-            display_name,
-            role,
-            units,
-            active,
-        });
+        .prop_map(
+            |(id, login, display_name, role, units, active, rights)| User {
+                id,
+                login,
+                display_name,
+                role,
+                units,
+                active,
+                rights,
+            },
+        );
     let device = ("[0-9a-f]{64}", user_id(), text(), instant(), opt(instant())).prop_map(
         |(node_id, user, label, enrolled_at, revoked_at)| Device {
             node_id,
@@ -440,12 +465,15 @@ pub fn organisation() -> impl Strategy<Value = Organisation> {
         (
             own_codes,
             retired,
-            (0u32..10, 0u32..100),
+            (0u32..10, 0u32..100, opt(1u32..240), opt(2u32..20)),
             keyed(device, 0..3, |d| d.node_id.clone()),
         ),
     )
         .prop_map(
-            |((id, name, units, users), (own_codes, retired_codes, (r, l), devices))| {
+            |(
+                (id, name, units, users),
+                (own_codes, retired_codes, (r, l, idle, small), devices),
+            )| {
                 Organisation {
                     id,
                     name,
@@ -456,6 +484,8 @@ pub fn organisation() -> impl Strategy<Value = Organisation> {
                     settings: Settings {
                         retention_years: r,
                         offline_lease_days: l,
+                        idle_lock_minutes: idle,
+                        small_cell_threshold: small,
                     },
                     devices,
                 }

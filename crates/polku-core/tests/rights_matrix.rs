@@ -43,6 +43,7 @@ fn world(role: Role, active: bool) -> World {
             role,
             units: BTreeSet::from([my_unit]),
             active,
+            rights: None,
         },
         my_unit,
         other_unit,
@@ -513,5 +514,156 @@ fn a_modify_scope_wider_than_the_view_scope_gives_nothing_beyond_the_view() {
             [OK, OK, VIEW],
             [OK, OK, VIEW],
         ],
+    );
+}
+
+/// `Rights::for_user`: the role's defaults with the user's adjustment,
+/// table by table (role, adjustment) → (view, modify, basic only, memos,
+/// admin rights), written out by hand.
+#[test]
+fn a_users_rights_are_the_roles_defaults_with_the_adjustment_applied() {
+    use AdminRight::*;
+    use polku_core::rights::RightsAdjustment;
+    let none = RightsAdjustment::default();
+    let adj = |view, modify, basic, memos, admin: Option<&[AdminRight]>| RightsAdjustment {
+        admin: admin.map(|a| a.iter().copied().collect()),
+        view,
+        modify,
+        basic_data_only: basic,
+        memos,
+    };
+    type Row = (
+        Role,
+        Option<RightsAdjustment>,
+        (Scope, Scope, bool, bool, &'static [AdminRight]),
+    );
+    let table: Vec<Row> = vec![
+        // No adjustment: the role's defaults.
+        (
+            Role::Worker,
+            None,
+            (Scope::Unit, Scope::Own, false, true, &[]),
+        ),
+        (
+            Role::Coordinator,
+            None,
+            (
+                Scope::Unit,
+                Scope::None,
+                true,
+                false,
+                &[Audit, SupervisorReports, Statistics],
+            ),
+        ),
+        (
+            Role::Admin,
+            Some(none.clone()),
+            (
+                Scope::All,
+                Scope::All,
+                false,
+                true,
+                &[Users, Codes, Audit, SupervisorReports, Statistics],
+            ),
+        ),
+        // A worker without memo rights.
+        (
+            Role::Worker,
+            Some(adj(None, None, None, Some(false), None)),
+            (Scope::Unit, Scope::Own, false, false, &[]),
+        ),
+        // Reporting only: no clients, statistics.
+        (
+            Role::Worker,
+            Some(adj(
+                Some(Scope::None),
+                Some(Scope::None),
+                None,
+                Some(false),
+                Some(&[Statistics]),
+            )),
+            (Scope::None, Scope::None, false, false, &[Statistics]),
+        ),
+        // Modify is never wider than view.
+        (
+            Role::Worker,
+            Some(adj(Some(Scope::Own), Some(Scope::All), None, None, None)),
+            (Scope::Own, Scope::Own, false, true, &[]),
+        ),
+        // Basic data only takes the memo right away, even if ticked.
+        (
+            Role::Worker,
+            Some(adj(None, None, Some(true), Some(true), None)),
+            (Scope::Unit, Scope::Own, true, false, &[]),
+        ),
+        // A coordinator widened to the whole record and all clients.
+        (
+            Role::Coordinator,
+            Some(adj(Some(Scope::All), None, Some(false), Some(true), None)),
+            (
+                Scope::All,
+                Scope::None,
+                false,
+                true,
+                &[Audit, SupervisorReports, Statistics],
+            ),
+        ),
+        // An admin without user management keeps the rest.
+        (
+            Role::Admin,
+            Some(adj(None, None, None, None, Some(&[Codes, Audit]))),
+            (Scope::All, Scope::All, false, true, &[Codes, Audit]),
+        ),
+    ];
+    for (i, (role, adjustment, (view, modify, basic, memos, admin))) in
+        table.into_iter().enumerate()
+    {
+        let mut w = world(role, true);
+        w.user.rights = adjustment;
+        let r = Rights::for_user(&w.user);
+        assert_eq!(
+            (r.view, r.modify, r.basic_data_only, r.memos),
+            (view, modify, basic, memos),
+            "row {i}"
+        );
+        assert_eq!(
+            r.admin,
+            admin.iter().copied().collect::<BTreeSet<_>>(),
+            "row {i}"
+        );
+    }
+}
+
+/// With an adjustment, `can` follows the adjusted rights: a reporting-only
+/// user sees no client at all, not even their own.
+#[test]
+fn a_reporting_only_user_may_run_statistics_and_touch_no_client() {
+    use polku_core::rights::RightsAdjustment;
+    let mut w = world(Role::Worker, true);
+    w.user.rights = Some(RightsAdjustment {
+        admin: Some([AdminRight::Statistics].into()),
+        view: Some(Scope::None),
+        modify: Some(Scope::None),
+        ..Default::default()
+    });
+    let rights = Rights::for_user(&w.user);
+    check_client_table(&w, &rights, [[VIEW; 3]; 7]);
+    assert_eq!(
+        can(
+            &w.user,
+            &rights,
+            Action::RunStatistics,
+            Target::Organisation
+        ),
+        Ok(())
+    );
+    assert!(
+        can(
+            &w.user,
+            &rights,
+            Action::CreateClient,
+            Target::NewClientIn(Some(w.my_unit))
+        )
+        .is_err()
     );
 }

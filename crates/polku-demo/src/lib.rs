@@ -87,6 +87,7 @@ pub fn staff(seed: u64) -> Staff {
                 role: Role::Worker,
                 units: BTreeSet::from([units[i % units.len()].id]),
                 active: true,
+                rights: None,
             }
         })
         .collect();

@@ -13,6 +13,7 @@ use crate::anonymised::StatsExtract;
 use crate::codes::Labels;
 use crate::ids::*;
 use crate::model::*;
+use crate::rights::RightsAdjustment;
 
 am_struct!(ClientBasic {
     id: val,
@@ -201,6 +202,15 @@ am_struct!(User [id: UserId] {
     role: val,
     units: val,
     active: val,
+    rights: val,
+});
+
+am_struct!(RightsAdjustment {
+    admin: val,
+    view: val,
+    modify: val,
+    basic_data_only: val,
+    memos: val,
 });
 
 am_struct!(OwnCode {
@@ -218,6 +228,8 @@ am_struct!(Labels {
 am_struct!(Settings {
     retention_years: val,
     offline_lease_days: val,
+    idle_lock_minutes: val,
+    small_cell_threshold: val,
 });
 
 am_struct!(Device {

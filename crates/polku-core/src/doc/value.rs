@@ -264,7 +264,10 @@ use crate::codes::CodeList;
 use crate::model::{
     BackgroundField, ConsentTopic, FollowUpInterval, MeasureStatus, Role, SnapshotPhase,
 };
+use crate::rights::{AdminRight, Scope};
 enum_value!(
+    AdminRight,
+    Scope,
     CodeList,
     BackgroundField,
     ConsentTopic,

@@ -23,7 +23,9 @@ pub use client::{
     Measure, MeasureStatus, Memo, Period, Referral, SituationSnapshot, SnapshotPhase,
     record_doc_id,
 };
-pub use org::{Device, Organisation, OwnCode, Role, Settings, Unit, User};
+pub use org::{
+    Device, Organisation, OwnCode, Role, SettingKey, SettingOutOfRange, Settings, Unit, User,
+};
 
 /// Error for a stored enum value that this version does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

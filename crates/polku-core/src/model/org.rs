@@ -131,6 +131,10 @@ pub struct User {
     pub units: BTreeSet<UnitId>,
     /// Deactivated users are refused at their next contact.
     pub active: bool,
+    /// Per-user adjustment of the role's rights (PAR's check boxes); `None`:
+    /// the role's defaults. See [`crate::rights::Rights::for_user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<crate::rights::RightsAdjustment>,
 }
 
 /// An organisation's own code (oma koodi), added to a national list.
@@ -144,7 +148,8 @@ pub struct OwnCode {
     pub parent: Option<String>,
 }
 
-/// Organisation settings.
+/// Organisation settings. Fields added after the first version are
+/// optional: absent in an older document means the default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Keep a client until the end of this many calendar years after the year
@@ -153,20 +158,116 @@ pub struct Settings {
     /// A laptop that has not reached the hub for this many days must
     /// re-authenticate online.
     pub offline_lease_days: u32,
+    /// The app locks (dropping decrypted data) after this many idle minutes;
+    /// `None`: [`SettingKey::IdleLockMinutes`]'s default.
+    #[serde(default)]
+    pub idle_lock_minutes: Option<u32>,
+    /// Statistics cells under this count are suppressed in reports to
+    /// publish, unless the user gives another threshold; `None`:
+    /// [`SettingKey::SmallCellThreshold`]'s default.
+    #[serde(default)]
+    pub small_cell_threshold: Option<u32>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            retention_years: 1,
-            offline_lease_days: 14,
+            retention_years: SettingKey::RetentionYears.default_value(),
+            offline_lease_days: SettingKey::OfflineLeaseDays.default_value(),
+            idle_lock_minutes: None,
+            small_cell_threshold: None,
         }
     }
+}
+
+string_enum! {
+    /// A setting `org set` changes. The string is its name there. Do not change.
+    SettingKey {
+        /// [`Settings::retention_years`].
+        RetentionYears = "retention_years",
+        /// [`Settings::offline_lease_days`].
+        OfflineLeaseDays = "offline_lease_days",
+        /// [`Settings::idle_lock_minutes`].
+        IdleLockMinutes = "idle_lock_minutes",
+        /// [`Settings::small_cell_threshold`].
+        SmallCellThreshold = "small_cell_threshold",
+    }
+}
+
+impl SettingKey {
+    /// The allowed values, inclusive.
+    pub const fn bounds(self) -> (u32, u32) {
+        match self {
+            SettingKey::RetentionYears => (0, Settings::MAX_RETENTION_YEARS),
+            SettingKey::OfflineLeaseDays => (1, 90),
+            SettingKey::IdleLockMinutes => (1, 240),
+            SettingKey::SmallCellThreshold => (2, 20),
+        }
+    }
+
+    /// The value when none is set.
+    pub const fn default_value(self) -> u32 {
+        match self {
+            SettingKey::RetentionYears => 1,
+            SettingKey::OfflineLeaseDays => 14,
+            SettingKey::IdleLockMinutes => 15,
+            SettingKey::SmallCellThreshold => 5,
+        }
+    }
+}
+
+/// A setting's value outside its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{key} must be between {min} and {max}")]
+pub struct SettingOutOfRange {
+    /// The setting.
+    pub key: SettingKey,
+    /// Smallest allowed value.
+    pub min: u32,
+    /// Largest allowed value.
+    pub max: u32,
 }
 
 impl Settings {
     /// Upper bound of [`Settings::retention_years`].
     pub const MAX_RETENTION_YEARS: u32 = 4;
+
+    /// The value of a setting in force (its default when absent).
+    pub fn get(&self, key: SettingKey) -> u32 {
+        match key {
+            SettingKey::RetentionYears => self.retention_years,
+            SettingKey::OfflineLeaseDays => self.offline_lease_days,
+            SettingKey::IdleLockMinutes => self.idle_lock_minutes.unwrap_or(key.default_value()),
+            SettingKey::SmallCellThreshold => {
+                self.small_cell_threshold.unwrap_or(key.default_value())
+            }
+        }
+    }
+
+    /// Sets a setting, refusing a value outside [`SettingKey::bounds`].
+    pub fn set(&mut self, key: SettingKey, value: u32) -> Result<(), SettingOutOfRange> {
+        let (min, max) = key.bounds();
+        if !(min..=max).contains(&value) {
+            return Err(SettingOutOfRange { key, min, max });
+        }
+        match key {
+            SettingKey::RetentionYears => self.retention_years = value,
+            SettingKey::OfflineLeaseDays => self.offline_lease_days = value,
+            SettingKey::IdleLockMinutes => self.idle_lock_minutes = Some(value),
+            SettingKey::SmallCellThreshold => self.small_cell_threshold = Some(value),
+        }
+        Ok(())
+    }
+
+    /// Idle minutes before the app locks.
+    pub fn idle_lock_minutes(&self) -> u32 {
+        self.get(SettingKey::IdleLockMinutes)
+    }
+
+    /// The default small-cell suppression threshold of statistics.
+    pub fn small_cell_threshold(&self) -> u32 {
+        self.get(SettingKey::SmallCellThreshold)
+    }
 
     /// Last day a client whose last period ended on `last_period_end` may be
     /// kept: 31 December of the year `retention_years` (clamped to 0..=4)
@@ -176,6 +277,39 @@ impl Settings {
         let years = self.retention_years.min(Self::MAX_RETENTION_YEARS);
         let year = last_period_end.year().saturating_add_unsigned(years);
         NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX)
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_takes_its_bounds_and_refuses_one_beyond() {
+        for &key in SettingKey::ALL {
+            let (min, max) = key.bounds();
+            let mut s = Settings::default();
+            assert!((min..=max).contains(&s.get(key)), "default of {key}");
+            s.set(key, min).expect("min");
+            assert_eq!(s.get(key), min);
+            s.set(key, max).expect("max");
+            assert_eq!(s.get(key), max);
+            let out = SettingOutOfRange { key, min, max };
+            assert_eq!(s.set(key, max + 1), Err(out));
+            if min > 0 {
+                assert_eq!(s.set(key, min - 1), Err(out));
+            }
+            assert_eq!(s.get(key), max, "a refused value changes nothing");
+        }
+    }
+
+    #[test]
+    fn absent_new_settings_read_as_their_defaults() {
+        let s = Settings::default();
+        assert_eq!(s.idle_lock_minutes(), 15);
+        assert_eq!(s.small_cell_threshold(), 5);
+        assert_eq!(s.offline_lease_days, 14);
+        assert_eq!(s.retention_years, 1);
     }
 }
 

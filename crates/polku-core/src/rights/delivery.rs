@@ -129,6 +129,7 @@ mod tests {
             role,
             units: [unit].into_iter().collect(),
             active: true,
+            rights: None,
         }
     }
 

@@ -79,6 +79,7 @@ pub fn organisation() -> Organisation {
             role: Role::Worker,
             units: BTreeSet::from([unit]),
             active: true,
+            rights: None,
         });
     }
     org
