@@ -206,3 +206,45 @@ fn a_too_long_name_is_refused_naming_the_field_and_the_limit() {
     );
     assert!(!msg.contains("AAAA"), "no personal data in the message");
 }
+
+/// The README's own `client add` example runs as written (with a store and
+/// a user filled in): its codes are ones `code list` offers.
+#[test]
+fn the_readmes_client_add_example_runs_as_written() {
+    let readme = include_str!("../../../README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("polku --store DIR --user NAME client add"))
+        .expect("the README has a client add example");
+    let command = line.split('#').next().expect("command").trim();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    store(dir);
+    let store_arg = dir.to_str().expect("utf-8 path");
+    let args: Vec<&str> = command
+        .split_whitespace()
+        .skip(1)
+        .map(|w| match w {
+            "DIR" => store_arg,
+            "NAME" => "admin",
+            w => w,
+        })
+        .collect();
+    // `polku_with` adds `--store`; the example's own is given first, and
+    // the last one wins, so drop the helper's by passing the rest only.
+    assert_eq!(&args[..4], ["--store", store_arg, "--user", "admin"]);
+    let out = polku_with(dir, PASSWORD, None, Some("Aino\nTestinen\n"), &args[2..]);
+    let id = ok(out);
+    assert!(id.trim().parse::<uuid::Uuid>().is_ok(), "{id}");
+    let gender = args
+        .iter()
+        .position(|a| *a == "--gender")
+        .map(|i| args[i + 1])
+        .expect("the example gives a gender");
+    assert!(
+        ok(admin(dir, &["code", "list", "gender"]))
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(gender)),
+        "{gender} is offered"
+    );
+}
