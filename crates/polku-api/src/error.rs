@@ -71,6 +71,24 @@ pub enum ApiError {
     /// Input that cannot be accepted.
     #[error("invalid input: {0}")]
     Invalid(&'static str),
+    /// A text is longer than its field allows.
+    #[error("the {field} is longer than {max} characters")]
+    TooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its limit, in characters.
+        max: usize,
+    },
+    /// No activity memo with this id is held here.
+    #[error("activity memo {0} not found")]
+    ActivityNotFound(polku_core::ActivityMemoId),
+    /// The client's record has no attachment with this id.
+    #[error("attachment {0} not found")]
+    AttachmentNotFound(polku_core::AttachmentId),
+    /// The attachment is listed in the client's record, but its file is not
+    /// on this device (attachment files do not sync yet).
+    #[error("attachment {0} is not on this device")]
+    AttachmentNotOnThisDevice(polku_core::AttachmentId),
 }
 
 impl ApiError {

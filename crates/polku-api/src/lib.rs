@@ -5,10 +5,13 @@
 //! session, which checks the user's rights (PAR's matrix, `polku_core::rights`) and
 //! writes a signed entry to the device's audit chain before returning.
 
+mod activity;
+mod attachments;
 mod audit_ops;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_stats;
+mod contacts;
 mod credentials;
 mod devices;
 mod edits;
@@ -23,14 +26,20 @@ mod users;
 mod views;
 mod workspace;
 
+pub use activity::{
+    ActivityEdit, ActivityFilter, ActivityInput, MAX_DURATION_MINUTES, MAX_PLACE_CHARS,
+    MAX_TEXT_CHARS,
+};
+pub use attachments::{MAX_FILE_NAME_CHARS, media_type_for};
 pub use audit_ops::{AuditQuery, AuditRow};
+pub use contacts::{ContactEntry, ContactInput};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
 pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
 pub use error::ApiError;
-pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
+pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, DemoReport, Session};
 pub use stats::{StatsFormat, StatsQuery};

@@ -969,7 +969,7 @@ impl Session {
         Ok(())
     }
 
-    fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
+    pub(crate) fn resolve_unit(&self, unit: Option<&str>) -> Result<UnitId> {
         match unit {
             None => self
                 .user

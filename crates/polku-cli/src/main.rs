@@ -4,6 +4,7 @@
 
 mod bench_sync;
 mod cli;
+mod entries;
 mod net;
 mod output;
 mod stats;
