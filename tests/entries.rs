@@ -466,3 +466,55 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
         "{rows:#?}"
     );
 }
+
+/// A laptop that writes a brief-contact log of a unit its user does not work
+/// in (bypassing the API) is refused by the hub, which keeps nothing of it.
+#[test]
+fn the_hub_refuses_a_brief_contact_log_of_another_unit() {
+    use polku_core::doc::BriefDoc;
+    use polku_core::model::BriefContact;
+    let mut n = net();
+    let maija = n.open("maija");
+    let ita = maija
+        .organisation()
+        .units
+        .values()
+        .find(|u| u.name == "Itä")
+        .expect("unit")
+        .id;
+    let mut doc = BriefDoc::genesis(ita, date(2026, 3, 9)).expect("log");
+    let author = maija.user().id;
+    doc.update(|l| {
+        let c = BriefContact {
+            id: polku_core::BriefContactId::new(),
+            date: date(2026, 3, 9),
+            channel: "street".into(),
+            gender: None,
+            age_group: None,
+            topic: None,
+            author,
+            text: String::new(),
+        };
+        l.contacts.insert(c.id, c);
+    })
+    .expect("contact");
+    let id = doc.doc_id().expect("id");
+    maija
+        .store()
+        .create_doc(id, polku_core::DocKind::BriefContacts, &doc.save())
+        .expect("forged log");
+    let mut laptop = maija.into_replica().expect("replica");
+    let (h, l) = sync_in_memory(&mut n.hub, &mut laptop);
+    let (h, l) = (h.expect("hub side"), l.expect("laptop side"));
+    laptop.into_session().close().expect("close");
+    assert!(!h.refused_here.is_empty(), "{h:?}");
+    assert!(!l.refused_by_peer.is_empty(), "{l:?}");
+    assert!(
+        n.hub
+            .session()
+            .store()
+            .list_docs(polku_core::DocKind::BriefContacts)
+            .expect("docs")
+            .is_empty()
+    );
+}
