@@ -662,8 +662,8 @@ impl Session {
         )
     }
 
-    /// This laptop was refused by its hub as revoked: delete every client
-    /// and activity memo document, their history, views, index entries and
+    /// This laptop was refused by its hub as revoked: delete every client,
+    /// activity memo and brief-contact document, their history, views, index entries and
     /// attachments, and checkpoint the WAL so the bytes are gone. The audit
     /// log and the organisation document stay (they hold no client data).
     /// Returns how many documents were deleted.
@@ -676,6 +676,7 @@ impl Session {
             polku_core::DocKind::ClientRecord,
             polku_core::DocKind::ActivityMemo,
             polku_core::DocKind::StatsExtract,
+            polku_core::DocKind::BriefContacts,
         ])?;
         self.index.clear();
         self.dirty.clear();

@@ -105,6 +105,16 @@ pub enum ApiError {
     /// argument names the thing, never a value).
     #[error("invalid input: {0}")]
     Invalid(&'static str),
+    /// No activity memo with this id is held here.
+    #[error("activity memo {0} not found")]
+    ActivityNotFound(polku_core::ActivityMemoId),
+    /// The client's record has no attachment with this id.
+    #[error("attachment {0} not found")]
+    AttachmentNotFound(polku_core::AttachmentId),
+    /// The attachment is listed in the client's record, but its file is not
+    /// on this device (attachment files do not sync yet).
+    #[error("attachment {0} is not on this device")]
+    AttachmentNotOnThisDevice(polku_core::AttachmentId),
     /// No such part of the record (a period, measure, memo… by its id).
     #[error("no such {0} in this client's record")]
     NotFound(&'static str),
@@ -284,6 +294,18 @@ impl ApiError {
             ApiError::CodeRetired { list } => {
                 p("list", list.to_string());
                 "code.retired"
+            }
+            ApiError::ActivityNotFound(id) => {
+                p("id", id.to_string());
+                "activity.not_found"
+            }
+            ApiError::AttachmentNotFound(id) => {
+                p("id", id.to_string());
+                "attachment.not_found"
+            }
+            ApiError::AttachmentNotOnThisDevice(id) => {
+                p("id", id.to_string());
+                "attachment.not_on_this_device"
             }
             ApiError::UnitNameTaken => "unit.name_taken",
             ApiError::UnitRetired => "unit.retired",

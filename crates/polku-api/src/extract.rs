@@ -6,7 +6,8 @@
 //! counted over the extract, so a report made on their laptop equals the
 //! hub's report as of the last sync, while the laptop holds no memo, no
 //! background, no name in it. Activity memos go into it too, without their
-//! place and text (a coordinator's laptop holds only its unit's).
+//! place and text (a coordinator's laptop holds only its unit's), and so do
+//! the brief-contact logs, without their texts.
 //!
 //! Each record's key is a keyed hash of its client's id under a key derived
 //! from the hub's node secret: stable from one derivation to the next (a
@@ -18,7 +19,8 @@ use std::collections::BTreeMap;
 
 use polku_core::DocKind;
 use polku_core::anonymised::{
-    AnonymisedId, AnonymisedRecord, StatsExtract, anonymised_activity, stats_extract_doc_id,
+    AnonymisedId, AnonymisedRecord, StatsExtract, anonymised_activity, anonymised_brief,
+    stats_extract_doc_id,
 };
 use polku_core::doc::ExtractDoc;
 use polku_core::model::User;
@@ -48,7 +50,10 @@ impl Session {
         for (id, kind, hh) in self.store.list_doc_heads()? {
             if matches!(
                 kind,
-                DocKind::Client | DocKind::ClientRecord | DocKind::ActivityMemo
+                DocKind::Client
+                    | DocKind::ClientRecord
+                    | DocKind::ActivityMemo
+                    | DocKind::BriefContacts
             ) {
                 digest.update(id.0.as_bytes());
                 digest.update(&hh.0);
@@ -92,10 +97,19 @@ impl Session {
                 (k, anonymised_activity(m, k))
             })
             .collect();
+        let brief = self
+            .load_brief_logs()?
+            .iter()
+            .map(|l| {
+                let k = record_key(&l.id.0);
+                (k, anonymised_brief(l, k))
+            })
+            .collect();
         let extract = StatsExtract {
             id: doc_id,
             records,
             activity,
+            brief,
         };
         let digest = *digest.as_bytes();
         match stored {

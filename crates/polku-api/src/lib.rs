@@ -5,9 +5,12 @@
 //! session, which checks the user's rights (PAR's matrix, `polku_core::rights`) and
 //! writes a signed entry to the device's audit chain before returning.
 
+mod activity;
+mod attachments;
 mod audit_ops;
 #[cfg(feature = "bench-internals")]
 pub mod bench_hooks;
+mod contacts;
 mod credentials;
 mod devices;
 mod edits;
@@ -24,7 +27,13 @@ mod users;
 mod views;
 mod workspace;
 
+pub use activity::{
+    ActivityEdit, ActivityFilter, ActivityInput, MAX_DURATION_MINUTES, MAX_PLACE_CHARS,
+    MAX_TEXT_CHARS,
+};
+pub use attachments::{MAX_FILE_NAME_CHARS, media_type_for};
 pub use audit_ops::{AuditQuery, AuditRow};
+pub use contacts::{ContactEntry, ContactInput};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
 pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
@@ -32,7 +41,7 @@ pub use devices::{
 };
 pub use error::{ApiError, ErrorDto, Rejection};
 pub use org_admin::{CodeChoice, SettingRow};
-pub use polku_store::{DB_FILE, KdfParams, PasswordVerifier};
+pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };

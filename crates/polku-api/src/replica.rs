@@ -10,14 +10,18 @@
 //!   its pinned hub.
 //! - **Scope.** A hub offers a laptop the organisation document, the clients
 //!   its user may view (PAR's rights, [`polku_core::rights::can`] with
-//!   `ViewBasic`) and the activity memos of its units; the unit and
+//!   `ViewBasic`) and the activity memos and brief-contact logs of its
+//!   units ([`polku_core::rights::may_view_unit_work`]); the unit and
 //!   responsible workers are read from the documents themselves (cached by
 //!   heads hash), so edits by other processes count. A laptop offers
 //!   everything it holds.
 //! - **Changes from a laptop** need the user's modify right on the client
 //!   before and after the change (plus the memo or record right for what the
 //!   change touches); the organisation document is changed only on the hub;
-//!   an activity memo needs the memo's unit among the user's units.
+//!   an activity memo or a brief-contact log needs its unit among the
+//!   user's units, before and after the change
+//!   ([`polku_core::rights::may_record_unit_work`], the rule the API applies
+//!   to local writes), and a log must keep the id its unit and month derive.
 //! - **Saving** appends, in one store transaction for all documents, the
 //!   changes each document got since it was loaded, and refreshes the sealed
 //!   search-index entry and view of client documents.
@@ -48,9 +52,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
-use polku_core::doc::{ActivityMemoDoc, BasicDoc, RecordDoc, credential};
+use polku_core::doc::{ActivityMemoDoc, BasicDoc, BriefDoc, RecordDoc, credential};
 use polku_core::model::{ClientBasic, ClientRecord, ClientSummary, User, record_doc_id};
-use polku_core::rights::{Action, ClientScope, Rights, Scope, Target, can, delivery};
+use polku_core::rights::{
+    Action, ClientScope, Rights, Target, can, delivery, may_record_unit_work,
+};
 use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
 use polku_store::{StoreError, heads_hash as store_heads_hash};
 use polku_sync::docset::{DocSet, apply_in_place};
@@ -316,8 +322,18 @@ fn memo_scope(doc: AutoCommit) -> Option<DocScope> {
     })
 }
 
+fn brief_scope(doc: AutoCommit) -> Option<DocScope> {
+    let log = BriefDoc::from_automerge(doc).ok()?.log().ok()?;
+    Some(DocScope {
+        unit: Some(log.unit),
+        responsible: BTreeSet::new(),
+        of: None,
+    })
+}
+
 fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
     match kind {
+        DocKind::BriefContacts => brief_scope(doc),
         DocKind::Client => client_scope(doc),
         DocKind::ClientRecord => record_scope(doc),
         DocKind::ActivityMemo => memo_scope(doc),
@@ -695,6 +711,7 @@ impl SyncReplica {
                 DocKind::Client,
                 DocKind::ClientRecord,
                 DocKind::ActivityMemo,
+                DocKind::BriefContacts,
                 DocKind::Credential,
             ] {
                 // A damaged document fails the bulk load: fall back to one by one.
@@ -915,17 +932,29 @@ impl SyncReplica {
             let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
             units.push(hydrate(at).ok_or(RefusedReason::Invalid)?.unit);
         }
-        let ok = user.active
-            && rights.modify != Scope::None
-            && !rights.basic_data_only
-            && units
-                .iter()
-                .all(|u| rights.modify == Scope::All || user.units.contains(u));
-        if ok {
-            Ok(())
-        } else {
-            Err(RefusedReason::NotPermitted)
+        may_record_unit_work(user, rights, &units).map_err(|_| RefusedReason::NotPermitted)
+    }
+
+    /// A peer's change of a brief-contact log: a valid log that keeps the
+    /// id its unit and month derive, every contact dated in that month, and
+    /// the right to record work in the unit (the same rule as a local write).
+    fn check_brief_change(
+        user: &User,
+        rights: &Rights,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        let hydrate = |doc: AutoCommit| BriefDoc::from_automerge(doc).ok()?.log().ok();
+        let after = hydrate(change.after.clone()).ok_or(RefusedReason::Invalid)?;
+        if after.id != change.id || !after.id_matches() || !after.dates_match() {
+            return Err(RefusedReason::Invalid);
         }
+        let mut units = vec![after.unit];
+        if let Some(heads) = change.before {
+            let mut copy = change.after.clone();
+            let at = copy.fork_at(heads).map_err(|_| RefusedReason::Invalid)?;
+            units.push(hydrate(at).ok_or(RefusedReason::Invalid)?.unit);
+        }
+        may_record_unit_work(user, rights, &units).map_err(|_| RefusedReason::NotPermitted)
     }
 }
 
@@ -1150,7 +1179,7 @@ impl Replica for SyncReplica {
                             }
                         }
                         DocKind::Organisation => org_changed = true,
-                        DocKind::ActivityMemo | DocKind::StatsExtract => {}
+                        DocKind::ActivityMemo | DocKind::StatsExtract | DocKind::BriefContacts => {}
                         DocKind::Credential => credentials_changed.push(w.id),
                     }
                 }
@@ -1188,6 +1217,7 @@ impl Replica for SyncReplica {
             DocKind::Client => self.check_basic_change(&user, &rights, change),
             DocKind::ClientRecord => self.check_record_change(&user, &rights, change),
             DocKind::ActivityMemo => Self::check_memo_change(&user, &rights, change),
+            DocKind::BriefContacts => Self::check_brief_change(&user, &rights, change),
             DocKind::Credential => self.check_credential_change(&user, &rights, change),
         }
     }

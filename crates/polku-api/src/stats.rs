@@ -110,12 +110,18 @@ impl Session {
         } else {
             self.load_extract()?
         };
-        let (clients, anonymised, activity_memos) = match extract {
-            Some(e) => (Vec::new(), e.decoded(), e.decoded_activity()),
+        let (clients, anonymised, activity_memos, brief_contacts) = match extract {
+            Some(e) => (
+                Vec::new(),
+                e.decoded(),
+                e.decoded_activity(),
+                e.decoded_brief(),
+            ),
             None => (
                 self.load_clients(false)?,
                 self.load_anonymised()?,
                 self.load_activity_memos()?,
+                self.load_brief_logs()?,
             ),
         };
         let codes = self.codes()?;
@@ -132,6 +138,7 @@ impl Session {
                 clients: &clients,
                 anonymised: &anonymised,
                 activity_memos: &activity_memos,
+                brief_contacts: &brief_contacts,
             },
             &q,
             &self.org,

@@ -106,6 +106,9 @@ fn error_codes_and_their_parameters() {
         ApiError::UnitNameTaken,
         ApiError::UnitRetired,
         ApiError::OrgChangeOnHubOnly,
+        ApiError::ActivityNotFound(polku_core::ActivityMemoId(id(5))),
+        ApiError::AttachmentNotFound(polku_core::AttachmentId(id(6))),
+        ApiError::AttachmentNotOnThisDevice(polku_core::AttachmentId(id(6))),
     ];
     for missing in [
         MissingRight::ActiveUser,

@@ -122,6 +122,7 @@ pub fn run(sizes: &[usize], repeats: usize) -> StatsBenchReport {
                 clients: &data.clients,
                 anonymised: &[],
                 activity_memos: &data.activity_memos,
+                brief_contacts: &[],
             };
             let mut query = Query::new(ReportPeriod::Year(year), Utc::now());
             let time = |query: &Query| {

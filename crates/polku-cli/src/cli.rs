@@ -73,6 +73,15 @@ enum Command {
     Memo(MemoCommand),
     #[command(flatten)]
     Record(crate::record_cmd::RecordCommand),
+    /// Activity memos (toimintamuistiot): street work, online work, groups, training.
+    #[command(subcommand)]
+    Activity(crate::entries::ActivityCommand),
+    /// Brief contacts (lyhyet kontaktit): young people met who give no name.
+    #[command(subcommand)]
+    Contact(crate::entries::ContactCommand),
+    /// Attachments (liitteet) of a client.
+    #[command(subcommand)]
+    Attachment(crate::entries::AttachmentCommand),
     /// Users, roles and passwords.
     #[command(subcommand)]
     User(UserCommand),
@@ -511,6 +520,24 @@ fn run(cli: Cli) -> Result<()> {
             println!("{memo}");
             session.close_at(now)?;
             Ok(())
+        }
+        Command::Activity(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::entries::activity(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
+        }
+        Command::Contact(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::entries::contact(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
+        }
+        Command::Attachment(cmd) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let result = crate::entries::attachment(&mut session, cmd, now);
+            session.close_at(now)?;
+            result
         }
         Command::User(cmd) => {
             let passwd = matches!(cmd, UserCommand::Passwd);

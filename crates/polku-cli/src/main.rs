@@ -4,6 +4,7 @@
 
 mod admin;
 mod cli;
+mod entries;
 mod net;
 mod output;
 mod record_cmd;

@@ -31,7 +31,9 @@ use uuid::Uuid;
 
 use crate::codes::age_group_on;
 use crate::ids::{DocId, OrgId, PeriodId, UnitId, UserId};
-use crate::model::{ActivityMemo, Client, MeasureStatus, SituationSnapshot, SnapshotPhase};
+use crate::model::{
+    ActivityMemo, BriefContactLog, Client, MeasureStatus, SituationSnapshot, SnapshotPhase,
+};
 
 /// Stands for a stored code that is not a well-formed code (see [`is_code`]).
 pub const INVALID_CODE: &str = "?";
@@ -455,6 +457,24 @@ pub struct StatsExtract {
     /// Activity memos (toimintamuistiot) without their place and text
     /// ([`anonymised_activity`]), encoded the same way.
     pub activity: BTreeMap<AnonymisedId, EncodedRecord>,
+    /// Brief-contact logs without their texts ([`anonymised_brief`]),
+    /// encoded the same way.
+    pub brief: BTreeMap<AnonymisedId, EncodedRecord>,
+}
+
+/// A brief-contact log as the statistics count it: no text, a key instead
+/// of its id. (Brief contacts hold nothing identifying; the worker who
+/// recorded each is kept for the supervisor's per-worker tables, as activity
+/// memos keep theirs.)
+pub fn anonymised_brief(log: &BriefContactLog, key: AnonymisedId) -> EncodedRecord {
+    let mut l = log.clone();
+    l.id = DocId(key.0);
+    for c in l.contacts.values_mut() {
+        c.text = String::new();
+    }
+    let mut out = vec![RECORD_VERSION];
+    out.extend(postcard::to_allocvec(&l).unwrap_or_default());
+    EncodedRecord(out)
 }
 
 /// An activity memo as the statistics count it: no place, no text, a key
@@ -485,6 +505,7 @@ impl StatsExtract {
             id: stats_extract_doc_id(org),
             records: BTreeMap::new(),
             activity: BTreeMap::new(),
+            brief: BTreeMap::new(),
         }
     }
 
@@ -493,6 +514,17 @@ impl StatsExtract {
         self.records
             .values()
             .filter_map(AnonymisedRecord::decode)
+            .collect()
+    }
+
+    /// The decodable brief-contact logs (sorted by key).
+    pub fn decoded_brief(&self) -> Vec<BriefContactLog> {
+        self.brief
+            .values()
+            .filter_map(|e| match e.0.split_first() {
+                Some((&RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+                _ => None,
+            })
             .collect()
     }
 

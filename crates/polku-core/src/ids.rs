@@ -134,6 +134,11 @@ id_type!(
     ActivityMemoId
 );
 id_type!(
+    random
+    /// A brief contact (lyhyt kontakti) inside a brief-contact log document.
+    BriefContactId
+);
+id_type!(
     /// An organisation; also the id of the organisation document.
     OrgId
 );
@@ -202,6 +207,8 @@ pub enum DocKind {
     ClientRecord,
     /// The hub's statistics extract (see [`crate::anonymised::StatsExtract`]).
     StatsExtract,
+    /// One unit's brief contacts of one month (see [`crate::model::BriefContactLog`]).
+    BriefContacts,
 }
 
 impl DocKind {
@@ -214,6 +221,7 @@ impl DocKind {
             DocKind::Credential => 4,
             DocKind::ClientRecord => 5,
             DocKind::StatsExtract => 6,
+            DocKind::BriefContacts => 7,
         }
     }
     /// Inverse of [`DocKind::code`].
@@ -225,6 +233,7 @@ impl DocKind {
             4 => Some(DocKind::Credential),
             5 => Some(DocKind::ClientRecord),
             6 => Some(DocKind::StatsExtract),
+            7 => Some(DocKind::BriefContacts),
             _ => None,
         }
     }

@@ -36,6 +36,8 @@ string_enum! {
         /// A long free text: background, goals, final assessment, an
         /// activity memo's or brief contact's text.
         LongText = "long_text",
+        /// An attachment's file name.
+        FileName = "file_name",
     }
 }
 
@@ -46,6 +48,7 @@ impl TextField {
             TextField::FirstName | TextField::LastName => 100,
             TextField::DisplayName | TextField::UnitName => 100,
             TextField::Login => 64,
+            TextField::FileName => 255,
             TextField::OrgName | TextField::CodeLabel | TextField::Place => 200,
             TextField::ShortText => 2_000,
             TextField::MemoText | TextField::LongText => 20_000,

@@ -484,4 +484,141 @@ fn client_action(
     }
 }
 
+/// Whether `user` may see the unit-scoped work records (activity memos,
+/// brief contacts) of `unit`: their view scope is all, or `unit` is one of
+/// their units. An inactive user, or one with no client view (reporting
+/// only), sees none.
+pub fn may_view_unit_work(user: &User, rights: &Rights, unit: UnitId) -> Result<(), Denied> {
+    if !user.active {
+        deny(MissingRight::ActiveUser)
+    } else if rights.view == Scope::None {
+        // Reporting-only: activity memos reach them anonymised, in the
+        // statistics extract.
+        deny(MissingRight::View)
+    } else if rights.view == Scope::All || user.units.contains(&unit) {
+        Ok(())
+    } else {
+        deny(MissingRight::View)
+    }
+}
+
+/// Whether `user` may create or change a unit-scoped work record (activity
+/// memo, brief contact) that belongs to each of `units` (a change: the unit
+/// before and the unit after). The one rule the API (a local write) and the
+/// hub (a laptop's change) both apply:
+/// - an inactive user may do nothing ([`MissingRight::ActiveUser`]);
+/// - the user needs some modify scope ([`MissingRight::Modify`]);
+/// - a basic-data-only user records no work ([`MissingRight::FullRecord`]);
+/// - every unit is one of the user's units, unless the modify scope is all
+///   ([`MissingRight::Modify`]).
+pub fn may_record_unit_work(user: &User, rights: &Rights, units: &[UnitId]) -> Result<(), Denied> {
+    if !user.active {
+        return deny(MissingRight::ActiveUser);
+    }
+    if rights.modify == Scope::None {
+        return deny(MissingRight::Modify);
+    }
+    if rights.basic_data_only {
+        return deny(MissingRight::FullRecord);
+    }
+    if rights.modify != Scope::All && !units.iter().all(|u| user.units.contains(u)) {
+        return deny(MissingRight::Modify);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod unit_work_tests {
+    use super::*;
+
+    fn user(role: Role, units: &[UnitId]) -> User {
+        User {
+            id: UserId::new(),
+            login: "u".into(),
+            display_name: "U".into(),
+            role,
+            units: units.iter().copied().collect(),
+            active: true,
+            rights: None,
+        }
+    }
+
+    /// Each row: role, in the unit, active → view, record.
+    #[test]
+    fn unit_work_rights_table() {
+        let (mine, other) = (UnitId::new(), UnitId::new());
+        let m = |r: MissingRight| Err(Denied { missing: r });
+        type Decision = Result<(), Denied>;
+        let rows: [(Role, bool, bool, Decision, Decision); 7] = [
+            (Role::Worker, true, true, Ok(()), Ok(())),
+            (
+                Role::Worker,
+                false,
+                true,
+                m(MissingRight::View),
+                m(MissingRight::Modify),
+            ),
+            (
+                Role::Worker,
+                true,
+                false,
+                m(MissingRight::ActiveUser),
+                m(MissingRight::ActiveUser),
+            ),
+            (Role::Admin, false, true, Ok(()), Ok(())),
+            (
+                Role::Coordinator,
+                true,
+                true,
+                Ok(()),
+                m(MissingRight::Modify),
+            ),
+            (
+                Role::Coordinator,
+                false,
+                true,
+                m(MissingRight::View),
+                m(MissingRight::Modify),
+            ),
+            (
+                Role::Admin,
+                true,
+                false,
+                m(MissingRight::ActiveUser),
+                m(MissingRight::ActiveUser),
+            ),
+        ];
+        for (role, in_unit, active, view, record) in rows {
+            let units = if in_unit { [mine] } else { [other] };
+            let mut u = user(role, &units);
+            u.active = active;
+            let r = Rights::for_role(role);
+            assert_eq!(
+                may_view_unit_work(&u, &r, mine),
+                view,
+                "{role:?} {in_unit} {active}"
+            );
+            assert_eq!(
+                may_record_unit_work(&u, &r, &[mine]),
+                record,
+                "{role:?} {in_unit} {active}"
+            );
+        }
+        // A change moving a record out of the worker's units is refused.
+        let w = user(Role::Worker, &[mine]);
+        let r = Rights::for_role(Role::Worker);
+        assert_eq!(
+            may_record_unit_work(&w, &r, &[mine, other]),
+            m(MissingRight::Modify)
+        );
+        // Basic-data-only rights record no work, even with a modify scope.
+        let mut narrowed = r.clone();
+        narrowed.basic_data_only = true;
+        assert_eq!(
+            may_record_unit_work(&w, &narrowed, &[mine]),
+            m(MissingRight::FullRecord)
+        );
+    }
+}
+
 pub mod delivery;

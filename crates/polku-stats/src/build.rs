@@ -249,6 +249,29 @@ impl Ctx<'_> {
                 person_marks.as_ref().map(|m| m[i].as_slice()),
             ));
         }
+        // Brief contacts: a column of their own in the gender and age-group
+        // tables (the two share their total, so they are suppressed together).
+        let brief_grids = [
+            column_grid(&acc.brief_gender, true),
+            column_grid(&acc.brief_age, true),
+        ];
+        let brief_marks = self.threshold.map(|t| suppress_together(&brief_grids, t));
+        for (i, grid) in brief_grids.iter().enumerate() {
+            let column = self.table(
+                TableKey::Gender,
+                Text::BriefContacts,
+                Text::BriefContacts,
+                vec![self.column("brief_contacts", Text::BriefContacts)],
+                self.with_total(self.dim_rows(&d.person[i])),
+                grid,
+                brief_marks.as_ref().map(|m| m[i].as_slice()),
+            );
+            let table = &mut person_tables[i];
+            table.columns.extend(column.columns);
+            for (row, extra) in table.rows.iter_mut().zip(column.rows) {
+                row.cells.extend(extra.cells);
+            }
+        }
         let ended_col = vec![self.column("ended", Text::EndedPeriods)];
         let mut ended_tables = Vec::new();
         for (i, (key, title, header)) in ENDED_TABLES.iter().enumerate() {
@@ -464,6 +487,11 @@ impl Ctx<'_> {
                 total_cell(activities, "activity_memos"),
             ),
             ("met", Text::SMet, total_cell(activities, "met")),
+            (
+                "brief_contacts",
+                Text::SBriefContacts,
+                total_cell(p, "brief_contacts"),
+            ),
         ];
         Table {
             key: TableKey::Summary,

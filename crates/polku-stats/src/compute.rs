@@ -24,7 +24,11 @@
 //! - **measures**: a young person counts once on each measure row they have in
 //!   a period in the range;
 //! - **referrals** and **contacts** are counted by the date received or
-//!   written; activity memos by their date.
+//!   written; activity memos by their date;
+//! - **brief contacts** (lyhyet kontaktit) are young people reached who gave
+//!   no name: each contact dated in the range counts once, by the gender and
+//!   age group recorded with it, in a column of their own beside the named
+//!   young people (the same person met twice cannot be told apart).
 //!
 //! Groups: the organisation; each unit (the client's unit, the activity
 //! memo's unit); each worker (young people they are responsible for, contacts
@@ -35,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use polku_core::anonymised::{AnonymisedPeriod, AnonymisedRecord};
 use polku_core::codes::{CodeList, CodeSet, Lang};
-use polku_core::model::{ActivityMemo, Client, Organisation};
+use polku_core::model::{ActivityMemo, BriefContactLog, Client, Organisation};
 use polku_core::{UnitId, UserId};
 
 use crate::period::{DateRange, ReportPeriod};
@@ -50,6 +54,8 @@ pub struct Inputs<'a> {
     pub anonymised: &'a [AnonymisedRecord],
     /// Activity memos.
     pub activity_memos: &'a [ActivityMemo],
+    /// Brief contacts, by unit and month.
+    pub brief_contacts: &'a [BriefContactLog],
 }
 
 /// What report to make.
@@ -198,6 +204,10 @@ pub(crate) struct Acc {
     pub activities: Vec<[u64; 2]>,
     /// Gender row × age-group column.
     pub met: Vec<u64>,
+    /// Brief contacts per gender row.
+    pub brief_gender: Vec<u64>,
+    /// Brief contacts per age-group row.
+    pub brief_age: Vec<u64>,
     pub periods_active: u64,
     pub periods_started: u64,
 }
@@ -212,6 +222,8 @@ impl Acc {
             contacts: vec![0; d.memo_type.len()],
             activities: vec![[0; 2]; d.activity.len()],
             met: vec![0; d.gender.len() * d.age.len()],
+            brief_gender: vec![0; d.gender.len()],
+            brief_age: vec![0; d.age.len()],
             periods_active: 0,
             periods_started: 0,
         }
@@ -470,6 +482,27 @@ pub(crate) fn count(inputs: &Inputs<'_>, query: &Query, d: &Dims) -> Counts {
             acc.activities[kind][1] += total;
             for &(cell, n) in &met {
                 acc.met[cell] += n;
+            }
+        }
+    }
+    for log in inputs.brief_contacts {
+        if query.unit.is_some_and(|u| u != log.unit) {
+            continue;
+        }
+        for c in log.contacts.values().filter(|c| range.contains(c.date)) {
+            let g = d.gender.row(c.gender.as_deref());
+            let a = d.age.row(c.age_group.as_deref());
+            let mut groups = vec![GroupId::Organisation];
+            if query.per_unit {
+                groups.push(GroupId::Unit(Some(log.unit)));
+            }
+            if query.per_worker {
+                groups.push(GroupId::Worker(Some(c.author)));
+            }
+            for grp in groups {
+                let acc = counts.group(grp, d);
+                acc.brief_gender[g] += 1;
+                acc.brief_age[a] += 1;
             }
         }
     }

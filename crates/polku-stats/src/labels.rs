@@ -36,6 +36,7 @@ pub(crate) enum Text {
     Contacts,
     ActivityMemos,
     Met,
+    BriefContacts,
     // Table titles.
     TSummary,
     TGender,
@@ -78,6 +79,7 @@ pub(crate) enum Text {
     SContacts,
     SActivityMemos,
     SMet,
+    SBriefContacts,
     // The mandatory-field check.
     CClient,
     CResponsible,
@@ -142,6 +144,16 @@ pub(crate) fn text(lang: Lang, t: Text) -> &'static str {
             "Activity memos",
         ),
         Text::Met => ("Tavattuja nuoria", "Träffade unga", "Young people met"),
+        Text::BriefContacts => (
+            "Lyhyet kontaktit (nimettömät)",
+            "Korta kontakter (anonyma)",
+            "Brief contacts (anonymous)",
+        ),
+        Text::SBriefContacts => (
+            "Lyhyissä kontakteissa tavoitetut nuoret (nimettömät, eivät sisälly yllä oleviin)",
+            "Unga som nåtts i korta kontakter (anonyma, ingår inte ovan)",
+            "Young people reached in brief contacts (anonymous, not in the figures above)",
+        ),
         Text::TSummary => ("Yhteenveto", "Sammanfattning", "Summary"),
         Text::TGender => (
             "Tavoitetut nuoret sukupuolen mukaan",

@@ -118,6 +118,7 @@ fn run(
             clients,
             anonymised,
             activity_memos: memos,
+            brief_contacts: &[],
         },
         &q,
         &w.org,

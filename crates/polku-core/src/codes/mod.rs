@@ -46,6 +46,10 @@ string_enum! {
         ActivityKind = "activity_kind",
         /// Age group (ikäryhmä).
         AgeGroup = "age_group",
+        /// Channel of a brief contact (lyhyen kontaktin kanava).
+        ContactChannel = "contact_channel",
+        /// Topic of a brief contact (lyhyen kontaktin aihe).
+        ContactTopic = "contact_topic",
     }
 }
 

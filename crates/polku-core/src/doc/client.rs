@@ -5,11 +5,13 @@
 use automerge::{AutoCommit, ChangeHash};
 
 use super::{
-    ActivityMemoDoc, ActorId, BasicDoc, Conflict, ConflictValue, DocError, OrgDoc, RecordDoc,
+    ActivityMemoDoc, ActorId, BasicDoc, BriefDoc, Conflict, ConflictValue, DocError, OrgDoc,
+    RecordDoc,
 };
 use crate::ids::{ClientId, DocId, DocKind, MemoId, PeriodId, RecordId};
 use crate::model::{
-    ActivityMemo, BackgroundField, Client, ClientRecord, ClientSummary, Organisation, record_doc_id,
+    ActivityMemo, BackgroundField, BriefContactLog, Client, ClientRecord, ClientSummary,
+    Organisation, record_doc_id,
 };
 
 /// A free-text field of a client document.
@@ -432,6 +434,29 @@ impl ActivityMemoDoc {
     /// Splices the memo text (positions in Unicode code points).
     pub fn splice_text(&mut self, pos: usize, delete: usize, insert: &str) -> Result<(), DocError> {
         self.splice_text_at(&["text"], pos, delete, insert)
+    }
+}
+
+impl BriefDoc {
+    /// The first change of `unit`'s log of the month of `date`, the same
+    /// bytes on every node (its actor is derived from the log's id; no time,
+    /// no message): two laptops that each start the month's log offline
+    /// share its map, so their contacts merge. Later changes are written
+    /// with a fresh random actor.
+    pub fn genesis(unit: crate::ids::UnitId, date: chrono::NaiveDate) -> Result<Self, DocError> {
+        let log = BriefContactLog::empty(unit, date);
+        let mut h =
+            blake3::Hasher::new_derive_key("polku 2026-12 brief contact log genesis actor v1");
+        h.update(log.id.0.as_bytes());
+        let actor = ActorId::from(&h.finalize().as_bytes()[..16]);
+        let mut doc = Self::new_with_actor(&log, actor)?;
+        doc.set_actor(ActorId::random());
+        Ok(doc)
+    }
+
+    /// Hydrates the log.
+    pub fn log(&self) -> Result<BriefContactLog, DocError> {
+        self.get()
     }
 }
 

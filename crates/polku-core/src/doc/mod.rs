@@ -36,7 +36,7 @@ pub use conflict::{Conflict, ConflictValue};
 
 use crate::anonymised::StatsExtract;
 use crate::ids::{DocId, DocKind};
-use crate::model::{ActivityMemo, ClientBasic, ClientRecord, Organisation};
+use crate::model::{ActivityMemo, BriefContactLog, ClientBasic, ClientRecord, Organisation};
 use value::At;
 
 /// Layout version written into new documents.
@@ -125,6 +125,7 @@ mod sealed {
     impl Sealed for crate::model::ClientRecord {}
     impl Sealed for crate::anonymised::StatsExtract {}
     impl Sealed for crate::model::ActivityMemo {}
+    impl Sealed for crate::model::BriefContactLog {}
     impl Sealed for crate::model::Organisation {}
 }
 
@@ -160,6 +161,12 @@ impl DocModel for ActivityMemo {
         self.id.into()
     }
 }
+impl DocModel for BriefContactLog {
+    const KIND: DocKind = DocKind::BriefContacts;
+    fn doc_id(&self) -> DocId {
+        self.id
+    }
+}
 impl DocModel for Organisation {
     const KIND: DocKind = DocKind::Organisation;
     fn doc_id(&self) -> DocId {
@@ -175,6 +182,7 @@ fn kind_str(kind: DocKind) -> &'static str {
         DocKind::Credential => "credential",
         DocKind::ClientRecord => "client_record",
         DocKind::StatsExtract => "stats_extract",
+        DocKind::BriefContacts => "brief_contacts",
     }
 }
 
@@ -186,6 +194,7 @@ fn kind_from_str(s: &str) -> Option<DocKind> {
         DocKind::Credential,
         DocKind::ClientRecord,
         DocKind::StatsExtract,
+        DocKind::BriefContacts,
     ]
     .into_iter()
     .find(|k| kind_str(*k) == s)
@@ -199,6 +208,8 @@ pub type RecordDoc = Doc<ClientRecord>;
 pub type ExtractDoc = Doc<StatsExtract>;
 /// An activity memo document.
 pub type ActivityMemoDoc = Doc<ActivityMemo>;
+/// One unit's brief contacts of one month (see [`crate::model::BriefContactLog`]).
+pub type BriefDoc = Doc<BriefContactLog>;
 /// The organisation document.
 pub type OrgDoc = Doc<Organisation>;
 

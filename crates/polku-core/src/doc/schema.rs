@@ -41,6 +41,24 @@ am_struct!(StatsExtract {
     id: val,
     records: val,
     activity: val,
+    brief: val,
+});
+
+am_struct!(BriefContactLog {
+    id: val,
+    unit: val,
+    month: val,
+    contacts: val,
+});
+
+am_struct!(BriefContact [id: BriefContactId] {
+    date: val,
+    channel: val,
+    gender: val,
+    age_group: val,
+    topic: val,
+    author: val,
+    text: text,
 });
 
 am_struct!(BasicData {

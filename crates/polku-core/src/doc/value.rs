@@ -228,6 +228,7 @@ id_value!(
     SnapshotId,
     RecordId,
     ActivityMemoId,
+    BriefContactId,
     OrgId,
     UnitId,
     UserId,

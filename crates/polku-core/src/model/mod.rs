@@ -13,10 +13,12 @@
 //! and stored at millisecond precision.
 
 mod activity;
+mod brief;
 mod client;
 mod org;
 
 pub use activity::{ActivityMemo, MetCounts};
+pub use brief::{BriefContact, BriefContactLog, brief_log_doc_id, month_key};
 pub use client::{
     Address, AttachmentRef, Background, BackgroundField, BasicData, Client, ClientBasic,
     ClientRecord, ClientSummary, Consent, ConsentTopic, Disclosure, FollowUp, FollowUpInterval,

@@ -27,11 +27,11 @@ pub fn may_receive(user: &User, rights: &Rights, kind: DocKind, facts: &ClientSc
         DocKind::ClientRecord => {
             can(user, rights, Action::ViewRecord, Target::Client(facts)).is_ok()
         }
-        DocKind::ActivityMemo => {
-            user.active
-                && (rights.view == Scope::All
-                    || facts.unit.is_some_and(|u| user.units.contains(&u)))
-        }
+        // Unit-scoped work records; reporting-only users (no client view)
+        // get them through the statistics extract only.
+        DocKind::ActivityMemo | DocKind::BriefContacts => facts
+            .unit
+            .is_some_and(|u| super::may_view_unit_work(user, rights, u).is_ok()),
         DocKind::Credential => user.active && facts.responsible.contains(&user.id),
         DocKind::StatsExtract => user.active && gets_extract(user, rights),
     }
