@@ -424,3 +424,78 @@ fn a_memo_deleted_on_one_laptop_while_another_edits_it_keeps_the_edit() {
     assert_eq!(m.text, "Tavattiin kirjastossa, sovittiin uusi aika.");
     maija.close().expect("close");
 }
+
+/// A change that arrives by sync is held to the limits the API holds its
+/// own writes to: a laptop that writes a 10,000-character name behind the
+/// API (a damaged or hostile one) is refused, and keeps its copy.
+#[test]
+fn the_hub_refuses_texts_past_their_limits_that_arrive_by_sync() {
+    use polku_core::doc::ClientDoc;
+    use polku_core::model::record_doc_id;
+    use polku_sync::protocol::RefusedReason;
+    let hub_dir = tempfile::tempdir().expect("hub");
+    let maija_dir = tempfile::tempdir().expect("maija");
+    let mut admin = demo_hub(hub_dir.path(), 2);
+    add_worker(&mut admin, hub_dir.path(), "maija", "Keskusta", MAIJA_PW);
+    enrol_in_process(&mut admin, "maija", MAIJA_PW, maija_dir.path(), [56; 32]);
+    let mut hub = admin.into_replica().expect("hub");
+    sync(&mut hub, maija_dir.path(), "maija", MAIJA_PW);
+
+    let now = Utc::now();
+    let mut maija = login(maija_dir.path(), "maija", MAIJA_PW);
+    let c = maija
+        .add_client(
+            ClientInput {
+                first_name: "Pitkä".into(),
+                last_name: "Testinen".into(),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("client");
+    maija.add_memo(c, "Tavattiin.", None, now).expect("memo");
+    // Behind the API: a 10,000-character first name and health text.
+    let store = maija.store();
+    let mut doc = ClientDoc::from_parts(
+        store.load_doc(c.into()).expect("basic"),
+        store.load_doc(record_doc_id(c)).ok(),
+    )
+    .expect("doc");
+    doc.update(|x| {
+        x.basic.first_name = "a".repeat(10_000);
+        x.background.health = "b".repeat(30_000);
+    })
+    .expect("update");
+    for part in doc.save_changes() {
+        if part.new {
+            store
+                .create_doc(part.id, part.kind, &part.bytes)
+                .expect("create");
+        } else {
+            store
+                .append_change(part.id, &part.bytes, &part.heads)
+                .expect("append");
+        }
+    }
+    let mut laptop = maija.into_replica().expect("replica");
+    let (h, l) = sync_in_memory(&mut hub, &mut laptop);
+    let (h, _) = (h.expect("hub side"), l.expect("laptop side"));
+    for doc in [c.into(), record_doc_id(c)] {
+        assert!(
+            h.refused_here
+                .iter()
+                .any(|r| r.doc == doc && r.reason == RefusedReason::Invalid),
+            "{:?}",
+            h.refused_here
+        );
+    }
+    laptop.into_session().close().expect("close");
+    // The laptop keeps its copy; the hub holds nothing of it.
+    let mut s = login(maija_dir.path(), "maija", MAIJA_PW);
+    assert_eq!(
+        s.show_client(c, now).expect("show").basic.first_name.len(),
+        10_000
+    );
+    s.close().expect("close");
+    assert!(hub.session_mut().show_client(c, now).is_err());
+}

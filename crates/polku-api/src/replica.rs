@@ -810,6 +810,9 @@ impl SyncReplica {
         if DocId::from(after.id) != change.id {
             return Err(RefusedReason::Invalid);
         }
+        // The hub holds a change from a peer to the limits the API holds its
+        // own writes to.
+        polku_core::limits::check_basic(&after).map_err(|_| RefusedReason::Invalid)?;
         let before = match change.before {
             None => {
                 can(
@@ -868,6 +871,7 @@ impl SyncReplica {
         if after.id != change.id || record_doc_id(after.client) != change.id {
             return Err(RefusedReason::Invalid);
         }
+        polku_core::limits::check_record(&after).map_err(|_| RefusedReason::Invalid)?;
         let before = match change.before {
             None => ClientRecord::empty(after.client),
             Some(heads) => {

@@ -77,9 +77,92 @@ pub fn check_len(field: TextField, value: &str) -> Result<(), TooLong> {
     }
 }
 
+/// Every text of a client's basic data within its limit (what the hub
+/// checks in a change that arrives by sync, as the API checks its own).
+pub fn check_basic(basic: &crate::model::ClientBasic) -> Result<(), TooLong> {
+    let b = &basic.basic;
+    check_len(TextField::FirstName, &b.first_name)?;
+    check_len(TextField::LastName, &b.last_name)?;
+    for t in [
+        &b.email,
+        &b.phone,
+        &b.address.street,
+        &b.address.postal_code,
+        &b.address.city,
+    ] {
+        check_len(TextField::ShortText, t)?;
+    }
+    Ok(())
+}
+
+/// Every text of the rest of a client's record within its limit.
+pub fn check_record(record: &crate::model::ClientRecord) -> Result<(), TooLong> {
+    let bg = &record.background;
+    for t in [
+        &bg.education,
+        &bg.work_experience,
+        &bg.skills,
+        &bg.strengths,
+        &bg.goal,
+        &bg.health,
+        &bg.family,
+        &bg.other,
+    ] {
+        check_len(TextField::LongText, t)?;
+    }
+    for m in record.memos.values() {
+        check_len(TextField::MemoText, &m.text)?;
+    }
+    for p in record.periods.values() {
+        check_len(TextField::LongText, &p.goals)?;
+        check_len(TextField::LongText, &p.final_assessment)?;
+    }
+    for r in record.referrals.values() {
+        check_len(TextField::LongText, &r.follow_up)?;
+    }
+    for k in record.consents.values() {
+        check_len(TextField::ShortText, &k.note)?;
+    }
+    for d in record.disclosures.values() {
+        for t in [&d.what, &d.recipient, &d.basis] {
+            check_len(TextField::ShortText, t)?;
+        }
+    }
+    for f in record.follow_ups.values() {
+        check_len(TextField::LongText, &f.notes)?;
+    }
+    for a in record.attachments.values() {
+        check_len(TextField::FileName, &a.file_name)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_with_one_text_past_its_limit_is_refused_whole() {
+        let id = crate::ids::ClientId::new();
+        let mut client = crate::model::Client::new(id, chrono::Utc::now());
+        client.basic.first_name = "Aino".into();
+        client.background.health = "Ei erityistä.".into();
+        let (basic, record) = client.split();
+        assert_eq!(check_basic(&basic), Ok(()));
+        assert_eq!(check_record(&record), Ok(()));
+        let mut long = client.clone();
+        long.basic.first_name = "a".repeat(101);
+        assert_eq!(
+            check_basic(&long.split().0),
+            Err(TooLong {
+                field: TextField::FirstName,
+                max: 100
+            })
+        );
+        let mut long = client;
+        long.background.health = "a".repeat(20_001);
+        assert!(check_record(&long.split().1).is_err());
+    }
 
     #[test]
     fn every_field_accepts_its_limit_and_refuses_one_more() {
