@@ -456,12 +456,9 @@ fn run(cli: Cli) -> Result<()> {
             session.close_at(now)?;
             Ok(())
         }
-        Command::Record(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let out = crate::record_cmd::run(&mut session, cmd, now);
-            session.close_at(now)?;
-            out
-        }
+        Command::Record(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::record_cmd::run(s, cmd, now)
+        }),
         Command::Memo(
             ref cmd @ (MemoCommand::Edit { .. }
             | MemoCommand::Rm { .. }
@@ -478,14 +475,7 @@ fn run(cli: Cli) -> Result<()> {
                     memo_id: m,
                     text,
                 } => {
-                    let text = if text == "-" {
-                        let mut all = String::new();
-                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
-                            .context("could not read the memo text from standard input")?;
-                        all.trim_end_matches(['\r', '\n']).to_owned()
-                    } else {
-                        text.clone()
-                    };
+                    let text = text_arg(text.clone())?;
                     session.edit_memo(parse_client_id(client_id)?, memo_id(m)?, &text, now)?;
                 }
                 MemoCommand::Rm {
@@ -508,37 +498,21 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let mut session = login(&store_dir, cli.user, now)?;
             let id = parse_client_id(&client_id)?;
-            let text = if text == "-" {
-                let mut all = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
-                    .context("could not read the memo text from standard input")?;
-                all.trim_end_matches(['\r', '\n']).to_owned()
-            } else {
-                text
-            };
+            let text = text_arg(text)?;
             let memo = session.add_memo(id, &text, kind.as_deref(), now)?;
             println!("{memo}");
             session.close_at(now)?;
             Ok(())
         }
-        Command::Activity(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::entries::activity(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
-        Command::Contact(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::entries::contact(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
-        Command::Attachment(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::entries::attachment(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
+        Command::Activity(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::entries::activity(s, cmd, now)
+        }),
+        Command::Contact(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::entries::contact(s, cmd, now)
+        }),
+        Command::Attachment(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::entries::attachment(s, cmd, now)
+        }),
         Command::User(cmd) => {
             let passwd = matches!(cmd, UserCommand::Passwd);
             let mut session = login_for(&store_dir, cli.user, passwd, now)?;
@@ -650,30 +624,18 @@ fn run(cli: Cli) -> Result<()> {
             session.close_at(now)?;
             Ok(())
         }
-        Command::Unit(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::admin::unit(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
-        Command::Code(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::admin::code(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
-        Command::Org(cmd) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::admin::org(&mut session, cmd, now);
-            session.close_at(now)?;
-            result
-        }
-        Command::Stats(args) => {
-            let mut session = login(&store_dir, cli.user, now)?;
-            let result = crate::stats::run(&mut session, args, now);
-            session.close_at(now)?;
-            result
-        }
+        Command::Unit(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::admin::unit(s, cmd, now)
+        }),
+        Command::Code(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::admin::code(s, cmd, now)
+        }),
+        Command::Org(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::admin::org(s, cmd, now)
+        }),
+        Command::Stats(args) => in_session(&store_dir, cli.user, now, |s| {
+            crate::stats::run(s, args, now)
+        }),
     }
 }
 
@@ -736,15 +698,40 @@ fn read_new_password_from(var: &str, prompt: &str) -> Result<String> {
     Ok(first)
 }
 
+/// `arg`, or when it is `-`, all of standard input without the final newline
+/// (personal text kept out of shell history and the process list).
+pub(crate) fn text_arg(arg: String) -> Result<String> {
+    if arg != "-" {
+        return Ok(arg);
+    }
+    let mut all = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
+        .context("could not read the text from standard input")?;
+    Ok(all.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Log in, run `f` in the session, and close it whatever `f` returned.
+fn in_session(
+    store_dir: &std::path::Path,
+    user: Option<String>,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Session) -> Result<()>,
+) -> Result<()> {
+    let mut session = login(store_dir, user, now)?;
+    let result = f(&mut session);
+    session.close_at(now)?;
+    result
+}
+
 /// Standard input read line by line, for arguments given as `-`.
 #[derive(Default)]
-struct StdinLines {
+pub(crate) struct StdinLines {
     lines: Option<std::io::Lines<std::io::StdinLock<'static>>>,
 }
 
 impl StdinLines {
     /// `arg`, or when it is `-`, the next line of standard input.
-    fn or_arg(&mut self, arg: String) -> Result<String> {
+    pub(crate) fn or_arg(&mut self, arg: String) -> Result<String> {
         if arg != "-" {
             return Ok(arg);
         }

@@ -102,15 +102,7 @@ impl TextArgs {
             let t = std::fs::read_to_string(&path).context("could not read the text file")?;
             return Ok(Some(t.trim_end_matches(['\r', '\n']).to_owned()));
         }
-        match self.text.as_deref() {
-            Some("-") => {
-                let mut all = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
-                    .context("could not read the text from standard input")?;
-                Ok(Some(all.trim_end_matches(['\r', '\n']).to_owned()))
-            }
-            _ => Ok(self.text),
-        }
+        self.text.map(crate::cli::text_arg).transpose()
     }
 }
 

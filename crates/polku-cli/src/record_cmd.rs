@@ -6,7 +6,7 @@
 //! notes) given as `-` is read from standard input, so that it stays out of
 //! shell history and the process list.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use polku_api::{
@@ -257,41 +257,7 @@ fn word<T: std::str::FromStr>(s: &str, what: &str, choices: &str) -> Result<T> {
         .map_err(|_| anyhow::anyhow!("unknown {what}; use {choices}"))
 }
 
-/// Standard input read line by line, for texts given as `-`.
-#[derive(Default)]
-struct Stdin {
-    lines: Option<std::io::Lines<std::io::StdinLock<'static>>>,
-}
-
-impl Stdin {
-    /// `arg`, or when it is `-`, the next line of standard input.
-    fn line(&mut self, arg: String) -> Result<String> {
-        if arg != "-" {
-            return Ok(arg);
-        }
-        let lines = self
-            .lines
-            .get_or_insert_with(|| std::io::BufRead::lines(std::io::stdin().lock()));
-        match lines.next() {
-            Some(line) => Ok(line
-                .context("could not read standard input")?
-                .trim_end_matches('\r')
-                .to_owned()),
-            None => anyhow::bail!("standard input ended before every `-` argument was read"),
-        }
-    }
-}
-
-/// `arg`, or when it is `-`, all of standard input (without the final newline).
-fn text(arg: String) -> Result<String> {
-    if arg != "-" {
-        return Ok(arg);
-    }
-    let mut all = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
-        .context("could not read the text from standard input")?;
-    Ok(all.trim_end_matches(['\r', '\n']).to_owned())
-}
+use crate::cli::{StdinLines as Stdin, text_arg as text};
 
 fn opt_text(arg: Option<String>) -> Result<Option<String>> {
     arg.map(text).transpose()
@@ -486,9 +452,9 @@ pub(crate) fn run(session: &mut Session, cmd: RecordCommand, now: DateTime<Utc>)
         }) => {
             let mut stdin = Stdin::default();
             let input = DisclosureInput {
-                what: stdin.line(what)?,
-                recipient: stdin.line(recipient)?,
-                basis: stdin.line(basis)?,
+                what: stdin.or_arg(what)?,
+                recipient: stdin.or_arg(recipient)?,
+                basis: stdin.or_arg(basis)?,
                 date,
             };
             let d = session.add_disclosure(client(&c)?, input, now)?;
