@@ -1,0 +1,3 @@
+export function ClientCard({ id }: { id: string; initialTab: number }) {
+  return <p>{id}</p>;
+}
