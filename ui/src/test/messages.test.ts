@@ -75,3 +75,17 @@ describe("message files", () => {
     );
   });
 });
+
+describe("message keys used in the code", () => {
+  it("all exist in fi.json (a typo in t(\"…\") would show the key)", async () => {
+    const mods = import.meta.glob("../**/*.tsx", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+    const used = new Set<string>();
+    for (const [path, src] of Object.entries(mods)) {
+      if (path.includes("/test/")) continue;
+      for (const m of src.matchAll(/\bt\(\s*"([a-z_]+\.[a-z_.]+)"/g)) used.add(m[1]);
+    }
+    expect(used.size).toBeGreaterThan(100);
+    const missing = [...used].filter((k) => !(k in fi));
+    expect(missing).toEqual([]);
+  });
+});
