@@ -11,7 +11,7 @@ export function renderApp(opts: MockOptions & { lang?: Lang } = {}) {
   setInvoke(backend.invoke);
   const user = userEvent.setup();
   const r = render(
-    <I18nProvider initial={opts.lang ?? "fi"}>
+    <I18nProvider initial={"lang" in opts ? opts.lang : "fi"}>
       <App />
     </I18nProvider>,
   );
