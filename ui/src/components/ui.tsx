@@ -88,8 +88,8 @@ export function DateField(props: {
   return (
     <TextInput
       id={props.id}
-      labelText={props.label}
-      hintText={t("common.date_hint")}
+      labelText={`${props.label} (${t("common.date_hint")})`}
+      fullWidth
       optionalText={props.optional ? t("common.optional") : undefined}
       value={props.value}
       onChange={(v) => props.onChange(String(v ?? ""))}

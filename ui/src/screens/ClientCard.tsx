@@ -163,11 +163,11 @@ export function ClientCard({ id, initialTab }: { id: string; initialTab: number 
             aria-keyshortcuts={`Alt+${i + 1}`}
           >
             {t(x.key)}
-            <span className="key" aria-hidden="true">
-              Alt+{i + 1}
-            </span>
           </button>
         ))}
+        <span className="tab-hint muted" aria-hidden="true">
+          {t("card.tab_hint")}
+        </span>
       </div>
       <div
         role="tabpanel"

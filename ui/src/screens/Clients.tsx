@@ -144,6 +144,7 @@ export function Clients({ focus }: { focus?: number }) {
           autoComplete="off"
           data-testid="client-search"
           className="search-input"
+          fullWidth
         />
         <fieldset className="filters">
           <legend className="visually-hidden">{t("clients.filters")}</legend>

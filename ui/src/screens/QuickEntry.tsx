@@ -81,6 +81,11 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
     else setHighlight(found.length > 0 ? 2 : 1);
   }, [query, found.length]);
 
+  // The highlighted option is the choice (what Tab or Enter takes), so "Valittu" never says otherwise.
+  useEffect(() => {
+    setWho(opts[highlight] ?? opts[0]);
+  }, [opts, highlight]);
+
   function close() {
     onClose();
     const el = returnTo.current as HTMLElement | null;
@@ -337,7 +342,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
               id={`${listId}-text`}
               className="native-textarea"
               value={text}
-              rows={3}
+              rows={2}
               onChange={(e) => setText(e.target.value)}
               aria-invalid={v.text ? true : undefined}
               aria-describedby={v.text ? `${listId}-text-err` : undefined}
