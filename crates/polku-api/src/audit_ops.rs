@@ -90,6 +90,12 @@ impl Session {
         }
         // Record first, so the listing includes its own view entry.
         self.record(now, AuditAction::View, None, Detail::Code(AUDIT_LOG))?;
+        self.audit_rows(&filter)
+    }
+
+    /// The entries `filter` selects as rows, oldest first. Neither checked
+    /// nor audited: the caller does both.
+    pub(crate) fn audit_rows(&self, filter: &Filter) -> Result<Vec<AuditRow>> {
         let entries = self.decoded_entries()?;
         let mut rows: Vec<AuditRow> = entries
             .iter()

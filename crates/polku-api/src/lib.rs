@@ -22,6 +22,7 @@ mod record;
 mod replica;
 mod session;
 mod stats;
+mod subject_access;
 mod trail;
 mod users;
 mod views;
@@ -48,6 +49,7 @@ pub use record::{
 pub use replica::{AuditGap, SyncReplica};
 pub use session::{ClientInput, ClientView, DemoReport, LockedSession, Part, Session};
 pub use stats::{StatsFormat, StatsQuery};
+pub use subject_access::{ExportLang, FieldChange, SubjectAccess, SubjectAccessData};
 pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;
 pub use workspace::{CLOCK_BACK_TOLERANCE_MINUTES, HubPin, Workspace};

@@ -215,6 +215,19 @@ enum ClientCommand {
     },
     /// Move a client to another unit.
     Unit { id: String, unit: String },
+    /// Subject access (tarkastusoikeus): everything held on the client, with
+    /// the history of every field and every audit entry about them, as a
+    /// printable page (subject-access.html), JSON (subject-access.json) and
+    /// the attachments, into a new folder. Audited.
+    Export {
+        id: String,
+        /// The folder to create (it must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Language of the page: fi or sv.
+        #[arg(long, default_value = "fi")]
+        lang: String,
+    },
     /// Add (or with --remove, remove) a responsible worker by login name.
     Responsible {
         id: String,
@@ -424,6 +437,15 @@ fn run(cli: Cli) -> Result<()> {
                             println!("{}", serde_json::to_string(m)?);
                         }
                     }
+                }
+                ClientCommand::Export { id, out, lang } => {
+                    crate::entries::subject_access(
+                        &mut session,
+                        parse_client_id(&id)?,
+                        &out,
+                        &lang,
+                        now,
+                    )?;
                 }
                 ClientCommand::Unit { id, unit } => {
                     session.set_client_unit(parse_client_id(&id)?, &unit, now)?;

@@ -474,3 +474,49 @@ pub fn attachment(session: &mut Session, cmd: AttachmentCommand, now: DateTime<U
     }
     Ok(())
 }
+
+/// Write client `id`'s subject-access export into the new folder `out`.
+pub fn subject_access(
+    session: &mut Session,
+    id: ClientId,
+    out: &std::path::Path,
+    lang: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let lang = match lang {
+        "fi" => polku_api::ExportLang::Fi,
+        "sv" => polku_api::ExportLang::Sv,
+        _ => bail!("the language is fi or sv"),
+    };
+    let export = session.subject_access(id, lang, now)?;
+    std::fs::create_dir(out).context("could not create the output folder (it must not exist)")?;
+    let write = |name: &str, body: &str| {
+        std::fs::write(out.join(name), body).context("could not write the export")
+    };
+    write("subject-access.html", &export.html)?;
+    write("subject-access.json", &export.json)?;
+    if !export.data.client.attachments.is_empty() {
+        let dir = out.join("attachments");
+        std::fs::create_dir(&dir).context("could not create the attachments folder")?;
+        for (att, reference) in &export.data.client.attachments {
+            let (_, mut reader) = session.open_attachment(id, *att, now)?;
+            // The id keeps names unique; the name is the person's own file name.
+            let safe: String = reference
+                .file_name
+                .chars()
+                .map(|c| {
+                    if c == '/' || c == '\\' || c.is_control() {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let path = dir.join(format!("{att}-{safe}"));
+            let mut file = std::fs::File::create(&path).context("could not write an attachment")?;
+            std::io::copy(&mut reader, &mut file).context("an attachment could not be read")?;
+        }
+    }
+    println!("{}", out.display());
+    Ok(())
+}

@@ -224,6 +224,47 @@ fn activity_contact_and_attachment_verbs_round_trip() {
         "",
     ));
     assert_eq!(std::fs::read_to_string(&out).expect("read"), body);
+    // Subject access: the page, the JSON and the attachment, into a new folder.
+    let export = dir.path().join("export");
+    ok(&polku_in(
+        store,
+        &[
+            "client",
+            "export",
+            &client,
+            "--out",
+            export.to_str().expect("path"),
+            "--lang",
+            "sv",
+        ],
+        "",
+    ));
+    let page = std::fs::read_to_string(export.join("subject-access.html")).expect("html");
+    assert!(page.contains("<html lang=\"sv\">"));
+    let data: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(export.join("subject-access.json")).expect("json"),
+    )
+    .expect("json");
+    assert_eq!(data["client"]["id"], client.as_str());
+    let files: Vec<_> = std::fs::read_dir(export.join("attachments"))
+        .expect("attachments")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(std::fs::read_to_string(&files[0]).expect("read"), body);
+    // An existing folder is never written into.
+    let again = polku_in(
+        store,
+        &[
+            "client",
+            "export",
+            &client,
+            "--out",
+            export.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert!(!again.status.success());
     ok(&polku_in(store, &["attachment", "rm", &client, att], ""));
     let list = json(&polku_in(
         store,
