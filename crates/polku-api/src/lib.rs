@@ -20,6 +20,7 @@ pub mod fault;
 mod org_admin;
 mod record;
 mod replica;
+mod retention;
 mod session;
 mod stats;
 mod subject_access;
@@ -47,6 +48,7 @@ pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
 pub use replica::{AuditGap, SyncReplica};
+pub use retention::RetentionRow;
 pub use session::{ClientInput, ClientView, DemoReport, LockedSession, Part, Session};
 pub use stats::{StatsFormat, StatsQuery};
 pub use subject_access::{ExportLang, FieldChange, SubjectAccess, SubjectAccessData};

@@ -88,6 +88,9 @@ enum Command {
     /// The signed audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Retention (säilytysaika): clients past the organisation's retention.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Units (yksiköt) of the organisation.
     #[command(subcommand)]
     Unit(crate::admin::UnitCommand),
@@ -137,6 +140,15 @@ enum UserCommand {
     ResetPassword { login: String },
     /// Adjust a user's rights (PAR's check boxes) or reset them to the role's.
     Rights(crate::admin::RightsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// The clients you may see who are past retention, by responsible worker.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -581,6 +593,36 @@ fn run(cli: Cli) -> Result<()> {
                 UserCommand::Rights(args) => crate::admin::rights(&mut session, args, now)?,
             }
             session.close_at(now)?;
+            Ok(())
+        }
+        Command::Retention(RetentionCommand::List { json }) => {
+            let mut session = login(&store_dir, cli.user, now)?;
+            let rows = session.retention_due(now)?;
+            session.close_at(now)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("Nobody is past retention.");
+            } else {
+                let mut current: Option<&str> = None;
+                for r in &rows {
+                    let who = r
+                        .responsible
+                        .first()
+                        .map_or("(no responsible worker)", String::as_str);
+                    if current != Some(who) {
+                        println!("{who}:");
+                        current = Some(who);
+                    }
+                    let ended = r
+                        .last_period_end
+                        .map_or("no period".to_owned(), |d| format!("last period ended {d}"));
+                    println!(
+                        "  {}  {}, {}  {ended}, kept until {}",
+                        r.client, r.last_name, r.first_name, r.keep_until
+                    );
+                }
+            }
             Ok(())
         }
         Command::Audit(cmd) => {
