@@ -137,3 +137,35 @@ fn clients_past_retention_are_listed_per_responsible_worker_within_the_users_rig
     assert!(due.iter().any(|r| r.client == old));
     assert_eq!(due.len(), 2, "the open one is never due: {due:?}");
 }
+
+#[test]
+fn the_privacy_notice_is_written_from_the_organisations_real_settings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut admin = demo_workspace(dir.path(), 0);
+    admin
+        .set_setting(SettingKey::RetentionYears, 3, Utc::now())
+        .expect("retention");
+    admin
+        .set_setting(SettingKey::IdleLockMinutes, 7, Utc::now())
+        .expect("idle");
+    let org = admin.organisation().name.clone();
+    let fi = admin.privacy_notice(polku_api::ExportLang::Fi);
+    assert!(fi.starts_with("# Tietosuojaseloste"));
+    assert!(fi.contains(&org));
+    assert!(fi.contains("vielä 3 kalenterivuoden ajan"), "{fi}");
+    assert!(fi.contains("7 minuutin"));
+    assert!(fi.contains("Keskusta") && fi.contains("Itä"), "the units");
+    assert!(fi.contains("[Täydennä"), "places to complete are marked");
+    let sv = admin.privacy_notice(polku_api::ExportLang::Sv);
+    assert!(sv.starts_with("# Dataskyddsbeskrivning"));
+    assert!(sv.contains("ytterligare 3 kalenderår"));
+    // A changed setting changes the notice.
+    admin
+        .set_setting(SettingKey::RetentionYears, 1, Utc::now())
+        .expect("retention");
+    assert!(
+        admin
+            .privacy_notice(polku_api::ExportLang::Fi)
+            .contains("vielä 1 kalenterivuoden ajan")
+    );
+}

@@ -18,6 +18,7 @@ mod error;
 mod extract;
 pub mod fault;
 mod org_admin;
+mod privacy_notice;
 mod record;
 mod replica;
 mod retention;

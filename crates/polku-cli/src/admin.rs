@@ -82,6 +82,13 @@ pub enum OrgCommand {
     /// Change a setting: retention_years, offline_lease_days,
     /// idle_lock_minutes or small_cell_threshold.
     Set { key: String, value: String },
+    /// The privacy notice (tietosuojaseloste) from the organisation's real
+    /// settings, to complete where marked and publish.
+    PrivacyNotice {
+        /// fi or sv.
+        #[arg(long, default_value = "fi")]
+        lang: String,
+    },
 }
 
 /// `polku user rights LOGIN …`: PAR's check boxes for one user. Flags
@@ -306,6 +313,14 @@ pub fn code(session: &mut Session, cmd: CodeCommand, now: DateTime<Utc>) -> Resu
 /// Run `polku org …`.
 pub fn org(session: &mut Session, cmd: OrgCommand, now: DateTime<Utc>) -> Result<()> {
     match cmd {
+        OrgCommand::PrivacyNotice { lang } => {
+            let lang = match lang.as_str() {
+                "fi" => polku_api::ExportLang::Fi,
+                "sv" => polku_api::ExportLang::Sv,
+                _ => anyhow::bail!("the language is fi or sv"),
+            };
+            print!("{}", session.privacy_notice(lang));
+        }
         OrgCommand::Show { json } => {
             let rows = session.settings();
             let mut out = std::io::stdout().lock();
