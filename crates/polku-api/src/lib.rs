@@ -33,7 +33,7 @@ pub use activity::{
 };
 pub use attachments::{MAX_FILE_NAME_CHARS, media_type_for};
 pub use audit_ops::{AuditQuery, AuditRow};
-pub use contacts::{ContactEntry, ContactInput};
+pub use contacts::{ContactEdit, ContactEntry, ContactInput};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
 pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
