@@ -61,3 +61,21 @@ describe("record tabs", () => {
     expect((await h.findByTestId("disclosure-list")).textContent).toContain("TE-toimisto");
   });
 });
+
+describe("retired codes", () => {
+  it("an old record shows a retired code's label; the select keeps it but never offers it for new entries", async () => {
+    const h = renderApp({ clients: 0, extraClients: [{ first_name: "Aino", last_name: "Virtanen" }] });
+    const c = h.backend.clients[0];
+    c.periods["p1"] = {
+      id: "p1", arrival_route: "young_person", start: "2026-01-05", end: null, closed: false,
+      measures: { m1: { id: "m1", code: "old_course", start: "2026-01-05", status: "ongoing", end: null } },
+      outcome: null, referral: null, goals: "", final_assessment: "",
+    };
+    await loginAs(h);
+    await h.user.click(await h.findByTestId("client-row"));
+    await h.user.click(await h.findByTestId("tab-periods"));
+    expect((await h.findByTestId("measure-row")).textContent).toContain("Vanha kurssi (poistunut)");
+    const kinds = Array.from((h.getByTestId("measure-kind") as HTMLSelectElement).options).map((o) => o.value);
+    expect(kinds).not.toContain("old_course");
+  });
+});
