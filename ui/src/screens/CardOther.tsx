@@ -158,7 +158,7 @@ export function ReferralsTab({ view, setView }: TabProps) {
         </table>
       )}
       <div className="subform">
-        <Form onSubmit={addConsent} testid="consent-form" className="row" label={t("consent.add")}>
+        <Form onSubmit={addConsent} testid="consent-form" className="inline-form" label={t("consent.add")}>
           <Select label={t("consent.topic")} value={topic} onChange={(x) => setTopic(x as ConsentTopic)} data-testid="consent-topic">
             <option value="follow_up">{t("consent.topic.follow_up")}</option>
             <option value="disclosure">{t("consent.topic.disclosure")}</option>
@@ -330,13 +330,14 @@ export function MemosTab({ view, setView }: TabProps) {
     <div>
       <Heading variant="h2">{t("memos.title")}</Heading>
       <div className="subform">
+        <Heading variant="h3">{t("memos.add")}</Heading>
         <Form onSubmit={add} testid="memo-form" label={t("memos.add")}>
           <CodeSelect list="memo_type" allowEmpty={false} label={t("memos.kind")} value={kind} onChange={setKind} data-testid="memo-kind" />
           <TextArea label={t("memos.text")} value={text} onChange={setText} error={v} testid="memo-text-input" rows={4} />
           <ErrorAlert error={error} />
           <div className="row">
             <Button type="submit" disabled={busy} data-testid="memo-add">
-              {t("memos.add")}
+              {t("memos.save")}
             </Button>
             <span className="muted">{t("common.save_shortcut")}</span>
           </div>

@@ -363,7 +363,7 @@ function Measures({ view, setView, period }: TabProps & { period: Period }) {
         </table>
       )}
       {!ended && (
-        <Form onSubmit={add} testid="measure-form" className="row measure-form" label={t("measure.add")}>
+        <Form onSubmit={add} testid="measure-form" className="inline-form measure-form" label={t("measure.add")}>
           <CodeSelect list="measure" label={t("measure.kind")} value={kind} onChange={setKind} error={v.kind} data-testid="measure-kind" />
           <DateField label={t("measure.start")} value={start} onChange={setStart} error={v.start} testid="measure-start" />
           <Button type="submit" disabled={busy} data-testid="measure-add">

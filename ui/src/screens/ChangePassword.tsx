@@ -4,6 +4,7 @@ import { api } from "../api/commands";
 import type { ErrorDto, Me } from "../api/types";
 import { useI18n } from "../i18n";
 import { ErrorAlert } from "../components/ui";
+import { LanguageSwitch } from "../components/LanguageSwitch";
 
 /** The password change form: alone after a temporary password, or in My settings. */
 export function ChangePasswordForm({ onDone, intro }: { onDone(me: Me): void; intro?: boolean }) {
@@ -97,6 +98,10 @@ export function MustChangePassword({ onDone }: { onDone(me: Me): void }) {
   const { t } = useI18n();
   return (
     <div className="center-page">
+      <header className="center-top">
+        <span className="brand">{t("app.name")}</span>
+        <LanguageSwitch />
+      </header>
       <main id="main" className="center-card">
         <Heading variant="h1">{t("change.title")}</Heading>
         <ChangePasswordForm onDone={onDone} intro />

@@ -151,6 +151,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
     setError(null);
     if (Object.keys(w).length > 0) return;
     setBusy(true);
+    const started = performance.now();
     try {
       if (who.kind === "anon") {
         await api.contactAdd({
@@ -171,6 +172,8 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
         if (text.trim()) await api.memoAdd(id, text, memoKind);
         notify(t("quick.saved_new", { name: personName(first.trim(), last.trim()) }));
       }
+      // For the end-to-end log: milliseconds from Enter to the saved entry.
+      document.body.dataset.quickSaveMs = String(Math.round(performance.now() - started));
       bumpData();
       close();
     } catch (e) {

@@ -1,4 +1,4 @@
-import { Heading, Paragraph } from "suomifi-ui-components";
+import { Button, Heading, Paragraph } from "suomifi-ui-components";
 import type { Lang, Me } from "../api/types";
 import { LANGS, useI18n } from "../i18n";
 import { useApp } from "../context";
@@ -6,7 +6,7 @@ import { fmtInstant } from "../format";
 import { ChangePasswordForm } from "./ChangePassword";
 import { Select } from "../components/ui";
 
-export function Settings({ onMe }: { onMe(me: Me): void; onLogout(): void }) {
+export function Settings({ onMe, onLogout }: { onMe(me: Me): void; onLogout(): void }) {
   const { t, lang, setLang } = useI18n();
   const { me, notify } = useApp();
   return (
@@ -37,6 +37,12 @@ export function Settings({ onMe }: { onMe(me: Me): void; onLogout(): void }) {
           onMe(m);
         }}
       />
+      <Heading variant="h2" className="section-gap">
+        {t("header.logout")}
+      </Heading>
+      <Button variant="secondary" onClick={onLogout} data-testid="logout">
+        {t("header.logout")}
+      </Button>
     </section>
   );
 }

@@ -47,6 +47,8 @@ export function Shell(props: {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && k === "k") {
         e.preventDefault();
         setQuickOpen(true);
+      } else if (props.quickOpen) {
+        return; // the quick entry dialog keeps its own keys
       } else if ((e.ctrlKey || e.metaKey) && !e.altKey && k === "f") {
         e.preventDefault();
         go({ view: "clients", focus: Date.now() });
@@ -57,7 +59,7 @@ export function Shell(props: {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [go, setQuickOpen]);
+  }, [go, setQuickOpen, props.quickOpen]);
 
   // A status message fades after a while (it stays in the live region long enough to be read).
   useEffect(() => {

@@ -157,13 +157,13 @@ export function SyncPanel() {
           <ErrorAlert error={status.last_error} testid="sync-last-error" />
         </div>
       )}
-      <Heading variant="h2">{t("sync.refused")}</Heading>
+      <Heading variant="h2" className="section-gap">{t("sync.refused")}</Heading>
       {status && status.refused.length === 0 ? (
         <Paragraph>{t("sync.refused_none")}</Paragraph>
       ) : (
         <DocNotes notes={status?.refused ?? []} testid="sync-refused" />
       )}
-      <Heading variant="h2">{t("sync.quarantined")}</Heading>
+      <Heading variant="h2" className="section-gap">{t("sync.quarantined")}</Heading>
       {status && status.quarantined.length === 0 ? (
         <Paragraph>{t("sync.quarantined_none")}</Paragraph>
       ) : (

@@ -60,4 +60,25 @@ describe("client list", () => {
     await h.user.keyboard("{Control>}f{/Control}");
     expect(document.activeElement).toBe(search);
   });
+
+  it("Enter opens the card: from the search (first match) and from a row reached by arrow keys", async () => {
+    const h = renderApp({
+      clients: 0,
+      extraClients: [
+        { first_name: "Aino", last_name: "Aaltonen" },
+        { first_name: "Eino", last_name: "Blomqvist" },
+      ],
+    });
+    await loginAs(h);
+    await waitFor(() => expect(h.getAllByTestId("client-row")).toHaveLength(2));
+    await h.user.type(h.getByTestId("client-search"), "blom");
+    await waitFor(() => expect(h.getAllByTestId("client-row")).toHaveLength(1));
+    await h.user.keyboard("{Enter}");
+    expect((await h.findByTestId("card-name")).textContent).toBe("Blomqvist, Eino");
+    await h.user.click(h.getByTestId("card-back"));
+    await h.user.click(await h.findByTestId("client-search"));
+    await waitFor(() => expect(h.getAllByTestId("client-row")).toHaveLength(2));
+    await h.user.keyboard("{ArrowDown}{ArrowDown}{Enter}");
+    expect((await h.findByTestId("card-name")).textContent).toBe("Blomqvist, Eino");
+  });
 });

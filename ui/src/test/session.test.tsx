@@ -108,3 +108,14 @@ describe("sync", () => {
     expect(await h.findByText("Synkronointi käynnistetty.")).toBeTruthy();
   });
 });
+
+describe("logout", () => {
+  it("My settings logs out to the login screen", async () => {
+    const h = renderApp({ clients: 0 });
+    await loginAs(h);
+    await h.user.click(await h.findByTestId("nav-settings"));
+    await h.user.click(h.getByTestId("logout"));
+    expect(await h.findByTestId("login-user")).toBeTruthy();
+    expect(callsOf(h, "logout")).toHaveLength(1);
+  });
+});
