@@ -108,6 +108,9 @@ pub enum ApiError {
     /// No activity memo with this id is held here.
     #[error("activity memo {0} not found")]
     ActivityNotFound(polku_core::ActivityMemoId),
+    /// A backup could not be made, read or restored.
+    #[error(transparent)]
+    Backup(#[from] polku_backup::BackupError),
     /// No brief contact with this id is held here.
     #[error("brief contact {0} not found")]
     ContactNotFound(polku_core::BriefContactId),
@@ -302,6 +305,17 @@ impl ApiError {
                 p("id", id.to_string());
                 "activity.not_found"
             }
+            ApiError::Backup(e) => match e {
+                polku_backup::BackupError::Io(_) => "backup.io",
+                polku_backup::BackupError::WrongKey => "backup.wrong_key",
+                polku_backup::BackupError::Damaged(what) => {
+                    p("what", (*what).to_owned());
+                    "backup.damaged"
+                }
+                polku_backup::BackupError::NoRecipients => "backup.no_key",
+                polku_backup::BackupError::BadKey => "backup.bad_key",
+                polku_backup::BackupError::TargetNotEmpty => "backup.target_not_empty",
+            },
             ApiError::ContactNotFound(id) => {
                 p("id", id.to_string());
                 "contact.not_found"

@@ -8,6 +8,7 @@
 mod activity;
 mod attachments;
 mod audit_ops;
+pub mod backup;
 #[cfg(feature = "bench-internals")]
 pub mod bench_hooks;
 mod contacts;

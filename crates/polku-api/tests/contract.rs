@@ -108,6 +108,11 @@ fn error_codes_and_their_parameters() {
         ApiError::OrgChangeOnHubOnly,
         ApiError::ActivityNotFound(polku_core::ActivityMemoId(id(5))),
         ApiError::ContactNotFound(polku_core::BriefContactId(id(5))),
+        ApiError::Backup(polku_api::backup::BackupError::WrongKey),
+        ApiError::Backup(polku_api::backup::BackupError::Damaged("archive")),
+        ApiError::Backup(polku_api::backup::BackupError::NoRecipients),
+        ApiError::Backup(polku_api::backup::BackupError::BadKey),
+        ApiError::Backup(polku_api::backup::BackupError::TargetNotEmpty),
         ApiError::AttachmentNotFound(polku_core::AttachmentId(id(6))),
         ApiError::AttachmentNotOnThisDevice(polku_core::AttachmentId(id(6))),
     ];

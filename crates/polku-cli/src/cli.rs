@@ -100,6 +100,9 @@ enum Command {
     /// The organisation's settings.
     #[command(subcommand)]
     Org(crate::admin::OrgCommand),
+    /// Backups (varmuuskopiot): keys, backup now, list, verify, restore.
+    #[command(subcommand)]
+    Backup(crate::backup_cmd::BackupCommand),
     /// Statistics (PARKki): the outreach report, or `check` for missing mandatory fields.
     Stats(crate::stats::StatsArgs),
 }
@@ -696,6 +699,12 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Org(cmd) => in_session(&store_dir, cli.user, now, |s| {
             crate::admin::org(s, cmd, now)
+        }),
+        Command::Backup(cmd) if crate::backup_cmd::needs_no_login(&cmd) => {
+            crate::backup_cmd::offline(cmd)
+        }
+        Command::Backup(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::backup_cmd::run(s, &store_dir, cmd, now)
         }),
         Command::Stats(args) => in_session(&store_dir, cli.user, now, |s| {
             crate::stats::run(s, args, now)

@@ -3,6 +3,7 @@
 //! rule lives in `polku-api` and below.
 
 mod admin;
+mod backup_cmd;
 mod cli;
 mod entries;
 mod net;

@@ -67,6 +67,11 @@ pub fn hub(session: Session, bind: SocketAddr) -> Result<()> {
             "could not audit the sync with {}: {e}",
             peer.short()
         )),
+        HubEvent::BackedUp(path) => log_line(format_args!("backup written: {}", path.display())),
+        HubEvent::BackupFailed(code) if code == "backup.no_key" => log_line(format_args!(
+            "no daily backup: no backup key yet (create one with `polku backup key new`)"
+        )),
+        HubEvent::BackupFailed(code) => log_line(format_args!("the daily backup failed: {code}")),
     });
     let rt = runtime()?;
     rt.block_on(polku_service::serve_hub(

@@ -489,6 +489,7 @@ pub fn organisation() -> impl Strategy<Value = Organisation> {
                         small_cell_threshold: small,
                     },
                     devices,
+                    backup_keys: Default::default(),
                 }
             },
         )

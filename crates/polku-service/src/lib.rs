@@ -311,6 +311,28 @@ pub enum HubEvent {
     EnrolmentRefused(NodeId, EnrolRefused),
     /// Writing the sync's audit entry failed.
     AuditFailed(NodeId, String),
+    /// The daily backup was written.
+    BackedUp(std::path::PathBuf),
+    /// The daily backup could not be made (the error's stable code, e.g.
+    /// `backup.no_key` until an admin creates a backup key).
+    BackupFailed(String),
+}
+
+/// How often the hub looks whether a daily backup is due.
+pub const BACKUP_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Makes a backup into the store's default backup folder if the newest one
+/// there is older than a day (or there is none). `Ok(None)`: not due.
+pub fn daily_backup(
+    session: &mut Session,
+    now: chrono::DateTime<Utc>,
+) -> std::result::Result<Option<polku_api::backup::BackupMade>, polku_api::ApiError> {
+    let dir = polku_api::backup::default_backup_dir(session.store_dir());
+    let newest = polku_api::backup::list_backups(&dir)?.pop();
+    if newest.is_some_and(|b| now - b.created_at < chrono::Duration::hours(24)) {
+        return Ok(None);
+    }
+    session.backup_now(&dir, now).map(Some)
 }
 
 /// Serves sync and enrolment on `bind` until `stop` completes, then closes
@@ -370,7 +392,41 @@ pub async fn serve_hub(
         node: local,
         addrs: addrs.clone(),
     });
+    // A daily backup while the hub runs (the replica locked only for it).
+    let backups = {
+        let replica = replica.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut last_failure: Option<String> = None;
+            loop {
+                let r = replica.clone();
+                let made = tokio::task::spawn_blocking(move || {
+                    daily_backup(lock(&r).session_mut(), Utc::now())
+                })
+                .await;
+                match made {
+                    Ok(Ok(Some(made))) => {
+                        last_failure = None;
+                        events(HubEvent::BackedUp(made.path));
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => {
+                        // Said once, not every hour.
+                        let code = e.to_dto().code;
+                        if last_failure.as_deref() != Some(code.as_str()) {
+                            events(HubEvent::BackupFailed(code.clone()));
+                            last_failure = Some(code);
+                        }
+                    }
+                    Err(_) => events(HubEvent::BackupFailed("backup.internal".into())),
+                }
+                tokio::time::sleep(BACKUP_CHECK_INTERVAL).await;
+            }
+        })
+    };
     stop.await;
+    backups.abort();
+    let _ = backups.await;
     router
         .shutdown()
         .await

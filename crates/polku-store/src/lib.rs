@@ -50,6 +50,7 @@ mod error;
 mod index;
 mod kdf;
 mod schema;
+mod snapshot;
 mod store;
 mod users;
 mod views;

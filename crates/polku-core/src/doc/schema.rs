@@ -208,6 +208,7 @@ am_struct!(Organisation {
     retired_codes: flatset,
     settings: val,
     devices: val,
+    backup_keys: val,
 });
 
 am_struct!(Unit [id: UnitId] {
@@ -250,6 +251,11 @@ am_struct!(Settings {
     offline_lease_days: val,
     idle_lock_minutes: val,
     small_cell_threshold: val,
+});
+
+am_struct!(BackupKey {
+    label: val,
+    added_at: val,
 });
 
 am_struct!(Device {

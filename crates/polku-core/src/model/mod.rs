@@ -26,7 +26,8 @@ pub use client::{
     record_doc_id,
 };
 pub use org::{
-    Device, Organisation, OwnCode, Role, SettingKey, SettingOutOfRange, Settings, Unit, User,
+    BackupKey, Device, Organisation, OwnCode, Role, SettingKey, SettingOutOfRange, Settings, Unit,
+    User,
 };
 
 /// Error for a stored enum value that this version does not know.

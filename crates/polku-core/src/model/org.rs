@@ -28,6 +28,20 @@ pub struct Organisation {
     pub settings: Settings,
     /// Enrolled devices, keyed by iroh node id (lowercase hex).
     pub devices: BTreeMap<String, Device>,
+    /// Backup keys (varmuuskopioavaimet): the public halves (age X25519,
+    /// `age1…`) backups are encrypted to; the secret halves are kept
+    /// offline by the admin.
+    #[serde(default)]
+    pub backup_keys: BTreeMap<String, BackupKey>,
+}
+
+/// A backup key of the organisation (its public half).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupKey {
+    /// The admin's name for it (e.g. "paper copy in the safe").
+    pub label: String,
+    /// When it was added.
+    pub added_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Organisation {
@@ -42,6 +56,7 @@ impl Organisation {
             retired_codes: BTreeMap::new(),
             settings: Settings::default(),
             devices: BTreeMap::new(),
+            backup_keys: BTreeMap::new(),
         }
     }
 
