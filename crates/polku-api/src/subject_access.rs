@@ -442,57 +442,61 @@ fn render_html(d: &SubjectAccessData, lang: ExportLang) -> String {
             h.push_str(&format!("<p>{}</p>\n", esc(w["none"])));
             continue;
         }
-        h.push_str(&format!(
-            "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>\n",
-            esc(w["field"]),
-            esc(w["value"])
-        ));
-        for (k, v) in &fields {
-            h.push_str(&format!(
-                "<tr><td>{}</td><td class=\"v\">{}</td></tr>\n",
-                esc(&label(k, &w)),
-                esc(&value_text(v, &w))
-            ));
-        }
-        h.push_str("</tbody></table>\n");
+        let rows = fields
+            .iter()
+            .map(|(k, v)| vec![label(k, &w), value_text(v, &w)]);
+        h.push_str(&table(&[w["field"], w["value"]], rows, 1));
     }
-    // Field history.
+    let when = |t: &DateTime<Utc>| t.format("%-d.%-m.%Y %H.%M").to_string();
+    let who = |u: &Option<String>| u.clone().unwrap_or_else(|| "–".to_owned());
     h.push_str(&format!("<h2>{}</h2>\n", esc(w["history"])));
-    h.push_str(&format!(
-        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>\n",
-        esc(w["when"]),
-        esc(w["who"]),
-        esc(w["field"]),
-        esc(w["value"])
+    let rows = d.field_history.iter().map(|c| {
+        vec![
+            when(&c.at),
+            who(&c.by),
+            label(&c.field, &w),
+            value_text(&c.value, &w),
+        ]
+    });
+    h.push_str(&table(
+        &[w["when"], w["who"], w["field"], w["value"]],
+        rows,
+        3,
     ));
-    for c in &d.field_history {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td></tr>\n",
-            esc(&c.at.format("%-d.%-m.%Y %H.%M").to_string()),
-            esc(c.by.as_deref().unwrap_or("–")),
-            esc(&label(&c.field, &w)),
-            esc(&value_text(&c.value, &w))
-        ));
-    }
-    h.push_str("</tbody></table>\n");
-    // Audit entries.
     h.push_str(&format!("<h2>{}</h2>\n", esc(w["audit"])));
-    h.push_str(&format!(
-        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>\n",
-        esc(w["when"]),
-        esc(w["who"]),
-        esc(w["action"]),
-        esc(w["detail"])
+    let rows = d.audit.iter().map(|r| {
+        vec![
+            when(&r.time),
+            who(&r.user),
+            r.action.clone(),
+            r.detail.clone(),
+        ]
+    });
+    h.push_str(&table(
+        &[w["when"], w["who"], w["action"], w["detail"]],
+        rows,
+        usize::MAX,
     ));
-    for r in &d.audit {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(&r.time.format("%-d.%-m.%Y %H.%M").to_string()),
-            esc(r.user.as_deref().unwrap_or("–")),
-            esc(&r.action),
-            esc(&r.detail)
-        ));
-    }
     h.push_str("</tbody></table>\n</body>\n</html>\n");
     h
+}
+
+/// A table with a header row; every cell escaped; the cells of column
+/// `typed` (text a person typed) keep their line breaks.
+fn table(heads: &[&str], rows: impl Iterator<Item = Vec<String>>, typed: usize) -> String {
+    let mut t = String::from("<table><thead><tr>");
+    for head in heads {
+        t.push_str(&format!("<th scope=\"col\">{}</th>", esc(head)));
+    }
+    t.push_str("</tr></thead><tbody>\n");
+    for row in rows {
+        t.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i == typed { " class=\"v\"" } else { "" };
+            t.push_str(&format!("<td{class}>{}</td>", esc(cell)));
+        }
+        t.push_str("</tr>\n");
+    }
+    t.push_str("</tbody></table>\n");
+    t
 }
