@@ -10,7 +10,7 @@
 //! transaction as the change; `view` with `contact_list` and the count.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::codes::CodeList;
 use polku_core::doc::BriefDoc;
 use polku_core::model::{BriefContact, BriefContactLog, brief_log_doc_id};
@@ -20,18 +20,8 @@ use polku_store::StoreError;
 use serde::Serialize;
 
 use crate::activity::{ActivityFilter, check_len};
+use crate::audit_codes::{CONTACT_ADD, CONTACT_LIST};
 use crate::{ApiError, Result, Session};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit detail codes. Do not change (they are in signed entries).
-const CONTACT_ADD: Code = code("contact_add");
-const CONTACT_LIST: Code = code("contact_list");
 
 /// The fields of a new brief contact. There is no field for anything that
 /// identifies the young person.

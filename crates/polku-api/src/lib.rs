@@ -7,6 +7,7 @@
 
 mod activity;
 mod attachments;
+mod audit_codes;
 mod audit_ops;
 #[cfg(feature = "bench-internals")]
 pub mod bench_hooks;
@@ -17,6 +18,7 @@ mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod meta_keys;
 mod org_admin;
 mod record;
 mod replica;
@@ -45,8 +47,10 @@ pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
-pub use replica::{AuditGap, SyncReplica};
-pub use session::{ClientInput, ClientView, DemoReport, LockedSession, Part, Session};
+pub use replica::{AuditGap, SyncProblem, SyncReplica};
+pub use session::{
+    ClientInput, ClientView, DemoReport, LockedSession, Part, Session, TransportSecret,
+};
 pub use stats::{StatsFormat, StatsQuery};
 pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};
 pub use users::UserInput;

@@ -516,6 +516,8 @@ impl<'s> Batch<'s> {
             .prepare_cached("DELETE FROM docs WHERE id = ?1")?
             .execute([id.0.as_bytes().as_slice()])?;
         self.forget(&gone)?;
+        // Every peer's sync state of it goes with it.
+        self.delete_sync_states_of(id)?;
         Ok(n > 0)
     }
 }
