@@ -224,6 +224,11 @@ fn no_value_is_plaintext_and_a_removed_tombstone_fails_the_unlock() {
             );
         }
     }
+    // Untouched, it opens and verifies.
+    let store = unlock(dir.path()).expect("unlock");
+    assert_eq!(store.tombstone_count().expect("count"), 2);
+    store.verify().expect("verifies");
+    store.close().expect("close");
     // Removing the last tombstone (an erased id would be taken again) is a
     // rollback.
     raw(dir.path())
