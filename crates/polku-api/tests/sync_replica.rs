@@ -612,7 +612,7 @@ fn one_hub_replica_serves_two_laptops_syncing_at_once_from_two_threads() {
         }
     }
     // The hub's own store is intact and its audit trail verifies.
-    hub.session().store().verify().expect("hub store");
+    hub.session().verify_store().expect("hub store");
 }
 
 #[test]
