@@ -102,6 +102,7 @@ impl SealedDoc {
 
     /// Decrypt the snapshot and each change row into separate buffers
     /// (snapshot first), for benchmarks.
+    #[cfg(feature = "bench-internals")]
     pub fn decrypt_each(&self, keys: &StoreKeys) -> Result<Vec<Vec<u8>>> {
         let id = self.id.0.as_bytes();
         let kind = [self.kind.code()];
