@@ -1084,4 +1084,23 @@ fn sync_status_counts_waiting_changes_and_shows_refusals_without_ids() {
         .collect();
     assert_eq!(keys, ["at", "code", "doc_kind", "quarantined"].into());
     assert!(!json.to_string().contains(&other.0.to_string()));
+
+    // The administrator makes her responsible for that client: the change
+    // is taken at the next sync, and the problem clears.
+    w.hub
+        .session_mut()
+        .set_responsible(ClientId::from(other.0), "maija", true, now)
+        .expect("responsible");
+    sync_ok(&mut w);
+    sync_ok(&mut w);
+    assert!(
+        w.laptop
+            .session()
+            .sync_problems()
+            .expect("problems")
+            .is_empty(),
+        "{:?}",
+        w.laptop.session().sync_problems()
+    );
+    assert_eq!(laptop(&w), 0);
 }
