@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail, Reason};
+use polku_audit::{Action as AuditAction, Detail, Reason};
 use polku_core::codes::CodeList;
 use polku_core::doc::ActivityMemoDoc;
 use polku_core::limits::TextField;
@@ -25,22 +25,10 @@ use polku_core::{ActivityMemoId, DocKind, UnitId, UserId};
 use polku_store::StoreError;
 use uuid::Uuid;
 
+use crate::audit_codes::{
+    ACTIVITY_ADD, ACTIVITY_DELETE, ACTIVITY_EDIT, ACTIVITY_LIST, ACTIVITY_RESTORE, ACTIVITY_VIEW,
+};
 use crate::{ApiError, Result, Session};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit detail codes. Do not change (they are in signed entries).
-const ACTIVITY_ADD: Code = code("activity_add");
-const ACTIVITY_EDIT: Code = code("activity_edit");
-const ACTIVITY_DELETE: Code = code("activity_delete");
-const ACTIVITY_RESTORE: Code = code("activity_restore");
-const ACTIVITY_VIEW: Code = code("activity");
-const ACTIVITY_LIST: Code = code("activity_list");
 
 /// Longest place text, in characters.
 pub const MAX_PLACE_CHARS: usize = TextField::Place.max_chars();

@@ -21,26 +21,14 @@
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::model::AttachmentRef;
 use polku_core::rights::Action;
 use polku_core::{AttachmentId, ClientId};
 use polku_store::{AttachmentReader, StoreError};
 
+use crate::audit_codes::{ATTACHMENT_ADD, ATTACHMENT_LIST, ATTACHMENT_OPEN, ATTACHMENT_RM};
 use crate::{ApiError, Result, Session};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit detail codes. Do not change (they are in signed entries).
-const ATTACHMENT_ADD: Code = code("attachment_add");
-const ATTACHMENT_RM: Code = code("attachment_rm");
-const ATTACHMENT_LIST: Code = code("attachment_list");
-const ATTACHMENT_OPEN: Code = code("attachment_open");
 
 /// Longest file name, in characters.
 pub const MAX_FILE_NAME_CHARS: usize = 255;

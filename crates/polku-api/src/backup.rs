@@ -12,21 +12,13 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::model::BackupKey;
 use polku_core::rights::{Action, Target};
 use serde::Serialize;
 
+use crate::audit_codes::{BACKUP, BACKUP_KEY_ADD};
 use crate::{ApiError, Result, Session};
-
-const BACKUP_KEY_ADD: Code = match Code::new("backup_key_add") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
-const BACKUP: Code = match Code::new("backup") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
 
 pub use polku_backup::{BackupError, BackupFile, KEEP as BACKUPS_KEPT, Manifest};
 

@@ -18,7 +18,7 @@
 //! month's log (deleted in the old one, in one transaction).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::codes::CodeList;
 use polku_core::doc::BriefDoc;
 use polku_core::model::{BriefContact, BriefContactLog, brief_log_doc_id};
@@ -28,21 +28,10 @@ use polku_store::StoreError;
 use serde::Serialize;
 
 use crate::activity::{ActivityFilter, check_len};
+use crate::audit_codes::{
+    CONTACT_ADD, CONTACT_DELETE, CONTACT_EDIT, CONTACT_LIST, CONTACT_RESTORE,
+};
 use crate::{ApiError, Result, Session};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit detail codes. Do not change (they are in signed entries).
-const CONTACT_ADD: Code = code("contact_add");
-const CONTACT_LIST: Code = code("contact_list");
-const CONTACT_EDIT: Code = code("contact_edit");
-const CONTACT_DELETE: Code = code("contact_delete");
-const CONTACT_RESTORE: Code = code("contact_restore");
 
 /// A change to a brief contact: each `Some` field replaces the old value
 /// (`Some(None)` clears an optional code; the text as a character diff).

@@ -17,20 +17,11 @@ use polku_core::{DocId, DocKind, UserId};
 use polku_store::{Batch, KdfParams, PasswordVerifier, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
+use crate::meta_keys::{APPLIED_META, KDF_META, MUST_CHANGE_META};
 use crate::{ApiError, Result};
 
 /// How long a temporary password works.
 pub const TEMPORARY_PASSWORD_HOURS: i64 = 72;
-
-/// Sealed slot prefix: when the credential last applied to a local login was
-/// set (Unix microseconds). Do not change.
-const APPLIED_META: &[u8] = b"polku/credential-applied/v1/";
-/// Sealed slot prefix: a local login that must change its password, with the
-/// time its temporary password expires. Do not change.
-const MUST_CHANGE_META: &[u8] = b"polku/must-change-password/v1/";
-/// Sealed slot: the argon2id parameters this node uses for new wrappings and
-/// verifiers, and the least it accepts from a peer. Do not change.
-const KDF_META: &[u8] = b"polku/kdf-policy/v1";
 
 /// A user's password record.
 #[derive(Clone, Serialize, Deserialize)]

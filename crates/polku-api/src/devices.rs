@@ -13,7 +13,7 @@
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail, NodeId, Reason};
+use polku_audit::{Action as AuditAction, Detail, NodeId, Reason};
 use polku_core::UserId;
 use polku_core::model::{Device, Organisation};
 use polku_core::rights::{Action, Target};
@@ -21,33 +21,21 @@ use polku_store::{KdfParams, PasswordVerifier};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
+use crate::audit_codes::{
+    ENROL_REFUSALS as UNAUDITED_REFUSALS_CODE, PASSWORD_CHANGE as PASSWORD_CHANGE_CODE,
+    REVOKED_WIPE as REVOKED_WIPE_CODE, TICKET as TICKET_CODE, TICKET_CANCEL as TICKET_CANCEL_CODE,
+};
 use crate::credentials::{self, Credential};
+use crate::meta_keys::{LISTEN_META, TICKET_META};
 use crate::session::Session;
 use crate::{ApiError, Result};
 
 const TICKET_PREFIX: &str = "polku1";
-/// Sealed slot prefix of issued tickets (v2: with wrong-password count and
-/// cancellation). Do not change.
-const TICKET_META: &[u8] = b"polku/ticket/v2/";
 /// Wrong passwords that void a ticket.
 pub const TICKET_MAX_WRONG_PASSWORDS: u8 = 3;
 /// Refused enrolments audited one by one per minute; beyond that they are
 /// counted and written as one entry, so a flood costs no disk flush each.
 const AUDITED_REFUSALS_PER_MINUTE: u32 = 20;
-/// Sealed slot: the addresses the hub daemon listens on. Do not change.
-const LISTEN_META: &[u8] = b"polku/hub-listen/v1";
-const TICKET_CODE: Code = code("ticket");
-const TICKET_CANCEL_CODE: Code = code("ticket_cancel");
-const UNAUDITED_REFUSALS_CODE: Code = code("enrol_refusals");
-const PASSWORD_CHANGE_CODE: Code = code("password_change");
-const REVOKED_WIPE_CODE: Code = code("revoked_wipe");
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
 
 /// How long a ticket is valid by default.
 pub const TICKET_LIFETIME_HOURS: i64 = 72;
@@ -609,7 +597,7 @@ impl Session {
         if addrs.is_empty() {
             return Err(ApiError::Rejected(crate::Rejection::NoHubAddress));
         }
-        let node = polku_audit::NodeKey::from_bytes(&self.node_secret()?).node_id();
+        let node = self.node_id()?;
         self.create_ticket(login, *node.as_bytes(), addrs, now)
     }
 

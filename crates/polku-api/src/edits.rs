@@ -3,22 +3,14 @@
 //! document) and is audited in the same transaction.
 
 use chrono::{DateTime, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::model::BasicData;
 use polku_core::rights::Action;
 use polku_core::{ClientId, MemoId};
 
+use crate::audit_codes::{BASIC as BASIC_EDIT, MEMO_EDIT};
 use crate::session::Session;
 use crate::{ApiError, Result};
-
-const BASIC_EDIT: Code = match Code::new("basic") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
-const MEMO_EDIT: Code = match Code::new("memo_edit") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
 
 impl Session {
     /// Change a client's basic data (perustiedot). Only the fields that differ

@@ -28,12 +28,11 @@ use polku_core::rights::Rights;
 use polku_store::StoreError;
 
 use crate::Result;
+use crate::meta_keys::DIGEST_KEY;
 use crate::session::Session;
 
 /// blake3 context of the key the extract's record keys are hashed under.
 const EXTRACT_KEY_CONTEXT: &str = "polku 2026-12 statistics extract record keys v1";
-/// Meta key: digest of the client documents' heads at the last derivation.
-const DIGEST_KEY: &[u8] = b"extract/digest";
 
 /// Whether a user gets the statistics extract: they run statistics and
 /// their rights do not cover every client's record.
@@ -73,7 +72,7 @@ impl Session {
         {
             return Ok(false);
         }
-        let key = blake3::derive_key(EXTRACT_KEY_CONTEXT, &self.node_secret()?);
+        let key = blake3::derive_key(EXTRACT_KEY_CONTEXT, &self.secret_key()?);
         let record_key = |id: &uuid::Uuid| {
             let h = blake3::keyed_hash(&key, id.as_bytes());
             let mut bytes = [0u8; 16];

@@ -7,6 +7,7 @@
 
 mod activity;
 mod attachments;
+mod audit_codes;
 mod audit_ops;
 pub mod backup;
 #[cfg(feature = "bench-internals")]
@@ -18,6 +19,7 @@ mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod meta_keys;
 mod org_admin;
 mod privacy_notice;
 mod record;
@@ -49,9 +51,11 @@ pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
-pub use replica::{AuditGap, SyncReplica};
+pub use replica::{AuditGap, SyncProblem, SyncReplica};
 pub use retention::RetentionRow;
-pub use session::{ClientInput, ClientView, DemoReport, LockedSession, Part, Session};
+pub use session::{
+    ClientInput, ClientView, DemoReport, LockedSession, Part, Session, TransportSecret,
+};
 pub use stats::{StatsFormat, StatsQuery};
 pub use subject_access::{ExportLang, FieldChange, SubjectAccess, SubjectAccessData};
 pub use trail::{AuditMerge, AuditProblem, MAX_FORKS_PER_NODE, VerifySummary};

@@ -22,31 +22,9 @@ use polku_core::model::{OwnCode, SettingKey, Settings, Unit, User};
 use polku_core::rights::{Action, AdminRight, Rights, RightsAdjustment, Target};
 use serde::{Deserialize, Serialize};
 
+use crate::audit_codes as codes;
 use crate::session::Session;
 use crate::{ApiError, Result};
-
-/// Audit detail codes of administration. Do not change (they are in signed entries).
-mod codes {
-    use polku_audit::Code;
-
-    const fn code(s: &'static str) -> Code {
-        match Code::new(s) {
-            Ok(c) => c,
-            Err(_) => panic!("invalid audit code in the program text"),
-        }
-    }
-    pub const RIGHTS: Code = code("rights");
-    pub const RIGHTS_RESET: Code = code("rights_reset");
-    pub const UNIT_ADD: Code = code("unit_add");
-    pub const UNIT_RENAME: Code = code("unit_rename");
-    pub const UNIT_RETIRE: Code = code("unit_retire");
-    pub const CODE_ADD: Code = code("code_add");
-    pub const CODE_RETIRE: Code = code("code_retire");
-    pub const RETENTION_YEARS: Code = code("retention_years");
-    pub const OFFLINE_LEASE_DAYS: Code = code("offline_lease_days");
-    pub const IDLE_LOCK_MINUTES: Code = code("idle_lock_minutes");
-    pub const SMALL_CELL_THRESHOLD: Code = code("small_cell_threshold");
-}
 
 fn setting_code(key: SettingKey) -> Code {
     match key {

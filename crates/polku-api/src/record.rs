@@ -24,38 +24,9 @@ use polku_core::validate::{self, Missing};
 use polku_core::{ClientId, MeasureId, MemoId, PeriodId, RecordId, SnapshotId, UnitId, UserId};
 use serde::{Deserialize, Serialize};
 
+use crate::audit_codes as codes;
 use crate::session::Session;
 use crate::{ApiError, Result};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit codes of record changes (what changed, never a value).
-pub(crate) mod codes {
-    use super::{Code, code};
-    pub const BACKGROUND: Code = code("background");
-    pub const SITUATION_ADD: Code = code("situation_add");
-    pub const PERIOD_OPEN: Code = code("period_open");
-    pub const PERIOD_TEXT: Code = code("period_text");
-    pub const PERIOD_CLOSE: Code = code("period_close");
-    pub const MEASURE_ADD: Code = code("measure_add");
-    pub const MEASURE_STATUS: Code = code("measure_status");
-    pub const MEMO_DELETE: Code = code("memo_delete");
-    pub const MEMO_RESTORE: Code = code("memo_restore");
-    pub const REFERRAL_ADD: Code = code("referral_add");
-    pub const REFERRAL_FOLLOW_UP: Code = code("referral_follow_up");
-    pub const CONSENT_ADD: Code = code("consent_add");
-    pub const CONSENT_WITHDRAW: Code = code("consent_withdraw");
-    pub const DISCLOSURE_ADD: Code = code("disclosure_add");
-    pub const FOLLOW_UP_ADD: Code = code("follow_up_add");
-    pub const FOLLOW_UP_DONE: Code = code("follow_up_done");
-    pub const UNIT: Code = code("unit");
-    pub const RESPONSIBLE: Code = code("responsible");
-}
 
 /// A situation snapshot to record: all values are codes of their lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -728,7 +699,7 @@ impl Session {
             polku_audit::Action::View,
             Some(client.0),
             Detail::CodeCount {
-                code: code("missing_fields"),
+                code: codes::MISSING_FIELDS,
                 count: u32::try_from(missing.len()).unwrap_or(u32::MAX),
             },
         )?;

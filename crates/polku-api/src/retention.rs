@@ -13,16 +13,12 @@
 //! entry with `retention_list` and the count.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::ClientId;
 use serde::Serialize;
 
+use crate::audit_codes::RETENTION_LIST;
 use crate::{ApiError, Result, Session};
-
-const RETENTION_LIST: Code = match Code::new("retention_list") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
 
 /// A client past retention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

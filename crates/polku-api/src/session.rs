@@ -15,35 +15,9 @@ use polku_core::{ClientId, DocId, DocKind, MemoId, UnitId};
 use polku_store::{AuthFailureReason, HeadsHash, Store, StoreError, heads_hash};
 use uuid::Uuid;
 
+pub(crate) use crate::audit_codes as codes;
 use crate::trail::Trail;
 use crate::{ApiError, Result, views};
-
-/// Audit detail codes used by sessions. Do not change (they are in signed entries).
-pub(crate) mod codes {
-    use polku_audit::Code;
-
-    /// A client's basic data only was shown.
-    pub const BASIC: Code = code("basic");
-    /// A client's whole record was shown.
-    pub const FULL: Code = code("full");
-    /// The client list.
-    pub const CLIENT_LIST: Code = code("client_list");
-    /// A memo was added.
-    pub const MEMO_ADD: Code = code("memo_add");
-    /// Demo data were added.
-    pub const DEMO: Code = code("demo");
-    /// A store was created.
-    pub const STORE_INIT: Code = code("store_init");
-    /// A session was locked (idle or on demand).
-    pub const LOCK: Code = code("lock");
-
-    const fn code(s: &'static str) -> Code {
-        match Code::new(s) {
-            Ok(c) => c,
-            Err(_) => panic!("invalid audit code in the program text"),
-        }
-    }
-}
 
 /// Whether a part of a client is in a [`ClientView`], and if not, why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -159,7 +133,7 @@ impl Session {
         // applied now: from this login on, only the new password opens it.
         if let Some(u) = &user {
             let hub =
-                store.get_meta(crate::workspace::ROLE_META)?.as_deref() == Some(b"hub".as_slice());
+                store.get_meta(crate::meta_keys::ROLE_META)?.as_deref() == Some(b"hub".as_slice());
             let keep = u.active && (!hub || u.role == polku_core::model::Role::Admin);
             crate::credentials::follow(&store, u, keep)?;
         }
@@ -390,7 +364,7 @@ impl Session {
     pub fn last_hub_contact(&self) -> Result<Option<DateTime<Utc>>> {
         let Some(bytes) = self
             .store
-            .get_meta(crate::workspace::LAST_HUB_CONTACT_META)?
+            .get_meta(crate::meta_keys::LAST_HUB_CONTACT_META)?
         else {
             return Ok(None);
         };
@@ -408,7 +382,7 @@ impl Session {
         let store = &self.store;
         store.batch(|b| {
             b.put_meta(
-                crate::workspace::LAST_HUB_CONTACT_META,
+                crate::meta_keys::LAST_HUB_CONTACT_META,
                 &now.timestamp().to_le_bytes(),
             )?;
             crate::workspace::note_time_seen(b, store, now)
@@ -448,14 +422,41 @@ impl Session {
     pub fn hub_pin(&self) -> Result<Option<crate::workspace::HubPin>> {
         Ok(self
             .store
-            .get_meta(crate::workspace::HUB_META)?
+            .get_meta(crate::meta_keys::HUB_META)?
             .and_then(|b| postcard::from_bytes(&b).ok()))
     }
 
     /// The device's secret node key (its iroh identity, which also signs its
-    /// audit entries). Only for the transport; never print or log it.
-    pub fn node_secret(&self) -> Result<[u8; 32]> {
+    /// audit entries and tombstones).
+    pub(crate) fn secret_key(&self) -> Result<[u8; 32]> {
         crate::trail::node_secret(&self.store)
+    }
+
+    /// The device's secret node key. Not public API: test-only feature
+    /// `test-internals` (the transport gets [`Session::transport_secret`]).
+    #[cfg(feature = "test-internals")]
+    pub fn node_secret(&self) -> Result<[u8; 32]> {
+        self.secret_key()
+    }
+
+    /// The node key for the transport only (iroh's endpoint identity):
+    /// zeroized when dropped, never printed (its `Debug` shows nothing).
+    pub fn transport_secret(&self) -> Result<TransportSecret> {
+        Ok(TransportSecret(zeroize::Zeroizing::new(self.secret_key()?)))
+    }
+
+    /// This device's node id (the public half of its node key: its iroh
+    /// identity and the signer of its audit entries).
+    pub fn node_id(&self) -> Result<polku_audit::NodeId> {
+        Ok(polku_audit::NodeKey::from_bytes(&self.secret_key()?).node_id())
+    }
+
+    /// Checks the whole store: every sealed row opens, every document
+    /// loads, nothing was rolled back ([`polku_store::Store::verify`]). For
+    /// administrators' checks and tests; reads no personal data out.
+    pub fn verify_store(&self) -> Result<()> {
+        self.store.verify()?;
+        Ok(())
     }
 
     /// The organisation document's full save (for enrolment and backups).
@@ -937,7 +938,10 @@ impl Session {
         Ok(())
     }
 
-    /// The underlying store (benchmarks and tests).
+    /// The underlying store. Not public API: test-only feature
+    /// `test-internals` (no rights, no audit); benchmarks use
+    /// `bench_hooks::store`.
+    #[cfg(feature = "test-internals")]
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -1143,4 +1147,21 @@ fn basic_only(client: Client) -> Client {
     out.unit = client.unit;
     out.responsible = client.responsible;
     out
+}
+
+/// A device's node key, handed to the transport only
+/// ([`Session::transport_secret`]); zeroized when dropped.
+pub struct TransportSecret(zeroize::Zeroizing<[u8; 32]>);
+
+impl TransportSecret {
+    /// The key bytes, for the transport's endpoint (iroh) and nothing else.
+    pub fn for_transport(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TransportSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransportSecret(..)")
+    }
 }

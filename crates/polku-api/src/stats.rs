@@ -14,7 +14,7 @@
 //! `view` with `stats_check` and the number of clients listed.
 
 use chrono::{DateTime, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail};
+use polku_audit::{Action as AuditAction, Detail};
 use polku_core::DocKind;
 use polku_core::anonymised::AnonymisedRecord;
 use polku_core::codes::Lang;
@@ -23,21 +23,8 @@ use polku_core::model::ActivityMemo;
 use polku_core::rights::{Action, Target, can};
 use polku_stats::{CheckRow, Inputs, Query, Report, ReportPeriod, Workforce};
 
+use crate::audit_codes::{STATS_CHECK, STATS_CSV, STATS_JSON, STATS_VIEW, STATS_XLSX};
 use crate::{Result, Session};
-
-const fn code(s: &'static str) -> Code {
-    match Code::new(s) {
-        Ok(c) => c,
-        Err(_) => panic!("invalid audit code in the program text"),
-    }
-}
-
-/// Audit detail codes of statistics runs. Do not change (they are in signed entries).
-const STATS_VIEW: Code = code("stats_view");
-const STATS_CSV: Code = code("stats_csv");
-const STATS_XLSX: Code = code("stats_xlsx");
-const STATS_JSON: Code = code("stats_json");
-const STATS_CHECK: Code = code("stats_check");
 
 /// The file format a report is exported in (decides the audit entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

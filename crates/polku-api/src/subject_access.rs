@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
 use chrono::{DateTime, TimeZone, Utc};
-use polku_audit::{Action as AuditAction, Code, Detail, Filter};
+use polku_audit::{Action as AuditAction, Detail, Filter};
 use polku_core::doc::ClientDoc;
 use polku_core::model::{Client, record_doc_id};
 use polku_core::rights::{Action, Target};
@@ -27,15 +27,11 @@ use polku_store::StoreError;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::audit_codes::SUBJECT_ACCESS;
 use crate::audit_ops::AuditRow;
 use crate::session::{Part, Session};
 use crate::trail::parse_change_message;
 use crate::{ApiError, Result};
-
-const SUBJECT_ACCESS: Code = match Code::new("subject_access") {
-    Ok(c) => c,
-    Err(_) => panic!("invalid audit code in the program text"),
-};
 
 /// The language of the printable page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,10 +10,8 @@ use polku_core::UserId;
 use polku_store::{Batch, Store, StoreError};
 use uuid::Uuid;
 
+use crate::meta_keys::{FORK_PREFIX, NODE_KEY_META};
 use crate::{ApiError, Result};
-
-/// Sealed key/value slot of the device's ed25519 node key. Do not change.
-const NODE_KEY_META: &[u8] = b"polku/node-key/v1";
 
 /// Create and store a new random node key (at store creation).
 pub(crate) fn create_node_key(batch: &Batch<'_>) -> Result<()> {
@@ -227,11 +225,6 @@ pub(crate) fn read_verified(
         })),
     }
 }
-
-/// Sealed key/value prefix of fork evidence: an entry received for a position
-/// this store already holds with different content. Kept forever, reported by
-/// verification. Do not change.
-const FORK_PREFIX: &[u8] = b"polku/audit-fork/v1/";
 
 /// Most fork evidence entries kept per node: a peer cannot fill the store
 /// with forks (one is proof enough; more are refused and counted).

@@ -9,30 +9,10 @@ use polku_core::rights::{Action, Target};
 use polku_core::{UnitId, UserId};
 use polku_store::{PasswordVerifier, StoreError};
 
+use crate::audit_codes as codes;
 use crate::credentials::{self, Credential};
 use crate::session::Session;
 use crate::{ApiError, Result};
-
-/// Audit detail codes of user management. Do not change.
-mod codes {
-    use polku_audit::Code;
-
-    const fn code(s: &'static str) -> Code {
-        match Code::new(s) {
-            Ok(c) => c,
-            Err(_) => panic!("invalid audit code in the program text"),
-        }
-    }
-    pub const USER_ADD: Code = code("user_add");
-    pub const USERS: Code = code("users");
-    pub const ACTIVATE: Code = code("activate");
-    pub const DEACTIVATE: Code = code("deactivate");
-    pub const ROLE_ADMIN: Code = code("role_admin");
-    pub const ROLE_COORDINATOR: Code = code("role_coordinator");
-    pub const ROLE_WORKER: Code = code("role_worker");
-    pub const PASSWORD_CHANGE: Code = code("password_change");
-    pub const PASSWORD_RESET: Code = code("password_reset");
-}
 
 fn role_code(role: Role) -> Code {
     match role {

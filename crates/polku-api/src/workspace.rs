@@ -9,28 +9,16 @@ use polku_core::{DocId, DocKind, OrgId, UnitId, UserId};
 use polku_store::{KdfParams, LockedStore, NewUser, Store};
 
 use crate::Result;
+pub(crate) use crate::meta_keys::{HUB_META, LAST_HUB_CONTACT_META, LATEST_SEEN_META, ROLE_META};
 use crate::session::Session;
 use crate::trail::{self, Trail};
 use polku_audit::{Action, Detail};
 
-/// Sealed key/value slot holding the store's role ("hub" or "laptop"). Do not change.
-pub(crate) const ROLE_META: &[u8] = b"polku/role/v1";
 /// Whether `store` is an organisation's hub ("hub") or a laptop ("laptop");
 /// `None` for a standalone store.
 pub(crate) fn store_role(store: &Store, role: &[u8]) -> Result<bool> {
     Ok(store.get_meta(ROLE_META)?.as_deref() == Some(role))
 }
-
-/// Sealed key/value slot holding a laptop's pinned hub. Do not change.
-pub(crate) const HUB_META: &[u8] = b"polku/hub/v1";
-
-/// Sealed slot: when this laptop last completed a sync with its hub (Unix seconds).
-/// Do not change.
-pub(crate) const LAST_HUB_CONTACT_META: &[u8] = b"polku/last-hub-contact/v1";
-
-/// Sealed slot: the latest time this store has seen at a login or a sync
-/// (Unix seconds). Do not change.
-pub(crate) const LATEST_SEEN_META: &[u8] = b"polku/latest-time-seen/v1";
 
 /// Scratch directory `init` builds a store in before moving it into place.
 const INIT_SCRATCH_DIR: &str = ".polku-init";
@@ -213,7 +201,7 @@ impl Workspace {
                 Some(admin_id),
                 Action::Create,
                 Some(org.id.0),
-                Detail::Code(crate::session::codes::STORE_INIT),
+                Detail::Code(crate::audit_codes::STORE_INIT),
             )
         })?;
         store.close()?;
@@ -295,6 +283,8 @@ impl Workspace {
     pub fn open(dir: impl AsRef<Path>) -> Result<Workspace> {
         #[cfg(feature = "bench-internals")]
         std::hint::black_box(&crate::bench_hooks::MARKER);
+        #[cfg(feature = "test-internals")]
+        std::hint::black_box(&TEST_INTERNALS_MARKER);
         let dir = dir.as_ref().to_path_buf();
         let locked = LockedStore::open(&dir)?;
         Ok(Workspace { dir, locked })
@@ -340,3 +330,8 @@ impl Workspace {
         Session::start(store, now)
     }
 }
+
+/// Present in a binary built with the test-only feature `test-internals`
+/// (see `scripts/check-shipped`).
+#[cfg(feature = "test-internals")]
+pub static TEST_INTERNALS_MARKER: [u8; 34] = *b"POLKU-TEST-ONLY-FEATURE-IN-BINARY!";

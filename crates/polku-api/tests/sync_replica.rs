@@ -612,7 +612,7 @@ fn one_hub_replica_serves_two_laptops_syncing_at_once_from_two_threads() {
         }
     }
     // The hub's own store is intact and its audit trail verifies.
-    hub.session().store().verify().expect("hub store");
+    hub.session().verify_store().expect("hub store");
 }
 
 #[test]
@@ -1009,4 +1009,98 @@ fn the_hub_accepts_only_enrolled_devices_entries_with_their_users_and_caps_forks
         !stored_entries(&w.laptop).iter().any(|e| e.node == hub_node),
         "a worker's laptop holds no hub chain"
     );
+}
+
+/// The app's sync status: what waits for the hub, and what the hub refused.
+#[test]
+fn sync_status_counts_waiting_changes_and_shows_refusals_without_ids() {
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let laptop = |w: &World| w.laptop.session().waiting_changes().expect("waiting");
+    assert_eq!(laptop(&w), 0, "all agreed after a sync");
+    assert!(
+        w.laptop
+            .session()
+            .sync_problems()
+            .expect("problems")
+            .is_empty()
+    );
+    assert_eq!(w.hub.session().waiting_changes().expect("hub"), 0);
+
+    // A client of her own: its basic-data document waits for the hub.
+    let own = w
+        .laptop
+        .session_mut()
+        .add_client(
+            ClientInput {
+                first_name: "Odottava".into(),
+                last_name: "Nuori".into(),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add client");
+    let after_add = laptop(&w);
+    assert!(after_add >= 1, "{after_add}");
+    w.laptop
+        .session_mut()
+        .add_memo(own, "Odottaa synkronointia.", None, now)
+        .expect("memo");
+    assert_eq!(laptop(&w), after_add + 1, "the record document waits too");
+
+    // A change behind the API the hub refuses.
+    let other = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    let author = w.laptop.session().user().id;
+    edit_in_store(&w.laptop, other, |c| {
+        let memo = Memo {
+            id: MemoId::new(),
+            date: now.date_naive(),
+            author,
+            kind: "meeting".into(),
+            text: "Ei oikeutta tähän.".into(),
+            deleted: None,
+        };
+        c.memos.insert(memo.id, memo);
+    });
+    let before = Utc::now();
+    sync_ok(&mut w);
+    // Only the refused change waits now.
+    assert_eq!(laptop(&w), 1);
+    let problems = w.laptop.session().sync_problems().expect("problems");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!(p.doc_kind, "record");
+    assert_eq!(p.code, "sync.refused.rights");
+    assert!(!p.quarantined);
+    assert!(p.at >= before && p.at <= Utc::now(), "{p:?}");
+    // The DTO names no document (no id, no content).
+    let json = serde_json::to_value(p).expect("json");
+    let keys: BTreeSet<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["at", "code", "doc_kind", "quarantined"].into());
+    assert!(!json.to_string().contains(&other.0.to_string()));
+
+    // The administrator makes her responsible for that client: the change
+    // is taken at the next sync, and the problem clears.
+    w.hub
+        .session_mut()
+        .set_responsible(ClientId::from(other.0), "maija", true, now)
+        .expect("responsible");
+    sync_ok(&mut w);
+    sync_ok(&mut w);
+    assert!(
+        w.laptop
+            .session()
+            .sync_problems()
+            .expect("problems")
+            .is_empty(),
+        "{:?}",
+        w.laptop.session().sync_problems()
+    );
+    assert_eq!(laptop(&w), 0);
 }

@@ -267,8 +267,7 @@ pub fn run(
     // The Automerge path: load and hydrate every client document.
     let t = Instant::now();
     let docs = polku_api::bench_hooks::store(&session).load_all(DocKind::Client)?;
-    let mut records: std::collections::BTreeMap<_, _> = session
-        .store()
+    let mut records: std::collections::BTreeMap<_, _> = polku_api::bench_hooks::store(&session)
         .load_all(DocKind::ClientRecord)?
         .into_iter()
         .collect();

@@ -39,7 +39,7 @@ impl ProtocolHandler for Naive {
 
 /// Every document of `session`'s store as a full Automerge save.
 fn saved_docs(session: &Session) -> Result<Vec<Vec<u8>>> {
-    let store = session.store();
+    let store = polku_api::bench_hooks::store(session);
     let mut out = Vec::new();
     for (id, _, _) in store.list_doc_heads()? {
         out.push(store.load_doc(id)?.save());
@@ -108,10 +108,10 @@ async fn setup(clients: usize) -> Result<Setup> {
         PASSWORD,
         now,
     )?;
-    let hub_secret = admin.node_secret()?;
-    let hub_node = NodeKey::from_bytes(&hub_secret).node_id();
+    let hub_secret = admin.transport_secret()?;
+    let hub_node = admin.node_id()?;
     let endpoint = polku_net::bind(
-        &hub_secret,
+        hub_secret.for_transport(),
         LOOPBACK.parse()?,
         vec![polku_net::SYNC_ALPN.to_vec(), NAIVE_ALPN.to_vec()],
     )
@@ -173,10 +173,10 @@ async fn setup(clients: usize) -> Result<Setup> {
 /// One laptop sync; returns (time of the session, bytes both ways, documents received).
 async fn laptop_sync(s: &Setup) -> Result<(Duration, u64, usize)> {
     let session = Workspace::open(&s.laptop_dir)?.login("bench", PASSWORD, Utc::now())?;
-    let secret = session.node_secret()?;
+    let secret = session.transport_secret()?;
     let org = session.org_id();
     let replica = Mutex::new(session.into_replica()?);
-    let endpoint = polku_net::bind(&secret, LOOPBACK.parse()?, vec![]).await?;
+    let endpoint = polku_net::bind(secret.for_transport(), LOOPBACK.parse()?, vec![]).await?;
     let t = Instant::now();
     let report = polku_net::sync_with_hub(&endpoint, s.hub_addr.clone(), &replica, org).await?;
     let took = t.elapsed();

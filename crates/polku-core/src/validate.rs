@@ -222,5 +222,11 @@ pub fn unknown_codes(client: &Client, codes: &CodeSet) -> Vec<UnknownCodeAt> {
     out
 }
 
+mod introduced;
+pub use introduced::{
+    CodeUse, activity_code_uses, basic_code_uses, brief_code_uses, record_code_uses,
+    refused_new_codes, unit_allowed,
+};
+
 #[cfg(test)]
 mod tests;

@@ -161,7 +161,7 @@ pub async fn sync_now(session: Session) -> (Option<Session>, Result<SyncOutcome>
         Ok(None) => return (Some(session), Err(ServiceError::NotEnrolled)),
         Err(e) => return (Some(session), Err(e.into())),
     };
-    let (secret, org) = match session.node_secret() {
+    let (secret, org) = match session.transport_secret() {
         Ok(s) => (s, session.org_id()),
         Err(e) => return (Some(session), Err(e.into())),
     };
@@ -169,7 +169,7 @@ pub async fn sync_now(session: Session) -> (Option<Session>, Result<SyncOutcome>
         Ok(r) => Mutex::new(r),
         Err(e) => return (None, Err(e.into())),
     };
-    let result = run_sync(&secret, &pin, &replica, org).await;
+    let result = run_sync(secret.for_transport(), &pin, &replica, org).await;
     let mut replica = replica.into_inner().unwrap_or_else(|p| p.into_inner());
     let outcome = match result {
         Ok(report) => match replica.record_sync(&report, Utc::now()) {
@@ -347,11 +347,11 @@ pub async fn serve_hub(
         session.close()?;
         return Err(ServiceError::NotAHub);
     }
-    let secret = session.node_secret()?;
+    let secret = session.transport_secret()?;
     let org = session.org_id();
     let replica = Arc::new(Mutex::new(session.into_replica()?));
     let endpoint = polku_net::bind(
-        &secret,
+        secret.for_transport(),
         bind,
         vec![
             polku_net::SYNC_ALPN.to_vec(),

@@ -273,6 +273,25 @@ fn check_in(conn: &Connection, keys: &StoreKeys) -> Result<()> {
             }
         }
     }
+    // The sync bookkeeping tables (schema v6; their ids are the key columns).
+    if crate::schema::user_version(conn)? >= crate::sync_book::SYNC_BOOK_SINCE {
+        for t in crate::sync_book::TABLES {
+            let sql = format!("SELECT {}, ctr FROM {}", t.keys.join(", "), t.name);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let id = crate::sync_book::row_id_of(r, t.keys.len())?;
+                let ctr = to_ctr(r.get(t.keys.len())?)?;
+                if ctr == 0 || ctr > anchor.counter {
+                    return Err(rolled_back());
+                }
+                let tag = keys.anchor_tag(t.slot, &id, ctr, &[]);
+                for (a, t) in acc.iter_mut().zip(tag) {
+                    *a ^= t;
+                }
+            }
+        }
+    }
     if acc != anchor.acc {
         return Err(rolled_back());
     }

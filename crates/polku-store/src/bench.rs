@@ -1,4 +1,5 @@
-//! Baselines for benchmarks (used by the CLI's `bench` command).
+//! Baselines for benchmarks (polku-bench; cargo feature `bench-internals`,
+//! never in the shipped binary).
 //!
 //! They read exactly the rows [`Store::load_all`] reads, so a benchmark can
 //! split "open and decode every document" into SQLite + decryption and

@@ -94,6 +94,16 @@ pub(crate) enum Slot {
     AuditEntry = 10,
     /// `rollback_anchor.anchor`; id = empty, seq = store write counter.
     Anchor = 11,
+    /// `sync_peers.record`; id = peer node id, seq = write counter.
+    SyncPeer = 12,
+    /// `sync_states.state`; id = peer ‖ doc id, seq = write counter.
+    SyncState = 13,
+    /// `sync_problems.problem`; id = peer ‖ doc id ‖ quarantined, seq = write counter.
+    SyncProblem = 14,
+    /// `sync_tombstones.tombstone`; id = position (8, BE), seq = write counter.
+    Tombstone = 15,
+    /// `sync_audit_expect.expectation`; id = node ‖ pending, seq = write counter.
+    AuditExpect = 16,
 }
 
 /// Where a sealed blob lives; becomes the AEAD associated data.
@@ -367,6 +377,11 @@ mod tests {
             (Slot::DocView, 9),
             (Slot::AuditEntry, 10),
             (Slot::Anchor, 11),
+            (Slot::SyncPeer, 12),
+            (Slot::SyncState, 13),
+            (Slot::SyncProblem, 14),
+            (Slot::Tombstone, 15),
+            (Slot::AuditExpect, 16),
         ];
         for (slot, code) in pinned {
             assert_eq!(slot as u8, code, "{slot:?}");

@@ -102,6 +102,7 @@ impl SealedDoc {
 
     /// Decrypt the snapshot and each change row into separate buffers
     /// (snapshot first), for benchmarks.
+    #[cfg(feature = "bench-internals")]
     pub fn decrypt_each(&self, keys: &StoreKeys) -> Result<Vec<Vec<u8>>> {
         let id = self.id.0.as_bytes();
         let kind = [self.kind.code()];
@@ -516,6 +517,8 @@ impl<'s> Batch<'s> {
             .prepare_cached("DELETE FROM docs WHERE id = ?1")?
             .execute([id.0.as_bytes().as_slice()])?;
         self.forget(&gone)?;
+        // Every peer's sync state of it goes with it.
+        self.delete_sync_states_of(id)?;
         Ok(n > 0)
     }
 }

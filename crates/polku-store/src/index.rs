@@ -19,7 +19,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::Store;
 use crate::anchor::ctr_of;
-use crate::crypto::{RowRef, Slot};
+use crate::crypto::{RowRef, Slot, StoreKeys};
 use crate::docs::{Batch, doc_id_from};
 use crate::error::{Result, StoreError};
 
@@ -204,40 +204,51 @@ impl Store {
 
     /// The decrypted value under `key`, if any.
     pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let hash = self.keys.meta_key_hash(key);
-        let sealed: Option<(Vec<u8>, i64)> = self
-            .conn
-            .prepare_cached("SELECT value, ctr FROM sealed_kv WHERE key_hash = ?1")?
-            .query_row([hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        sealed
-            .map(|(s, ctr)| {
-                self.keys.seal.open(
-                    RowRef::new(Slot::MetaValue, &hash).seq(ctr_of(ctr)?),
-                    &s,
-                    "sealed value",
-                )
-            })
-            .transpose()
+        meta_get_in(&self.conn, &self.keys, key)
     }
 
     /// All keys of the key/value area, decrypted (unordered).
     pub fn list_meta_keys(&self) -> Result<Vec<Vec<u8>>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT key_hash, key, ctr FROM sealed_kv")?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let hash: Vec<u8> = r.get(0)?;
-            let sealed: Vec<u8> = r.get(1)?;
-            let ctr = ctr_of(r.get(2)?)?;
-            out.push(self.keys.seal.open(
-                RowRef::new(Slot::MetaKey, &hash).seq(ctr),
-                &sealed,
-                "sealed key",
-            )?);
-        }
-        Ok(out)
+        meta_keys_in(&self.conn, &self.keys)
     }
+}
+
+/// [`Store::get_meta`] on a connection (or a transaction).
+pub(crate) fn meta_get_in(
+    conn: &rusqlite::Connection,
+    keys: &StoreKeys,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    let hash = keys.meta_key_hash(key);
+    let sealed: Option<(Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT value, ctr FROM sealed_kv WHERE key_hash = ?1")?
+        .query_row([hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    sealed
+        .map(|(s, ctr)| {
+            keys.seal.open(
+                RowRef::new(Slot::MetaValue, &hash).seq(ctr_of(ctr)?),
+                &s,
+                "sealed value",
+            )
+        })
+        .transpose()
+}
+
+/// [`Store::list_meta_keys`] on a connection (or a transaction).
+pub(crate) fn meta_keys_in(conn: &rusqlite::Connection, keys: &StoreKeys) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached("SELECT key_hash, key, ctr FROM sealed_kv")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let hash: Vec<u8> = r.get(0)?;
+        let sealed: Vec<u8> = r.get(1)?;
+        let ctr = ctr_of(r.get(2)?)?;
+        out.push(keys.seal.open(
+            RowRef::new(Slot::MetaKey, &hash).seq(ctr),
+            &sealed,
+            "sealed key",
+        )?);
+    }
+    Ok(out)
 }

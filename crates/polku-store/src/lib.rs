@@ -43,6 +43,7 @@
 mod anchor;
 mod attachments;
 mod audit;
+#[cfg(feature = "bench-internals")]
 mod bench;
 mod crypto;
 mod docs;
@@ -52,6 +53,7 @@ mod kdf;
 mod schema;
 mod snapshot;
 mod store;
+mod sync_book;
 mod users;
 mod views;
 
@@ -60,20 +62,30 @@ pub mod fault;
 pub use anchor::ROLLED_BACK;
 pub use attachments::{AttachmentInfo, AttachmentReader};
 pub use audit::AuditRow;
+#[cfg(feature = "bench-internals")]
 pub use bench::{AgePerBlobStats, RawDecryptStats};
 pub use crypto::SEAL_OVERHEAD;
 pub use docs::{Batch, DocInfo, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
 pub use kdf::{KdfParams, KdfTally, PasswordVerifier};
 
-/// Whether this build holds a test-only feature (`tamper`, `fault-injection`),
+/// Whether this build holds a test-only feature (`tamper`, `fault-injection`,
+/// `bench-internals`),
 /// which a shipped binary must never: `scripts/check-shipped` builds the
 /// binaries alone and looks for [`TEST_ONLY_MARKER`] in them.
-pub const TEST_ONLY_FEATURES: bool = cfg!(any(feature = "tamper", feature = "fault-injection"));
+pub const TEST_ONLY_FEATURES: bool = cfg!(any(
+    feature = "tamper",
+    feature = "fault-injection",
+    feature = "bench-internals"
+));
 
 /// Bytes present in a binary exactly when it was built with a test-only
 /// feature (kept by [`Store::open`], which every binary calls).
-#[cfg(any(feature = "tamper", feature = "fault-injection"))]
+#[cfg(any(
+    feature = "tamper",
+    feature = "fault-injection",
+    feature = "bench-internals"
+))]
 pub static TEST_ONLY_MARKER: [u8; 34] = *b"POLKU-TEST-ONLY-FEATURE-IN-BINARY!";
 
 /// Test-only write hooks (cargo feature `tamper`).
@@ -81,4 +93,5 @@ pub static TEST_ONLY_MARKER: [u8; 34] = *b"POLKU-TEST-ONLY-FEATURE-IN-BINARY!";
 pub mod write_hook;
 pub use schema::SCHEMA_VERSION;
 pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
+pub use sync_book::{LEGACY_PREFIX, NodeBytes, SyncProblemRow};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};

@@ -15,10 +15,12 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::anchor::{self, ANCHOR_SINCE};
 use crate::crypto::StoreKeys;
+use crate::docs::Batch;
 use crate::error::{Result, StoreError};
+use crate::sync_book::{self, SYNC_BOOK_SINCE};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -53,6 +55,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 5,
         sql: include_str!("migrations/0005_write_counters.sql"),
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("migrations/0006_sync_bookkeeping.sql"),
     },
 ];
 
@@ -222,7 +228,9 @@ pub(crate) fn apply_migrations(tx: &Transaction<'_>, from: u32, to: u32) -> Resu
 ///
 /// Crossing schema v5 also re-seals the existing mutable rows under write
 /// counters and writes the rollback anchor, in the same transaction (it
-/// needs the keys; see `src/anchor.rs`).
+/// needs the keys; see `src/anchor.rs`); crossing v6 moves the sync
+/// bookkeeping out of the sealed key/value area into its tables
+/// (`src/sync_book.rs`).
 pub(crate) fn migrate(conn: &Connection, keys: &StoreKeys) -> Result<u32> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     // Re-read under the write lock: another process may have migrated.
@@ -238,7 +246,14 @@ pub(crate) fn migrate(conn: &Connection, keys: &StoreKeys) -> Result<u32> {
         if found < ANCHOR_SINCE {
             anchor::establish(&tx, keys)?;
         }
-        tx.commit()?;
+        if found < SYNC_BOOK_SINCE {
+            // The sync layer's rows leave the sealed key/value area.
+            let b = Batch::new(tx, keys);
+            sync_book::migrate_from_meta(&b, chrono::Utc::now())?;
+            b.commit()?;
+        } else {
+            tx.commit()?;
+        }
     }
     Ok(found)
 }
@@ -272,6 +287,10 @@ mod tests {
                 5,
                 "73957841a2463796ea8ccf0c01c29bd4587a6510fb3ebcb690ebd013975c8ade",
             ),
+            (
+                6,
+                "07c80388d0f21c177895af6fceb1dffea19065c68c6e81fc6e327024f7b89d34",
+            ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
         for (m, (v, hash)) in MIGRATIONS.iter().zip(pinned) {
@@ -281,7 +300,8 @@ mod tests {
             assert_eq!(
                 blake3::hash(text.as_bytes()).to_hex().as_str(),
                 *hash,
-                "migration {v} was edited"
+                "migration {v} was edited (its hash is now {})",
+                blake3::hash(text.as_bytes()).to_hex()
             );
         }
     }

@@ -120,7 +120,11 @@ impl LockedStore {
     /// [`StoreError::NewerSchema`] for one written by a newer Polku. Writes
     /// nothing.
     pub fn open(dir: impl AsRef<Path>) -> Result<LockedStore> {
-        #[cfg(any(feature = "tamper", feature = "fault-injection"))]
+        #[cfg(any(
+            feature = "tamper",
+            feature = "fault-injection",
+            feature = "bench-internals"
+        ))]
         std::hint::black_box(&crate::TEST_ONLY_MARKER);
         let dir = dir.as_ref().to_path_buf();
         let conn = schema::open_existing(&dir.join(DB_FILE))?;
@@ -429,6 +433,7 @@ impl Store {
                 .execute("DELETE FROM docs WHERE kind = ?1", [code])?;
             batch.forget(&gone)?;
         }
+        batch.delete_orphan_sync_states()?;
         let tx = &batch.tx;
         let attachments: Vec<Vec<u8>> = {
             let mut stmt = tx.prepare("SELECT id FROM attachments")?;

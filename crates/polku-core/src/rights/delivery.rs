@@ -4,8 +4,8 @@
 //! here beside [`super::can`] so that they are read, and tested, as one
 //! table.
 
-use crate::ids::DocKind;
-use crate::model::{ClientRecord, User};
+use crate::ids::{DocKind, UserId};
+use crate::model::{ClientRecord, Organisation, User};
 
 use super::{Action, ClientScope, Denied, MissingRight, Rights, Scope, Target, can};
 
@@ -111,6 +111,115 @@ pub fn may_erase(user: &User, rights: &Rights, kind: DocKind) -> bool {
         Target::Client(&scope),
     )
     .is_ok()
+}
+
+/// Why the hub does not talk to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAdmitted {
+    /// The node is not an enrolled device of the organisation.
+    NotEnrolled,
+    /// The device was revoked.
+    DeviceRevoked,
+    /// The device's user is deactivated (or unknown).
+    UserDeactivated,
+}
+
+/// The user the device `node` (lowercase hex) speaks for, if the hub talks
+/// to it: an enrolled device, not revoked, whose user is active.
+pub fn admitted_user<'o>(org: &'o Organisation, node: &str) -> Result<&'o User, NotAdmitted> {
+    let device = org.devices.get(node).ok_or(NotAdmitted::NotEnrolled)?;
+    if device.is_revoked() {
+        return Err(NotAdmitted::DeviceRevoked);
+    }
+    match org.users.get(&device.user) {
+        Some(u) if u.active => Ok(u),
+        _ => Err(NotAdmitted::UserDeactivated),
+    }
+}
+
+/// Whether a document of `kind` may be changed on a device and synced to
+/// the hub: every kind but the organisation document and the statistics
+/// extract, which change on the hub only.
+pub fn changed_on_devices(kind: DocKind) -> bool {
+    !matches!(kind, DocKind::Organisation | DocKind::StatsExtract)
+}
+
+/// Judges a peer's change of a client's basic data: a new client needs the
+/// create right in its unit and the modify right on it; an existing one the
+/// modify right on its scope both before and after the change.
+pub fn judge_basic_change(
+    user: &User,
+    rights: &Rights,
+    before: Option<&ClientScope<'_>>,
+    after: &ClientScope<'_>,
+) -> Result<(), NotTaken> {
+    match before {
+        None => {
+            can(
+                user,
+                rights,
+                Action::CreateClient,
+                Target::NewClientIn(after.unit),
+            )
+            .map_err(|_| NotTaken::NotPermitted)?;
+            judge_change(
+                user,
+                rights,
+                &[Action::ModifyBasic],
+                std::slice::from_ref(after),
+                false,
+            )
+        }
+        Some(before) => judge_change(
+            user,
+            rights,
+            &[Action::ModifyBasic],
+            &[after.clone(), before.clone()],
+            true,
+        ),
+    }
+}
+
+/// Whether `user` may change the credential document (password record) of
+/// `owner`: their own, or anyone's with user management.
+pub fn may_change_credential(user: &User, rights: &Rights, owner: UserId) -> bool {
+    owner == user.id || can(user, rights, Action::ManageUsers, Target::Organisation).is_ok()
+}
+
+/// Whether a hub (`own`, lowercase hex) keeps a received audit entry signed
+/// by node `node` that names `entry_user`: its own chain, or the chain of an
+/// enrolled device whose entries name no user or the device's user.
+pub fn hub_keeps_entry(
+    org: &Organisation,
+    own: &str,
+    node: &str,
+    entry_user: Option<UserId>,
+) -> bool {
+    node == own
+        || org
+            .devices
+            .get(node)
+            .is_some_and(|d| entry_user.is_none_or(|u| u == d.user))
+}
+
+/// Whether a tombstone by `user`, signed by node `node`, may erase a
+/// document of `kind` here: the erasing node is the organisation's hub
+/// (`hub`) or a device enrolled for that user, and the user may erase
+/// ([`may_erase`], with the rights the organisation gives them now).
+pub fn may_apply_tombstone(
+    org: &Organisation,
+    hub: Option<&str>,
+    node: &str,
+    user: UserId,
+    kind: DocKind,
+) -> bool {
+    let speaks_for_user =
+        hub == Some(node) || org.devices.get(node).is_some_and(|d| d.user == user);
+    speaks_for_user
+        && org
+            .users
+            .get(&user)
+            .is_some_and(|u| may_erase(u, &Rights::for_user(u), kind))
 }
 
 #[cfg(test)]
@@ -316,6 +425,168 @@ mod tests {
             // Judged as if active: a deactivated admin's old tombstone holds.
             u.active = false;
             assert_eq!(may_erase(&u, &rights, DocKind::Client), erases, "{role:?}");
+        }
+    }
+
+    fn org_with_devices() -> (Organisation, [User; 4]) {
+        use crate::ids::OrgId;
+        use crate::model::Device;
+        let unit = UnitId::new();
+        let mut org = Organisation::new(OrgId::new(), "Org");
+        let admin = user(Role::Admin, unit);
+        let worker = user(Role::Worker, unit);
+        let mut gone = user(Role::Worker, unit);
+        gone.active = false;
+        let revoked_owner = user(Role::Worker, unit);
+        for (node, u, revoked) in [
+            ("aa", &admin, false),
+            ("bb", &worker, false),
+            ("cc", &gone, false),
+            ("dd", &revoked_owner, true),
+        ] {
+            org.users.insert(u.id, u.clone());
+            org.devices.insert(
+                node.into(),
+                Device {
+                    node_id: node.into(),
+                    user: u.id,
+                    label: String::new(),
+                    enrolled_at: chrono::DateTime::from_timestamp_millis(0).expect("time"),
+                    revoked_at: revoked
+                        .then(|| chrono::DateTime::from_timestamp_millis(1).expect("time")),
+                },
+            );
+        }
+        (org, [admin, worker, gone, revoked_owner])
+    }
+
+    /// Which devices the hub talks to.
+    #[test]
+    fn the_hub_admits_enrolled_unrevoked_devices_of_active_users() {
+        let (org, [admin, worker, ..]) = org_with_devices();
+        let table: &[(&str, Result<UserId, NotAdmitted>)] = &[
+            ("aa", Ok(admin.id)),
+            ("bb", Ok(worker.id)),
+            ("cc", Err(NotAdmitted::UserDeactivated)),
+            ("dd", Err(NotAdmitted::DeviceRevoked)),
+            ("ee", Err(NotAdmitted::NotEnrolled)),
+        ];
+        for (node, expected) in table {
+            assert_eq!(admitted_user(&org, node).map(|u| u.id), *expected, "{node}");
+        }
+    }
+
+    #[test]
+    fn only_the_hub_changes_the_organisation_and_the_extract() {
+        use DocKind::*;
+        for (kind, on_devices) in [
+            (Client, true),
+            (ClientRecord, true),
+            (ActivityMemo, true),
+            (BriefContacts, true),
+            (Credential, true),
+            (Organisation, false),
+            (StatsExtract, false),
+        ] {
+            assert_eq!(changed_on_devices(kind), on_devices, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn basic_data_changes_need_create_and_modify_rights() {
+        let (mine, other) = (UnitId::new(), UnitId::new());
+        let worker = user(Role::Worker, mine);
+        let own: BTreeSet<UserId> = [worker.id].into_iter().collect();
+        let none = BTreeSet::new();
+        let w = Rights::for_role(Role::Worker);
+        let at = |unit, responsible| ClientScope {
+            unit: Some(unit),
+            responsible,
+        };
+        // (unit and responsible before (None: a new client), after, expected)
+        type Row<'a> = (
+            Option<(UnitId, &'a BTreeSet<UserId>)>,
+            (UnitId, &'a BTreeSet<UserId>),
+            Result<(), NotTaken>,
+        );
+        let table: [Row<'_>; 5] = [
+            // A new own client in her unit; in another unit she may not create.
+            (None, (mine, &own), Ok(())),
+            (None, (other, &own), Err(NotTaken::NotPermitted)),
+            // Her own client; a unit client she is not responsible for.
+            (Some((mine, &own)), (mine, &own), Ok(())),
+            (
+                Some((mine, &none)),
+                (mine, &own),
+                Err(NotTaken::NotPermitted),
+            ),
+            // A client she could not see before: out of scope.
+            (
+                Some((other, &none)),
+                (mine, &own),
+                Err(NotTaken::OutOfScope),
+            ),
+        ];
+        for (before, after, expected) in table {
+            let b = before.map(|(u, r)| at(u, r));
+            let a = at(after.0, after.1);
+            assert_eq!(
+                judge_basic_change(&worker, &w, b.as_ref(), &a),
+                expected,
+                "{before:?} -> {after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_are_changed_by_their_owner_or_a_user_manager() {
+        let unit = UnitId::new();
+        let worker = user(Role::Worker, unit);
+        let admin = user(Role::Admin, unit);
+        let someone = UserId::new();
+        let w = Rights::for_role(Role::Worker);
+        let a = Rights::for_role(Role::Admin);
+        assert!(may_change_credential(&worker, &w, worker.id));
+        assert!(!may_change_credential(&worker, &w, someone));
+        assert!(may_change_credential(&admin, &a, someone));
+    }
+
+    #[test]
+    fn the_hub_keeps_its_own_chain_and_enrolled_devices_entries_of_their_user() {
+        let (org, [admin, worker, ..]) = org_with_devices();
+        let table: &[(&str, Option<UserId>, bool)] = &[
+            ("ff", Some(UserId::new()), true), // its own chain
+            ("bb", Some(worker.id), true),
+            ("bb", None, true),
+            ("bb", Some(admin.id), false), // a device speaking for another user
+            ("ee", None, false),           // not enrolled
+        ];
+        for &(node, entry_user, kept) in table {
+            assert_eq!(
+                hub_keeps_entry(&org, "ff", node, entry_user),
+                kept,
+                "{node} {entry_user:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tombstones_come_from_the_hub_or_the_erasing_users_device() {
+        let (org, [admin, worker, ..]) = org_with_devices();
+        let table: &[(Option<&str>, &str, UserId, DocKind, bool)] = &[
+            (Some("ff"), "ff", admin.id, DocKind::Client, true),
+            (Some("ff"), "aa", admin.id, DocKind::Client, true),
+            (Some("ff"), "bb", admin.id, DocKind::Client, false), // not her device
+            (Some("ff"), "bb", worker.id, DocKind::Client, false), // may not erase
+            (Some("ff"), "ff", admin.id, DocKind::Organisation, false),
+            (None, "ff", admin.id, DocKind::Client, false), // no hub known
+        ];
+        for &(hub, node, u, kind, ok) in table {
+            assert_eq!(
+                may_apply_tombstone(&org, hub, node, u, kind),
+                ok,
+                "{hub:?} {node} {kind:?}"
+            );
         }
     }
 }

@@ -1,0 +1,712 @@
+//! [`SyncReplica`]: the encrypted store as a [`polku_sync::Replica`].
+//!
+//! A logged-in [`Session`] becomes a replica with [`Session::into_replica`]
+//! and comes back with [`SyncReplica::into_session`]. The replica mirrors the
+//! in-memory reference (`polku_sync::mem::MemReplica`) over the store:
+//!
+//! - **Admission.** A hub re-reads the organisation document on every
+//!   contact (a revocation made by another process counts) and admits only
+//!   an enrolled, non-revoked device of an active user; a laptop admits only
+//!   its pinned hub.
+//! - **Scope.** A hub offers a laptop the organisation document, the clients
+//!   its user may view (PAR's rights, [`polku_core::rights::can`] with
+//!   `ViewBasic`) and the activity memos and brief-contact logs of its
+//!   units ([`polku_core::rights::may_view_unit_work`]); the unit and
+//!   responsible workers are read from the documents themselves (cached by
+//!   heads hash), so edits by other processes count. A laptop offers
+//!   everything it holds.
+//! - **Changes from a laptop** need the user's modify right on the client
+//!   before and after the change (plus the memo or record right for what the
+//!   change touches); the organisation document is changed only on the hub;
+//!   an activity memo or a brief-contact log needs its unit among the
+//!   user's units, before and after the change
+//!   ([`polku_core::rights::may_record_unit_work`], the rule the API applies
+//!   to local writes), and a log must keep the id its unit and month derive.
+//!   Every change is held to the API's length limits, and may not bring in
+//!   a code or unit a new record could not choose (unknown or retired; uses
+//!   already there stay valid). The rules are pure functions in
+//!   [`polku_core::rights::delivery`] and [`polku_core::validate`]
+//!   (`checks.rs`).
+//! - **Saving** appends, in one store transaction for all documents, the
+//!   changes each document got since it was loaded, and refreshes the sealed
+//!   search-index entry and view of client documents.
+//! - **Bookkeeping** (agreed sets, per-document Automerge sync states,
+//!   tombstone cursors, the tombstone log, refusals, quarantine, audit
+//!   expectations) lives in the store's sync tables (schema v6, values
+//!   sealed; `bookkeeping.rs`). [`Session::sync_problems`] and
+//!   [`Session::waiting_changes`] show the app what did not sync.
+//! - **Audit chains** come from the store's audit entries and are merged
+//!   with the API's append-only merge (fork evidence kept, at most
+//!   [`crate::MAX_FORKS_PER_NODE`] per node). A hub accepts a node's entries
+//!   only if the node is an enrolled device (the peer, or one whose chain the
+//!   peer relays) and each names no user or that device's enrolled user; it
+//!   shares its own chain with administrators' devices. A laptop accepts its
+//!   hub's chain only.
+//! - **Audit gaps.** Each hello carries the sender's chain head and every
+//!   document change's commit message records its author's node and audit
+//!   seq; the hub keeps the highest of these per node, and
+//!   [`Session::audit_gaps`] reports chains that do not reach it (entries
+//!   deleted on a device before a sync).
+//! - **Erasure** (`SyncReplica::erase_doc`, [`Replica::apply_tombstone`]):
+//!   tombstones are signed by the erasing node; a receiver verifies the
+//!   signature, refuses the organisation document, a kind other than the
+//!   local copy's, and an erasing node that is neither the hub nor a device
+//!   enrolled for the tombstone's user, or whose user may not erase. The
+//!   tombstone, the deletion and the audit entry are one transaction.
+
+mod audit_sync;
+mod bookkeeping;
+mod checks;
+mod scope;
+mod tombstones;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::AutoCommit;
+use chrono::{DateTime, Utc};
+use polku_audit::{Action as AuditAction, Detail, Entry, NodeId};
+use polku_core::doc::{BasicDoc, RecordDoc, credential};
+use polku_core::model::{ClientSummary, User};
+use polku_core::rights::{Rights, delivery};
+use polku_core::{ClientId, DocId, DocKind};
+use polku_store::{StoreError, heads_hash as store_heads_hash};
+use polku_sync::docset::apply_in_place;
+use polku_sync::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
+use polku_sync::{
+    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, HeadsHash, LoadedDoc, Peer,
+    PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError, SessionConfig, SyncReport,
+    TombstoneBatch, TombstoneOutcome,
+};
+
+use crate::session::{Session, index_bytes};
+use crate::{ApiError, Result, audit_codes, views};
+
+pub use audit_sync::AuditGap;
+pub use bookkeeping::SyncProblem;
+
+use scope::DocScope;
+
+fn node_hex(node: &NodeId) -> String {
+    node.to_string()
+}
+
+fn storage<E: std::error::Error + Send + Sync + 'static>(e: E) -> ReplicaError {
+    ReplicaError::Storage(Box::new(e))
+}
+
+fn corrupt(what: &'static str) -> ReplicaError {
+    storage(StoreError::Corrupt { what })
+}
+
+/// The store's heads hash as the sync crate's (both are BLAKE3 over the
+/// sorted heads: the same bytes).
+fn to_sync_hash(h: polku_store::HeadsHash) -> HeadsHash {
+    HeadsHash(h.0)
+}
+
+fn replica_to_api(e: ReplicaError) -> ApiError {
+    match e {
+        ReplicaError::Storage(inner) => match inner.downcast::<StoreError>() {
+            Ok(s) => ApiError::Store(*s),
+            Err(_) => ApiError::Store(StoreError::Corrupt {
+                what: "sync bookkeeping",
+            }),
+        },
+        _ => ApiError::Store(StoreError::Corrupt {
+            what: "sync bookkeeping",
+        }),
+    }
+}
+
+fn api_storage(e: ApiError) -> ReplicaError {
+    match e {
+        ApiError::Store(s) => storage(s),
+        other => storage(other),
+    }
+}
+
+/// The encrypted store as a sync [`Replica`]; owns the logged-in [`Session`].
+/// See the module docs.
+#[derive(Debug)]
+pub struct SyncReplica {
+    session: Session,
+    hub: bool,
+    node: NodeId,
+    /// Scope facts of documents, by the heads hash they were read at (hub).
+    scopes: BTreeMap<DocId, (polku_store::HeadsHash, Option<DocScope>)>,
+    /// Whether `scopes` was filled in bulk once.
+    scopes_filled: bool,
+    /// Scopes of basic-data documents accepted this turn, not saved yet
+    /// (hub): their record documents are judged on them.
+    turn_scopes: BTreeMap<DocId, DocScope>,
+    /// Documents were deleted this session (checkpoint at its end).
+    deleted_here: bool,
+    /// Erased ids (the tombstone log), read once.
+    erased: Option<BTreeSet<DocId>>,
+}
+
+impl Session {
+    /// This session as a sync replica (hub or laptop, by the store's role).
+    pub fn into_replica(self) -> Result<SyncReplica> {
+        SyncReplica::new(self)
+    }
+}
+
+impl SyncReplica {
+    /// A replica over a logged-in session.
+    pub fn new(session: Session) -> Result<SyncReplica> {
+        let hub = session.is_hub()?;
+        let node = session.node_id()?;
+        Ok(SyncReplica {
+            session,
+            hub,
+            node,
+            scopes: BTreeMap::new(),
+            scopes_filled: false,
+            turn_scopes: BTreeMap::new(),
+            deleted_here: false,
+            erased: None,
+        })
+    }
+
+    /// The session back.
+    pub fn into_session(self) -> Session {
+        self.session
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The session, mutable (the app's own edits between syncs).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// This side's role in a sync session.
+    pub fn role(&self) -> Role {
+        if self.hub { Role::Hub } else { Role::Laptop }
+    }
+
+    /// This device's node id.
+    pub fn node_id(&self) -> NodeId {
+        self.node
+    }
+
+    /// The configuration of a sync session with `peer` (default limits).
+    pub fn session_config(&self, peer: NodeId) -> SessionConfig {
+        SessionConfig::new(self.role(), self.session.org_id(), self.node, peer)
+    }
+
+    /// Refusals recorded from peers (documents or changes of ours a peer did
+    /// not accept), for the app to show. The local documents are unchanged.
+    pub fn refusals(&self) -> Result<Vec<(NodeId, Refusal)>> {
+        Ok(self
+            .session
+            .store
+            .sync_problems()?
+            .into_iter()
+            .filter(|p| !p.quarantined)
+            .map(|p| {
+                (
+                    NodeId::from_bytes(p.peer),
+                    Refusal {
+                        doc: p.doc,
+                        reason: RefusedReason::from_code(p.reason),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Documents that could not be synced with a peer, for the app to show.
+    pub fn quarantined(&self) -> Result<Vec<(NodeId, DocId, QuarantineReason)>> {
+        Ok(self
+            .session
+            .store
+            .sync_problems()?
+            .into_iter()
+            .filter(|p| p.quarantined)
+            .map(|p| {
+                (
+                    NodeId::from_bytes(p.peer),
+                    p.doc,
+                    bookkeeping::quarantine_from_code(p.reason),
+                )
+            })
+            .collect())
+    }
+
+    /// Whether `id` was erased (its id is refused forever).
+    pub fn is_erased(&mut self, id: DocId) -> Result<bool> {
+        Ok(self.erased_set().map_err(replica_to_api)?.contains(&id))
+    }
+
+    /// Writes one audit entry for a completed sync session (action `sync`,
+    /// the documents sent and received, the peer-independent target `None`).
+    pub fn record_sync(&mut self, report: &SyncReport, now: DateTime<Utc>) -> Result<()> {
+        if report.completed && self.role() == Role::Laptop {
+            self.session.set_last_hub_contact(now)?;
+        }
+        let sent = u32::try_from(report.docs_sent).unwrap_or(u32::MAX);
+        let received = u32::try_from(report.docs_received).unwrap_or(u32::MAX);
+        self.session.record(
+            now,
+            AuditAction::Sync,
+            None,
+            Detail::PeerTransfer {
+                peer: report.peer,
+                sent,
+                received,
+            },
+        )
+    }
+
+    /// Credential documents changed by a peer: re-wrap the local login of
+    /// their user to the new password (a laptop's own user; on the hub an
+    /// active administrator), so that the old password stops opening this
+    /// node.
+    fn follow_credentials(&mut self, ids: &[DocId]) -> Result<()> {
+        for id in ids {
+            let doc = match self.session.store.load_doc(*id) {
+                Ok(d) => d,
+                Err(StoreError::DocNotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(owner) = credential::credential_user(&doc) else {
+                continue;
+            };
+            let Some(user) = self.session.org.users.get(&owner).cloned() else {
+                continue;
+            };
+            let keep = if self.hub {
+                user.active && user.role == polku_core::model::Role::Admin
+            } else {
+                user.active
+            };
+            crate::credentials::follow(&self.session.store, &user, keep)?;
+            if owner == self.session.user.id {
+                let must = crate::credentials::must_change(&self.session.store, owner)?;
+                self.session.set_must_change_password(must.is_some());
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads the organisation document (hub: another process may have
+    /// revoked a device or changed a user since).
+    fn reload_org(&mut self) -> Result<()> {
+        self.session.reload_org()
+    }
+
+    /// The user of a peer device and their rights, if the device is allowed
+    /// ([`delivery::admitted_user`]).
+    fn peer_user(&self, peer: &Peer) -> Option<(User, Rights)> {
+        let user = delivery::admitted_user(&self.session.org, &node_hex(&peer.node))
+            .ok()?
+            .clone();
+        let rights = Rights::for_user(&user);
+        Some((user, rights))
+    }
+
+    /// Deletes a document, its index entry and view (with it) and every
+    /// peer's sync state for it in one transaction, and forgets it in memory.
+    /// The WAL is checkpointed once at the end of the session (see
+    /// [`Replica::commit`]), not after each of possibly thousands of
+    /// documents.
+    fn delete_local(&mut self, id: DocId) -> Result<bool, ReplicaError> {
+        let deleted = self
+            .session
+            .store
+            .batch(|b| b.delete_doc(id))
+            .map_err(storage)?;
+        let client = ClientId::from(id.0);
+        self.session.index.remove(&client);
+        self.session.dirty.remove(&client);
+        self.scopes.remove(&id);
+        Ok(deleted)
+    }
+}
+
+impl Replica for SyncReplica {
+    fn admit(&mut self, peer: &Peer) -> std::result::Result<(), Denial> {
+        if !self.hub {
+            return match self.session.hub_pin() {
+                Ok(Some(pin)) if pin.node == *peer.node.as_bytes() => Ok(()),
+                _ => Err(Denial::HubMismatch),
+            };
+        }
+        // Fail closed: without a fresh organisation document, admit nobody.
+        self.reload_org().map_err(|_| Denial::NotEnrolled)?;
+        match delivery::admitted_user(&self.session.org, &node_hex(&peer.node)) {
+            Ok(_) => Ok(()),
+            Err(delivery::NotAdmitted::NotEnrolled) => Err(Denial::NotEnrolled),
+            Err(delivery::NotAdmitted::DeviceRevoked) => Err(Denial::DeviceRevoked),
+            Err(delivery::NotAdmitted::UserDeactivated) => Err(Denial::UserDeactivated),
+        }
+    }
+
+    fn doc_set(&mut self, peer: &Peer) -> std::result::Result<Vec<DocEntry>, ReplicaError> {
+        let heads = self.session.store.list_doc_heads().map_err(storage)?;
+        let erased = self.erased_set()?.clone();
+        let heads: Vec<_> = heads
+            .into_iter()
+            .filter(|(id, _, _)| !erased.contains(id))
+            .collect();
+        if !self.hub {
+            return Ok(heads
+                .into_iter()
+                .map(|(id, kind, hh)| DocEntry {
+                    id,
+                    kind,
+                    heads: to_sync_hash(hh),
+                })
+                .collect());
+        }
+        let Some((user, rights)) = self.peer_user(peer) else {
+            return Ok(Vec::new());
+        };
+        let heads = if crate::extract::gets_extract(&user, &rights)
+            && self.session.refresh_extract().map_err(api_storage)?
+        {
+            let erased = self.erased_set()?.clone();
+            let all = self.session.store.list_doc_heads().map_err(storage)?;
+            all.into_iter()
+                .filter(|(id, _, _)| !erased.contains(id))
+                .collect()
+        } else {
+            heads
+        };
+        self.refresh_scopes(&heads)?;
+        let org_doc = self.session.org_id;
+        Ok(heads
+            .into_iter()
+            .filter(|(id, kind, _)| match kind {
+                DocKind::Organisation => *id == org_doc,
+                _ => match self.resolved_scope(*id) {
+                    Some(scope) => Self::may_view(&user, &rights, *kind, scope),
+                    // Unreadable: its scope cannot be decided, it is not offered.
+                    None => false,
+                },
+            })
+            .map(|(id, kind, hh)| DocEntry {
+                id,
+                kind,
+                heads: to_sync_hash(hh),
+            })
+            .collect())
+    }
+
+    fn doc_status(&mut self, id: DocId) -> std::result::Result<DocStatus, ReplicaError> {
+        if self.erased_set()?.contains(&id) {
+            return Ok(DocStatus::Erased);
+        }
+        match self.session.store.doc_info(id) {
+            Ok(_) => Ok(DocStatus::Present),
+            Err(StoreError::DocNotFound(_)) => Ok(DocStatus::Absent),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    fn load_doc(&mut self, id: DocId) -> std::result::Result<Option<LoadedDoc>, ReplicaError> {
+        let store = &self.session.store;
+        let kind = match store.doc_info(id) {
+            Ok(info) => info.kind,
+            Err(StoreError::DocNotFound(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        match store.load_doc(id) {
+            Ok(doc) => Ok(Some(LoadedDoc { kind, doc })),
+            Err(StoreError::DocNotFound(_)) => Ok(None),
+            Err(StoreError::Corrupt { .. } | StoreError::InvalidDocument) => {
+                Err(ReplicaError::Unreadable(id))
+            }
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
+        let erased = self.erased_set()?.clone();
+        // Hub: the audit entries the received changes say record them.
+        let mut refs: BTreeMap<NodeId, (u64, DocId)> = BTreeMap::new();
+        if self.hub {
+            for w in docs.iter_mut() {
+                if erased.contains(&w.id) {
+                    continue;
+                }
+                for (node, seq) in audit_sync::change_refs(w.doc, w.base) {
+                    let e = refs.entry(node).or_insert((seq, w.id));
+                    if seq > e.0 {
+                        *e = (seq, w.id);
+                    }
+                }
+            }
+        }
+        self.turn_scopes.clear();
+        let store = &self.session.store;
+        let mut summaries: Vec<ClientSummary> = Vec::new();
+        let mut org_changed = false;
+        let mut credentials_changed: Vec<DocId> = Vec::new();
+        store
+            .batch(|b| {
+                for w in docs.iter_mut() {
+                    if erased.contains(&w.id) {
+                        continue;
+                    }
+                    let stored = match store.doc_info(w.id) {
+                        Ok(info) => Some(info.heads_hash),
+                        Err(StoreError::DocNotFound(_)) => None,
+                        Err(e) => return Err(e),
+                    };
+                    // The stored copy moved since the session loaded it (or
+                    // appeared): merge into it instead of appending blindly.
+                    let mut merged: Option<AutoCommit> = None;
+                    match (stored, w.base) {
+                        (None, _) => {
+                            b.create_doc(w.id, w.kind, &w.doc.save())?;
+                        }
+                        (Some(hh), Some(base)) if hh == store_heads_hash(base) => {
+                            let bytes = w.doc.save_after(base);
+                            if bytes.is_empty() {
+                                continue;
+                            }
+                            b.append_change(w.id, &bytes, &w.doc.get_heads())?;
+                        }
+                        (Some(_), _) => {
+                            let mut current = store.load_doc(w.id)?;
+                            let old = current.get_heads();
+                            current
+                                .merge(w.doc)
+                                .map_err(|_| StoreError::InvalidDocument)?;
+                            let bytes = current.save_after(&old);
+                            if bytes.is_empty() {
+                                continue;
+                            }
+                            b.append_change(w.id, &bytes, &current.get_heads())?;
+                            merged = Some(current);
+                        }
+                    }
+                    match w.kind {
+                        DocKind::Client => {
+                            let doc = merged.unwrap_or_else(|| w.doc.clone());
+                            let Ok(mut bd) = BasicDoc::from_automerge(doc) else {
+                                continue;
+                            };
+                            let Ok(basic) = bd.get() else {
+                                continue;
+                            };
+                            if DocId::from(basic.id) != w.id {
+                                continue;
+                            }
+                            let summary = basic.summary();
+                            let index =
+                                index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?;
+                            b.put_index(w.id, &index)?;
+                            if let Some(view) = views::encode(&basic) {
+                                b.put_view(w.id, store_heads_hash(&bd.heads()), &view)?;
+                            }
+                            summaries.push(summary);
+                        }
+                        DocKind::ClientRecord => {
+                            let doc = merged.unwrap_or_else(|| w.doc.clone());
+                            let Ok(mut rd) = RecordDoc::from_automerge(doc) else {
+                                continue;
+                            };
+                            let Ok(record) = rd.get() else {
+                                continue;
+                            };
+                            if record.id != w.id {
+                                continue;
+                            }
+                            if let Some(view) = views::encode(&record) {
+                                b.put_view(w.id, store_heads_hash(&rd.heads()), &view)?;
+                            }
+                        }
+                        DocKind::Organisation => org_changed = true,
+                        DocKind::ActivityMemo | DocKind::StatsExtract | DocKind::BriefContacts => {}
+                        DocKind::Credential => credentials_changed.push(w.id),
+                    }
+                }
+                for (node, (seq, doc)) in &refs {
+                    audit_sync::raise_expectation(store, b, node, *seq, Some(*doc))?;
+                }
+                Ok(())
+            })
+            .map_err(storage)?;
+        for s in summaries {
+            self.session.index.insert(s.id, s);
+        }
+        if org_changed {
+            self.reload_org().map_err(api_storage)?;
+        }
+        self.follow_credentials(&credentials_changed)
+            .map_err(api_storage)?;
+        Ok(())
+    }
+
+    fn accept_change(
+        &mut self,
+        peer: &Peer,
+        change: &ChangeCheck<'_>,
+    ) -> std::result::Result<(), RefusedReason> {
+        if !self.hub {
+            return Ok(());
+        }
+        let Some((user, rights)) = self.peer_user(peer) else {
+            return Err(RefusedReason::OutOfScope);
+        };
+        self.judge_change(&user, &rights, change)
+    }
+
+    fn delete_revoked(&mut self, _peer: &Peer, id: DocId) -> std::result::Result<(), ReplicaError> {
+        // The hub no longer offers it: out of this user's scope or rights
+        // (e.g. a record document after the rights narrowed to basic data).
+        self.deleted_here |= self.delete_local(id)?;
+        Ok(())
+    }
+
+    fn peer_record(&mut self, peer: &Peer) -> std::result::Result<PeerRecord, ReplicaError> {
+        bookkeeping::peer_record(&self.session.store, &peer.node).map_err(storage)
+    }
+
+    fn sync_states(
+        &mut self,
+        peer: &Peer,
+        ids: &[DocId],
+    ) -> std::result::Result<Vec<(DocId, Vec<u8>)>, ReplicaError> {
+        self.session
+            .store
+            .sync_states(peer.node.as_bytes(), ids)
+            .map_err(storage)
+    }
+
+    fn commit(
+        &mut self,
+        peer: &Peer,
+        commit: &PeerCommit,
+    ) -> std::result::Result<(), ReplicaError> {
+        let mut record = self.peer_record(peer)?;
+        apply_in_place(&mut record.agreed, &commit.agreed);
+        let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
+            .ok_or(corrupt("sync record"))?;
+        let store = &self.session.store;
+        let hub = self.hub;
+        let node = peer.node.as_bytes();
+        store
+            .batch(|b| {
+                if hub {
+                    audit_sync::confirm_expectations(store, b)?;
+                }
+                b.put_peer_record(node, &bytes)?;
+                for (id, hash) in &commit.agreed {
+                    if hash.is_some() {
+                        // Agreed now: what was refused or quarantined is resolved.
+                        b.clear_sync_problems(node, *id)?;
+                    }
+                }
+                for (id, state) in &commit.sync_states {
+                    match state {
+                        Some(s) => b.put_sync_state(node, *id, s)?,
+                        None => {
+                            b.delete_sync_state(node, *id)?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(storage)?;
+        if std::mem::take(&mut self.deleted_here) {
+            // What left the scope also leaves the write-ahead log.
+            store.checkpoint().map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
+        self.audit_heads_for(peer)
+    }
+
+    fn audit_missing(
+        &mut self,
+        peer: &Peer,
+        theirs: &[AuditHead],
+    ) -> std::result::Result<Vec<Vec<u8>>, ReplicaError> {
+        self.audit_missing_for(peer, theirs)
+    }
+
+    fn merge_audit(
+        &mut self,
+        peer: &Peer,
+        entries: Vec<Entry>,
+    ) -> std::result::Result<AuditMerge, ReplicaError> {
+        self.merge_audit_from(peer, entries)
+    }
+
+    fn own_audit_head(&mut self) -> std::result::Result<Option<polku_audit::Head>, ReplicaError> {
+        self.own_head()
+    }
+
+    fn peer_audit_head(
+        &mut self,
+        peer: &Peer,
+        head: Option<polku_audit::Head>,
+    ) -> std::result::Result<(), ReplicaError> {
+        self.note_peer_head(peer, head)
+    }
+
+    fn tombstones_since(
+        &mut self,
+        _peer: &Peer,
+        cursor: u64,
+    ) -> std::result::Result<TombstoneBatch, ReplicaError> {
+        self.tombstones_since_pos(cursor)
+    }
+
+    fn apply_tombstone(
+        &mut self,
+        peer: &Peer,
+        tombstone: &Tombstone,
+    ) -> std::result::Result<TombstoneOutcome, ReplicaError> {
+        let _ = peer;
+        if self.erased_set()?.contains(&tombstone.doc) {
+            return Ok(TombstoneOutcome::Known);
+        }
+        if let Err(reason) = self.check_tombstone(tombstone)? {
+            return Ok(TombstoneOutcome::Refused(reason));
+        }
+        let deleted = self.erase_with(tombstone, audit_codes::TOMBSTONE_APPLIED, Utc::now())?;
+        Ok(TombstoneOutcome::Applied { deleted })
+    }
+
+    fn record_refusal(
+        &mut self,
+        peer: &Peer,
+        refusal: &Refusal,
+    ) -> std::result::Result<(), ReplicaError> {
+        bookkeeping::record_problem(
+            &self.session.store,
+            &peer.node,
+            refusal.doc,
+            false,
+            refusal.reason.code(),
+        )
+        .map_err(storage)
+    }
+
+    fn quarantine(
+        &mut self,
+        peer: &Peer,
+        id: DocId,
+        reason: QuarantineReason,
+    ) -> std::result::Result<(), ReplicaError> {
+        bookkeeping::record_problem(
+            &self.session.store,
+            &peer.node,
+            id,
+            true,
+            bookkeeping::quarantine_code(reason),
+        )
+        .map_err(storage)
+    }
+}

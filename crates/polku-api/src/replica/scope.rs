@@ -1,0 +1,154 @@
+//! What a hub offers a laptop: the scope facts (unit, responsible workers)
+//! of each document, read from the documents themselves and cached by heads
+//! hash, judged by [`polku_core::rights::delivery::may_receive`].
+
+use std::collections::BTreeSet;
+
+use automerge::AutoCommit;
+use polku_core::doc::{ActivityMemoDoc, BasicDoc, BriefDoc, RecordDoc, credential};
+use polku_core::model::{User, record_doc_id};
+use polku_core::rights::{ClientScope, Rights, delivery};
+use polku_core::{DocId, DocKind, UnitId, UserId};
+use polku_store::{StoreError, heads_hash as store_heads_hash};
+use polku_sync::ReplicaError;
+
+use super::{SyncReplica, storage};
+
+/// What rights depend on: a document's unit and responsible workers, or
+/// (a client's record document) those of another document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct DocScope {
+    pub(super) unit: Option<UnitId>,
+    pub(super) responsible: BTreeSet<UserId>,
+    /// The scope is that of this document (the client's basic-data document).
+    pub(super) of: Option<DocId>,
+}
+
+impl DocScope {
+    /// The scope as the rights functions take it.
+    pub(super) fn as_client_scope(&self) -> ClientScope<'_> {
+        ClientScope {
+            unit: self.unit,
+            responsible: &self.responsible,
+        }
+    }
+}
+
+pub(super) fn client_scope(doc: AutoCommit) -> Option<DocScope> {
+    let basic = BasicDoc::from_automerge(doc).ok()?.get().ok()?;
+    Some(DocScope {
+        unit: basic.unit,
+        responsible: basic.responsible,
+        of: None,
+    })
+}
+
+fn record_scope(doc: AutoCommit) -> Option<DocScope> {
+    let record = RecordDoc::from_automerge(doc).ok()?.get().ok()?;
+    (record.id == record_doc_id(record.client)).then(|| DocScope {
+        of: Some(record.client.into()),
+        ..DocScope::default()
+    })
+}
+
+fn memo_scope(doc: AutoCommit) -> Option<DocScope> {
+    let memo = ActivityMemoDoc::from_automerge(doc)
+        .ok()?
+        .activity_memo()
+        .ok()?;
+    Some(DocScope {
+        unit: Some(memo.unit),
+        responsible: BTreeSet::new(),
+        of: None,
+    })
+}
+
+fn brief_scope(doc: AutoCommit) -> Option<DocScope> {
+    let log = BriefDoc::from_automerge(doc).ok()?.log().ok()?;
+    Some(DocScope {
+        unit: Some(log.unit),
+        responsible: BTreeSet::new(),
+        of: None,
+    })
+}
+
+pub(super) fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
+    match kind {
+        DocKind::BriefContacts => brief_scope(doc),
+        DocKind::Client => client_scope(doc),
+        DocKind::ClientRecord => record_scope(doc),
+        DocKind::ActivityMemo => memo_scope(doc),
+        DocKind::Organisation | DocKind::StatsExtract => Some(DocScope::default()),
+        // A credential document goes to its own user's devices only.
+        DocKind::Credential => credential::credential_user(&doc).map(|u| DocScope {
+            unit: None,
+            responsible: [u].into_iter().collect(),
+            of: None,
+        }),
+    }
+}
+
+impl SyncReplica {
+    /// Brings the scope cache up to date with the stored heads (hub).
+    pub(super) fn refresh_scopes(
+        &mut self,
+        heads: &[(DocId, DocKind, polku_store::HeadsHash)],
+    ) -> Result<(), ReplicaError> {
+        let store = &self.session.store;
+        if !self.scopes_filled {
+            self.scopes_filled = true;
+            for kind in [
+                DocKind::Client,
+                DocKind::ClientRecord,
+                DocKind::ActivityMemo,
+                DocKind::BriefContacts,
+                DocKind::Credential,
+            ] {
+                // A damaged document fails the bulk load: fall back to one by one.
+                let Ok(all) = store.load_all(kind) else {
+                    continue;
+                };
+                for (id, mut doc) in all {
+                    let hh = store_heads_hash(&doc.get_heads());
+                    self.scopes.insert(id, (hh, scope_of(kind, doc)));
+                }
+            }
+        }
+        let live: BTreeSet<DocId> = heads.iter().map(|(id, _, _)| *id).collect();
+        self.scopes.retain(|id, _| live.contains(id));
+        for (id, kind, hh) in heads {
+            if *kind == DocKind::Organisation {
+                continue;
+            }
+            if self.scopes.get(id).is_some_and(|(h, _)| h == hh) {
+                continue;
+            }
+            let scope = match store.load_doc(*id) {
+                Ok(doc) => scope_of(*kind, doc),
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(storage(e)),
+            };
+            self.scopes.insert(*id, (*hh, scope));
+        }
+        Ok(())
+    }
+
+    /// The scope facts of a document from the cache, a record document's
+    /// being its client's (`None`: unknown or unreadable).
+    pub(super) fn resolved_scope(&self, id: DocId) -> Option<&DocScope> {
+        let scope = self.scopes.get(&id)?.1.as_ref()?;
+        match scope.of {
+            None => Some(scope),
+            Some(of) => match self.scopes.get(&of)?.1.as_ref()? {
+                s if s.of.is_none() => Some(s),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether the peer's user gets the document (`scope` is the client's
+    /// for a record document, resolved by the caller).
+    pub(super) fn may_view(user: &User, rights: &Rights, kind: DocKind, scope: &DocScope) -> bool {
+        delivery::may_receive(user, rights, kind, &scope.as_client_scope())
+    }
+}
