@@ -9,8 +9,8 @@ use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
 use polku_api::{
-    ActivityEdit, ActivityFilter, ActivityInput, ApiError, AuditQuery, ClientInput, ContactInput,
-    Session, StatsQuery, SyncReplica,
+    ActivityEdit, ActivityFilter, ActivityInput, ApiError, AuditQuery, ClientInput, ContactEdit,
+    ContactInput, Session, StatsQuery, SyncReplica,
 };
 use polku_core::model::Role;
 use polku_core::rights::MissingRight;
@@ -494,6 +494,7 @@ fn the_hub_refuses_a_brief_contact_log_of_another_unit() {
             topic: None,
             author,
             text: String::new(),
+            deleted: None,
         };
         l.contacts.insert(c.id, c);
     })
@@ -517,4 +518,192 @@ fn the_hub_refuses_a_brief_contact_log_of_another_unit() {
             .expect("docs")
             .is_empty()
     );
+}
+
+/// The organisation's count of brief contacts and of young people met in
+/// activity memos in 2026, on the hub.
+fn counted(n: &mut Net) -> (u64, u64) {
+    let year = n
+        .hub
+        .session_mut()
+        .stats(&StatsQuery::new(ReportPeriod::Year(2026)), Utc::now())
+        .expect("stats");
+    let org = year.group(GroupKind::Organisation, None).expect("org");
+    let summary = org.table(TableKey::Summary).expect("summary");
+    let count = |row: &str| match summary.cell(row, "count") {
+        Some(Cell::Count(v)) => v,
+        other => panic!("{row}: {other:?}"),
+    };
+    (count("brief_contacts"), count("activity_memos"))
+}
+
+#[test]
+fn brief_contacts_and_activity_memos_are_edited_deleted_and_restored_across_laptops() {
+    let mut n = net();
+    let now = Utc::now();
+    let (contacts0, memos0) = counted(&mut n);
+    let mut maija = n.open("maija");
+    let a = maija
+        .add_contact(
+            contact(date(2026, 3, 10), Some("female"), Some("16-17")),
+            now,
+        )
+        .expect("a");
+    let b = maija
+        .add_contact(contact(date(2026, 3, 12), None, None), now)
+        .expect("b");
+    let memo = maija
+        .add_activity(
+            ActivityInput {
+                kind: "street_work".into(),
+                date: date(2026, 3, 9),
+                duration_minutes: 60,
+                place: "Asema".into(),
+                unit: None,
+                workers: vec![],
+                met: vec![("male".into(), "18-20".into(), 2)],
+                text: String::new(),
+            },
+            now,
+        )
+        .expect("memo");
+    maija.close().expect("close");
+    n.sync("maija");
+    n.sync("pekka");
+    assert_eq!(counted(&mut n), (contacts0 + 2, memos0 + 1));
+
+    // Offline at the same time: maija deletes contact A, pekka corrects it.
+    let mut maija = n.open("maija");
+    maija.delete_contact(a, now).expect("delete");
+    assert!(
+        maija
+            .list_contacts(&ActivityFilter::default(), now)
+            .expect("list")
+            .iter()
+            .all(|e| e.contact.id != a),
+        "a deleted contact is not listed"
+    );
+    maija.close().expect("close");
+    let mut pekka = n.open("pekka");
+    pekka
+        .edit_contact(
+            a,
+            ContactEdit {
+                gender: Some(Some("male".into())),
+                text: Some("Korjattu.".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .expect("edit");
+    // B moves to April: another month's log.
+    pekka
+        .edit_contact(
+            b,
+            ContactEdit {
+                date: Some(date(2026, 4, 2)),
+                topic: Some(None),
+                ..Default::default()
+            },
+            now,
+        )
+        .expect("move");
+    // An unknown code is refused, as for a new contact.
+    assert!(matches!(
+        pekka.edit_contact(
+            b,
+            ContactEdit {
+                channel: Some("no_such_channel".into()),
+                ..Default::default()
+            },
+            now
+        ),
+        Err(ApiError::UnknownCode(_))
+    ));
+    pekka.close().expect("close");
+    for user in ["maija", "pekka", "maija"] {
+        n.sync(user);
+    }
+    // Deleted wins over the concurrent edit, and the edit is not lost: it
+    // is there once the contact is restored.
+    assert_eq!(counted(&mut n), (contacts0 + 1, memos0 + 1));
+    for user in ["maija", "pekka"] {
+        let mut s = n.open(user);
+        let list = s
+            .list_contacts(&ActivityFilter::default(), now)
+            .expect("list");
+        assert!(list.iter().all(|e| e.contact.id != a), "{user}");
+        let moved: Vec<_> = list.iter().filter(|e| e.contact.id == b).collect();
+        assert_eq!(moved.len(), 1, "{user}: B once, in April");
+        assert_eq!(moved[0].contact.date, date(2026, 4, 2));
+        assert_eq!(moved[0].contact.topic, None);
+        s.close().expect("close");
+    }
+    let mut maija = n.open("maija");
+    maija.restore_contact(a, now).expect("restore");
+    let restored = maija
+        .list_contacts(&ActivityFilter::default(), now)
+        .expect("list")
+        .into_iter()
+        .find(|e| e.contact.id == a)
+        .expect("restored");
+    assert_eq!(restored.contact.gender.as_deref(), Some("male"));
+    assert_eq!(restored.contact.text, "Korjattu.");
+    // The activity memo: deleted here, gone from pekka's list after a sync.
+    maija.delete_activity(memo, now).expect("delete memo");
+    maija.close().expect("close");
+    n.sync("maija");
+    n.sync("pekka");
+    assert_eq!(counted(&mut n), (contacts0 + 2, memos0));
+    let mut pekka = n.open("pekka");
+    assert!(
+        pekka
+            .list_activities(&ActivityFilter::default(), now)
+            .expect("list")
+            .iter()
+            .all(|m| m.id != memo)
+    );
+    pekka.restore_activity(memo, now).expect("restore memo");
+    pekka.close().expect("close");
+    n.sync("pekka");
+    assert_eq!(counted(&mut n), (contacts0 + 2, memos0 + 1));
+
+    // A coordinator sees the unit's work but may change none of it.
+    n.sync("kalle");
+    let mut kalle = n.open("kalle");
+    assert_eq!(
+        denied(kalle.edit_contact(a, ContactEdit::default(), now)),
+        MissingRight::Modify
+    );
+    assert_eq!(denied(kalle.delete_contact(a, now)), MissingRight::Modify);
+    assert_eq!(
+        denied(kalle.delete_activity(memo, now)),
+        MissingRight::Modify
+    );
+    kalle.close().expect("close");
+    n.sync("kalle");
+    let denials = n
+        .audit_of("kalle")
+        .iter()
+        .filter(|r| r.action == "denied")
+        .count();
+    assert!(denials >= 3, "each refusal is audited: {denials}");
+
+    // Every change is in the hub's audit trail, with its id only.
+    let mut rows = n.audit_of("maija");
+    rows.extend(n.audit_of("pekka"));
+    for (detail, target) in [
+        ("contact_delete", a.0),
+        ("contact_edit", a.0),
+        ("contact_edit", b.0),
+        ("contact_restore", a.0),
+        ("activity_delete", memo.0),
+        ("activity_restore", memo.0),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.action == "update" && r.detail == detail && r.target == Some(target)),
+            "{detail} of {target} audited"
+        );
+    }
 }

@@ -37,6 +37,8 @@ const fn code(s: &'static str) -> Code {
 /// Audit detail codes. Do not change (they are in signed entries).
 const ACTIVITY_ADD: Code = code("activity_add");
 const ACTIVITY_EDIT: Code = code("activity_edit");
+const ACTIVITY_DELETE: Code = code("activity_delete");
+const ACTIVITY_RESTORE: Code = code("activity_restore");
 const ACTIVITY_VIEW: Code = code("activity");
 const ACTIVITY_LIST: Code = code("activity_list");
 
@@ -287,6 +289,52 @@ impl Session {
         )
     }
 
+    /// Delete an activity memo: a soft delete (the memo stays, so that an
+    /// edit made at the same time on another device is not lost, and it can
+    /// be restored); a deleted memo is neither listed nor counted. The user
+    /// needs the right to record work in the memo's unit.
+    pub fn delete_activity(&mut self, id: ActivityMemoId, now: DateTime<Utc>) -> Result<()> {
+        self.set_activity_deleted(id, Some(now), now)
+    }
+
+    /// Restore a deleted activity memo.
+    pub fn restore_activity(&mut self, id: ActivityMemoId, now: DateTime<Utc>) -> Result<()> {
+        self.set_activity_deleted(id, None, now)
+    }
+
+    fn set_activity_deleted(
+        &mut self,
+        id: ActivityMemoId,
+        deleted: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self.must_change_password() {
+            return Err(ApiError::MustChangePassword);
+        }
+        let mut doc = self.load_activity(id)?;
+        let before = doc.activity_memo()?;
+        let decision = may_record_unit_work(&self.user, &self.rights, &[before.unit]);
+        self.unit_work_right(decision, Some(id.0), now)?;
+        if before.deleted.is_some() == deleted.is_some() {
+            return Ok(());
+        }
+        doc.update(|m| m.deleted = deleted)?;
+        let bytes = doc.save_incremental();
+        let heads = doc.heads();
+        let code = if deleted.is_some() {
+            ACTIVITY_DELETE
+        } else {
+            ACTIVITY_RESTORE
+        };
+        self.record_with(
+            now,
+            AuditAction::Update,
+            Some(id.0),
+            Detail::Code(code),
+            |b| b.append_change(id.into(), &bytes, &heads).map(|_| ()),
+        )
+    }
+
     /// One activity memo (audited as a view).
     pub fn show_activity(
         &mut self,
@@ -323,6 +371,7 @@ impl Session {
         let mut list: Vec<ActivityMemo> = self
             .load_activity_memos()?
             .into_iter()
+            .filter(|m| m.deleted.is_none())
             .filter(|m| may_view_unit_work(&self.user, &self.rights, m.unit).is_ok())
             .filter(|m| filter.from.is_none_or(|f| m.date >= f))
             .filter(|m| filter.to.is_none_or(|t| m.date <= t))

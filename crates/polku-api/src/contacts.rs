@@ -7,7 +7,15 @@
 //! [`polku_core::rights::may_view_unit_work`]; a refusal is audited.
 //!
 //! Audit: `create` with `contact_add` (target: the contact's id) in the same
-//! transaction as the change; `view` with `contact_list` and the count.
+//! transaction as the change; `update` with `contact_edit`, `delete` with
+//! `contact_delete` and `update` with `contact_restore` likewise; `view` with
+//! `contact_list` and the count.
+//!
+//! Delete is a soft delete ([`BriefContact::deleted`]): the entry stays in
+//! its log so that an edit made at the same time on another device is not
+//! lost, and it can be restored; deleted contacts are neither listed nor
+//! counted. Moving a contact to a date of another month moves it to that
+//! month's log (deleted in the old one, in one transaction).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polku_audit::{Action as AuditAction, Code, Detail};
@@ -32,6 +40,27 @@ const fn code(s: &'static str) -> Code {
 /// Audit detail codes. Do not change (they are in signed entries).
 const CONTACT_ADD: Code = code("contact_add");
 const CONTACT_LIST: Code = code("contact_list");
+const CONTACT_EDIT: Code = code("contact_edit");
+const CONTACT_DELETE: Code = code("contact_delete");
+const CONTACT_RESTORE: Code = code("contact_restore");
+
+/// A change to a brief contact: each `Some` field replaces the old value
+/// (`Some(None)` clears an optional code; the text as a character diff).
+#[derive(Debug, Clone, Default)]
+pub struct ContactEdit {
+    /// New date.
+    pub date: Option<NaiveDate>,
+    /// New channel code.
+    pub channel: Option<String>,
+    /// New gender code, or cleared.
+    pub gender: Option<Option<String>>,
+    /// New age-group code, or cleared.
+    pub age_group: Option<Option<String>>,
+    /// New topic code, or cleared.
+    pub topic: Option<Option<String>>,
+    /// New text.
+    pub text: Option<String>,
+}
 
 /// The fields of a new brief contact. There is no field for anything that
 /// identifies the young person.
@@ -105,6 +134,7 @@ impl Session {
             topic: input.topic,
             author: self.user.id,
             text: input.text.trim_end().to_owned(),
+            deleted: None,
         };
         let id = contact.id;
         doc.update(|log| {
@@ -157,6 +187,7 @@ impl Session {
                 let unit = l.unit;
                 l.contacts
                     .into_values()
+                    .filter(|c| c.deleted.is_none())
                     .map(move |contact| ContactEntry { unit, contact })
             })
             .filter(|e| filter.from.is_none_or(|f| e.contact.date >= f))
@@ -183,5 +214,168 @@ impl Session {
             .into_iter()
             .map(|(_, am)| Ok(BriefDoc::from_automerge(am)?.log()?))
             .collect()
+    }
+}
+
+/// What a change does to one contact, given its current state.
+enum ContactChange {
+    Edit(ContactEdit),
+    Delete,
+    Restore,
+}
+
+impl Session {
+    /// Change a brief contact (see [`ContactEdit`]). The user needs the
+    /// right to record work in the contact's unit.
+    pub fn edit_contact(
+        &mut self,
+        id: BriefContactId,
+        edit: ContactEdit,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let codes = self.codes()?;
+        if let Some(c) = &edit.channel {
+            codes.lookup_for_new(CodeList::ContactChannel, c)?;
+        }
+        if let Some(Some(g)) = &edit.gender {
+            codes.lookup_for_new(CodeList::Gender, g)?;
+        }
+        if let Some(Some(a)) = &edit.age_group {
+            codes.lookup_for_new(CodeList::AgeGroup, a)?;
+        }
+        if let Some(Some(t)) = &edit.topic {
+            codes.lookup_for_new(CodeList::ContactTopic, t)?;
+        }
+        if let Some(t) = &edit.text {
+            check_len(t, polku_core::limits::TextField::LongText)?;
+        }
+        self.change_contact(id, ContactChange::Edit(edit), now)
+    }
+
+    /// Delete a brief contact (a soft delete: see the module docs).
+    pub fn delete_contact(&mut self, id: BriefContactId, now: DateTime<Utc>) -> Result<()> {
+        self.change_contact(id, ContactChange::Delete, now)
+    }
+
+    /// Restore a deleted brief contact.
+    pub fn restore_contact(&mut self, id: BriefContactId, now: DateTime<Utc>) -> Result<()> {
+        self.change_contact(id, ContactChange::Restore, now)
+    }
+
+    fn change_contact(
+        &mut self,
+        id: BriefContactId,
+        change: ContactChange,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self.must_change_password() {
+            return Err(ApiError::MustChangePassword);
+        }
+        // The log holding the contact: the one where it is not deleted, if
+        // any (a contact moved to another month stays deleted in the old one).
+        let mut holding: Vec<BriefContactLog> = self
+            .load_brief_logs()?
+            .into_iter()
+            .filter(|l| l.contacts.contains_key(&id))
+            .collect();
+        holding.sort_by_key(|l| l.contacts[&id].deleted.is_none());
+        let Some(log) = holding.pop() else {
+            return Err(ApiError::ContactNotFound(id));
+        };
+        let old = log.contacts[&id].clone();
+        let decision = may_record_unit_work(&self.user, &self.rights, &[log.unit]);
+        self.unit_work_right(decision, Some(id.0), now)?;
+        let (action, detail) = match &change {
+            ContactChange::Edit(_) => (AuditAction::Update, CONTACT_EDIT),
+            ContactChange::Delete => (AuditAction::Update, CONTACT_DELETE),
+            ContactChange::Restore => (AuditAction::Update, CONTACT_RESTORE),
+        };
+        let mut new = old.clone();
+        match change {
+            ContactChange::Edit(edit) => {
+                if let Some(d) = edit.date {
+                    new.date = d;
+                }
+                if let Some(c) = edit.channel {
+                    new.channel = c;
+                }
+                if let Some(g) = edit.gender {
+                    new.gender = g;
+                }
+                if let Some(a) = edit.age_group {
+                    new.age_group = a;
+                }
+                if let Some(t) = edit.topic {
+                    new.topic = t;
+                }
+                if let Some(t) = edit.text {
+                    new.text = t.trim_end().to_owned();
+                }
+            }
+            ContactChange::Delete => {
+                if old.deleted.is_none() {
+                    new.deleted = Some(now);
+                }
+            }
+            ContactChange::Restore => new.deleted = None,
+        }
+        if new == old {
+            return Ok(());
+        }
+        let target = brief_log_doc_id(log.unit, new.date);
+        let mut writes: Vec<(polku_core::DocId, bool, Vec<u8>, Vec<automerge::ChangeHash>)> =
+            Vec::new();
+        if target == log.id {
+            let mut doc = self.load_brief_doc(log.id)?;
+            doc.update(|l| {
+                l.contacts.insert(id, new.clone());
+            })?;
+            writes.push((log.id, false, doc.save_incremental(), doc.heads()));
+        } else {
+            // Another month: deleted here, live in that month's log.
+            let mut doc = self.load_brief_doc(log.id)?;
+            doc.update(|l| {
+                if let Some(c) = l.contacts.get_mut(&id) {
+                    c.deleted = Some(now);
+                }
+            })?;
+            writes.push((log.id, false, doc.save_incremental(), doc.heads()));
+            let (mut other, created) = match self.store.load_doc(target) {
+                Ok(am) => {
+                    let mut d = BriefDoc::from_automerge(am)?;
+                    d.mark_saved();
+                    (d, false)
+                }
+                Err(StoreError::DocNotFound(_)) => (BriefDoc::genesis(log.unit, new.date)?, true),
+                Err(e) => return Err(e.into()),
+            };
+            other.set_commit_message(Some(self.trail.change_message()));
+            other.update(|l| {
+                l.contacts.insert(id, new.clone());
+            })?;
+            let bytes = if created {
+                other.save()
+            } else {
+                other.save_incremental()
+            };
+            writes.push((target, created, bytes, other.heads()));
+        }
+        self.record_with(now, action, Some(id.0), Detail::Code(detail), |b| {
+            for (doc_id, created, bytes, heads) in &writes {
+                if *created {
+                    b.create_doc(*doc_id, DocKind::BriefContacts, bytes)?;
+                } else {
+                    b.append_change(*doc_id, bytes, heads)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn load_brief_doc(&self, id: polku_core::DocId) -> Result<BriefDoc> {
+        let mut doc = BriefDoc::from_automerge(self.store.load_doc(id)?)?;
+        doc.mark_saved();
+        doc.set_commit_message(Some(self.trail.change_message()));
+        Ok(doc)
     }
 }

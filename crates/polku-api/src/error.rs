@@ -108,6 +108,9 @@ pub enum ApiError {
     /// No activity memo with this id is held here.
     #[error("activity memo {0} not found")]
     ActivityNotFound(polku_core::ActivityMemoId),
+    /// No brief contact with this id is held here.
+    #[error("brief contact {0} not found")]
+    ContactNotFound(polku_core::BriefContactId),
     /// The client's record has no attachment with this id.
     #[error("attachment {0} not found")]
     AttachmentNotFound(polku_core::AttachmentId),
@@ -298,6 +301,10 @@ impl ApiError {
             ApiError::ActivityNotFound(id) => {
                 p("id", id.to_string());
                 "activity.not_found"
+            }
+            ApiError::ContactNotFound(id) => {
+                p("id", id.to_string());
+                "contact.not_found"
             }
             ApiError::AttachmentNotFound(id) => {
                 p("id", id.to_string());

@@ -92,6 +92,7 @@ impl Session {
         let activity = self
             .load_activity_memos()?
             .iter()
+            .filter(|m| m.deleted.is_none())
             .map(|m| {
                 let k = record_key(&m.id.0);
                 (k, anonymised_activity(m, k))

@@ -41,7 +41,7 @@ pub use attachments::{MAX_FILE_NAME_CHARS, media_type_for};
 pub use audit_ops::{AuditQuery, AuditRow};
 pub use basic_edit::BasicEdit;
 pub use conflict_resolve::{ConflictChoice, ConflictRow};
-pub use contacts::{ContactEntry, ContactInput};
+pub use contacts::{ContactEdit, ContactEntry, ContactInput};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
 pub use demo_users::{DEMO_PASSWORD, DemoUser, demo_users};
 pub use devices::{

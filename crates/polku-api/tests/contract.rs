@@ -107,6 +107,7 @@ fn error_codes_and_their_parameters() {
         ApiError::UnitRetired,
         ApiError::OrgChangeOnHubOnly,
         ApiError::ActivityNotFound(polku_core::ActivityMemoId(id(5))),
+        ApiError::ContactNotFound(polku_core::BriefContactId(id(5))),
         ApiError::AttachmentNotFound(polku_core::AttachmentId(id(6))),
         ApiError::AttachmentNotOnThisDevice(polku_core::AttachmentId(id(6))),
     ];

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
-use polku_api::{ActivityEdit, ActivityFilter, ActivityInput, ContactInput, Session};
-use polku_core::{ActivityMemoId, AttachmentId, ClientId};
+use polku_api::{ActivityEdit, ActivityFilter, ActivityInput, ContactEdit, ContactInput, Session};
+use polku_core::{ActivityMemoId, AttachmentId, BriefContactId, ClientId};
 
 /// Activity memos (toimintamuistiot).
 #[derive(Debug, Subcommand)]
@@ -26,6 +26,10 @@ pub enum ActivityCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete an activity memo (a soft delete: `restore` brings it back).
+    Rm { id: String },
+    /// Restore a deleted activity memo.
+    Restore { id: String },
 }
 
 /// Fields of `activity add`.
@@ -139,6 +143,40 @@ pub enum ContactCommand {
     Add(ContactAddArgs),
     /// List the brief contacts you may see.
     List(ListArgs),
+    /// Change a brief contact.
+    Edit(ContactEditArgs),
+    /// Delete a brief contact (a soft delete: `restore` brings it back).
+    Rm { id: String },
+    /// Restore a deleted brief contact.
+    Restore { id: String },
+}
+
+/// Fields of `contact edit`: each given field replaces the old value.
+#[derive(Debug, Args)]
+pub struct ContactEditArgs {
+    id: String,
+    /// New date, YYYY-MM-DD.
+    #[arg(long)]
+    date: Option<NaiveDate>,
+    /// New channel code.
+    #[arg(long)]
+    channel: Option<String>,
+    /// New gender code, or `none` to clear it.
+    #[arg(long)]
+    gender: Option<String>,
+    /// New age-group code, or `none` to clear it.
+    #[arg(long = "age")]
+    age_group: Option<String>,
+    /// New topic code, or `none` to clear it.
+    #[arg(long)]
+    topic: Option<String>,
+    #[command(flatten)]
+    text: TextArgs,
+}
+
+/// `none` clears an optional code; any other value sets it.
+fn optional_code(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| (v != "none").then_some(v))
 }
 
 /// Fields of `contact add`.
@@ -303,6 +341,14 @@ pub fn activity(session: &mut Session, cmd: ActivityCommand, now: DateTime<Utc>)
                 println!("\n{}", m.text);
             }
         }
+        ActivityCommand::Rm { id } => {
+            let id: ActivityMemoId = parse_id(&id, "an activity memo id")?;
+            session.delete_activity(id, now)?;
+        }
+        ActivityCommand::Restore { id } => {
+            let id: ActivityMemoId = parse_id(&id, "an activity memo id")?;
+            session.restore_activity(id, now)?;
+        }
     }
     Ok(())
 }
@@ -343,6 +389,29 @@ pub fn contact(session: &mut Session, cmd: ContactCommand, now: DateTime<Utc>) -
                     c.topic.as_deref().unwrap_or("-"),
                 );
             }
+        }
+        ContactCommand::Edit(a) => {
+            let id: BriefContactId = parse_id(&a.id, "a brief contact id")?;
+            session.edit_contact(
+                id,
+                ContactEdit {
+                    date: a.date,
+                    channel: a.channel,
+                    gender: optional_code(a.gender),
+                    age_group: optional_code(a.age_group),
+                    topic: optional_code(a.topic),
+                    text: a.text.read()?,
+                },
+                now,
+            )?;
+        }
+        ContactCommand::Rm { id } => {
+            let id: BriefContactId = parse_id(&id, "a brief contact id")?;
+            session.delete_contact(id, now)?;
+        }
+        ContactCommand::Restore { id } => {
+            let id: BriefContactId = parse_id(&id, "a brief contact id")?;
+            session.restore_contact(id, now)?;
         }
     }
     Ok(())

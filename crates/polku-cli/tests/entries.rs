@@ -117,6 +117,18 @@ fn activity_contact_and_attachment_verbs_round_trip() {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["text"], "Tavattiin torilla ja asemalla.");
     assert_eq!(mine[0]["duration_minutes"], 100);
+    let count = |store: &Path| {
+        json(&polku_in(store, &["activity", "list", "--json"], ""))
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|m| m["id"] == id)
+            .count()
+    };
+    ok(&polku_in(store, &["activity", "rm", id], ""));
+    assert_eq!(count(store), 0, "a deleted memo is not listed");
+    ok(&polku_in(store, &["activity", "restore", id], ""));
+    assert_eq!(count(store), 1);
 
     ok(&polku_in(
         store,
@@ -152,6 +164,33 @@ fn activity_contact_and_attachment_verbs_round_trip() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0]["contact"]["channel"], "online");
     assert_eq!(contacts[0]["contact"]["text"], "Kysyi asunnosta.");
+
+    // Edit (a code cleared with `none`, the text from stdin), delete, restore.
+    let cid = contacts[0]["contact"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    ok(&polku_in(
+        store,
+        &["contact", "edit", &cid, "--gender", "none", "--text", "-"],
+        "Kysyi asunnosta ja työstä.\n",
+    ));
+    let edited = json(&polku_in(store, &["contact", "list", "--json"], ""));
+    assert_eq!(edited[0]["contact"]["gender"], serde_json::Value::Null);
+    assert_eq!(edited[0]["contact"]["age_group"], "16-17");
+    assert_eq!(edited[0]["contact"]["text"], "Kysyi asunnosta ja työstä.");
+    ok(&polku_in(store, &["contact", "rm", &cid], ""));
+    let after_rm = json(&polku_in(store, &["contact", "list", "--json"], ""));
+    assert_eq!(after_rm.as_array().expect("array").len(), 0);
+    ok(&polku_in(store, &["contact", "restore", &cid], ""));
+    let restored = json(&polku_in(store, &["contact", "list", "--json"], ""));
+    assert_eq!(restored.as_array().expect("array").len(), 1);
+    let unknown = polku_in(
+        store,
+        &["contact", "rm", "01010101-0101-0101-0101-010101010101"],
+        "",
+    );
+    assert!(!unknown.status.success());
 
     let clients = json(&polku_in(store, &["client", "list", "--json"], ""));
     let client = clients[0]["id"].as_str().expect("client id").to_owned();

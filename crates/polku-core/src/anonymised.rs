@@ -418,6 +418,10 @@ mod tests {
 
 /// Version byte of an encoded [`AnonymisedRecord`]. Do not change.
 const RECORD_VERSION: u8 = 1;
+/// Version of the encoded brief-contact logs and activity memos of an
+/// extract (2: with the soft-delete field; version 1 entries are skipped
+/// until the hub's next refresh replaces them).
+const WORK_RECORD_VERSION: u8 = 2;
 
 impl AnonymisedRecord {
     /// The record as bytes: `[1] ‖ postcard(record)`.
@@ -469,10 +473,11 @@ pub struct StatsExtract {
 pub fn anonymised_brief(log: &BriefContactLog, key: AnonymisedId) -> EncodedRecord {
     let mut l = log.clone();
     l.id = DocId(key.0);
+    l.contacts.retain(|_, c| c.deleted.is_none());
     for c in l.contacts.values_mut() {
         c.text = String::new();
     }
-    let mut out = vec![RECORD_VERSION];
+    let mut out = vec![WORK_RECORD_VERSION];
     out.extend(postcard::to_allocvec(&l).unwrap_or_default());
     EncodedRecord(out)
 }
@@ -484,7 +489,7 @@ pub fn anonymised_activity(memo: &ActivityMemo, key: AnonymisedId) -> EncodedRec
     m.id = crate::ids::ActivityMemoId(key.0);
     m.place = String::new();
     m.text = String::new();
-    let mut out = vec![RECORD_VERSION];
+    let mut out = vec![WORK_RECORD_VERSION];
     out.extend(postcard::to_allocvec(&m).unwrap_or_default());
     EncodedRecord(out)
 }
@@ -522,7 +527,7 @@ impl StatsExtract {
         self.brief
             .values()
             .filter_map(|e| match e.0.split_first() {
-                Some((&RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+                Some((&WORK_RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
                 _ => None,
             })
             .collect()
@@ -533,7 +538,7 @@ impl StatsExtract {
         self.activity
             .values()
             .filter_map(|e| match e.0.split_first() {
-                Some((&RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+                Some((&WORK_RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
                 _ => None,
             })
             .collect()

@@ -369,6 +369,7 @@ pub fn activity_memo() -> impl Strategy<Value = ActivityMemo> {
                     workers,
                     met,
                     text,
+                    deleted: None,
                 }
             },
         )

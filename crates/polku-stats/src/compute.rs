@@ -456,7 +456,10 @@ pub(crate) fn count(inputs: &Inputs<'_>, query: &Query, d: &Dims) -> Counts {
         add_record(rec);
     }
     for memo in inputs.activity_memos {
-        if !range.contains(memo.date) || query.unit.is_some_and(|u| u != memo.unit) {
+        if memo.deleted.is_some()
+            || !range.contains(memo.date)
+            || query.unit.is_some_and(|u| u != memo.unit)
+        {
             continue;
         }
         let mut groups = vec![GroupId::Organisation];
@@ -489,7 +492,11 @@ pub(crate) fn count(inputs: &Inputs<'_>, query: &Query, d: &Dims) -> Counts {
         if query.unit.is_some_and(|u| u != log.unit) {
             continue;
         }
-        for c in log.contacts.values().filter(|c| range.contains(c.date)) {
+        for c in log
+            .contacts
+            .values()
+            .filter(|c| c.deleted.is_none() && range.contains(c.date))
+        {
             let g = d.gender.row(c.gender.as_deref());
             let a = d.age.row(c.age_group.as_deref());
             let mut groups = vec![GroupId::Organisation];

@@ -25,6 +25,7 @@ fn contact(
         topic: None,
         author,
         text: "Ei nimeä.".into(),
+        deleted: None,
     }
 }
 

@@ -5,8 +5,8 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use polku_core::anonymised::{AnonymisedRecord, anonymise};
 use polku_core::codes::CodeSet;
-use polku_core::model::{ActivityMemo, Client, Organisation, Unit};
-use polku_core::{OrgId, UnitId};
+use polku_core::model::{ActivityMemo, BriefContact, BriefContactLog, Client, Organisation, Unit};
+use polku_core::{BriefContactId, OrgId, UnitId};
 use polku_stats::{Cell, Group, GroupKind, Inputs, Query, Report, ReportPeriod, report};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -42,6 +42,7 @@ struct World {
     clients: Vec<Client>,
     anonymised: Vec<AnonymisedRecord>,
     memos: Vec<ActivityMemo>,
+    brief: Vec<BriefContactLog>,
 }
 
 fn world(seed: u64, n: usize, assign: &[usize], units: usize) -> World {
@@ -90,12 +91,59 @@ fn world(seed: u64, n: usize, assign: &[usize], units: usize) -> World {
             m
         })
         .collect();
+    // Brief contacts: each unit's logs of some months of 2025 and 2026, a
+    // few contacts each (some deleted: never counted), from the seed.
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let genders = [None, Some("female"), Some("male"), Some("other")];
+    let ages = [
+        None,
+        Some("0-15"),
+        Some("16-17"),
+        Some("18-20"),
+        Some("21-24"),
+    ];
+    let author = staff.workers.first().map(|w| w.id).expect("a worker");
+    let mut brief = Vec::new();
+    for unit in &ids {
+        for (year, month) in [(2025, 10), (2026, 1), (2026, 2), (2026, 7)] {
+            let first = NaiveDate::from_ymd_opt(year, month, 1).expect("date");
+            let mut log = BriefContactLog::empty(*unit, first);
+            for k in 0..next(6) {
+                let c = BriefContact {
+                    id: BriefContactId::from_parts(k, [next(255) as u8; 10]),
+                    date: NaiveDate::from_ymd_opt(year, month, 1 + next(28) as u32).expect("day"),
+                    channel: "street".into(),
+                    gender: genders[next(4) as usize].map(Into::into),
+                    age_group: ages[next(5) as usize].map(Into::into),
+                    topic: None,
+                    author,
+                    text: String::new(),
+                    deleted: (next(7) == 0).then(|| {
+                        Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0)
+                            .single()
+                            .expect("t")
+                    }),
+                };
+                log.contacts.insert(c.id, c);
+            }
+            brief.push(log);
+        }
+    }
     World {
         org,
         units: ids,
         clients,
         anonymised,
         memos,
+        brief,
     }
 }
 
@@ -104,6 +152,7 @@ fn run(
     clients: &[Client],
     anonymised: &[AnonymisedRecord],
     memos: &[ActivityMemo],
+    brief: &[BriefContactLog],
     period: ReportPeriod,
 ) -> Report {
     let mut q = Query::new(
@@ -118,7 +167,7 @@ fn run(
             clients,
             anonymised,
             activity_memos: memos,
-            brief_contacts: &[],
+            brief_contacts: brief,
         },
         &q,
         &w.org,
@@ -129,7 +178,7 @@ fn run(
 /// Checks the partition property of `w` over `period`; returns how much the
 /// whole report counted (the sum of its organisation cells).
 fn check_partition(w: &World, period: ReportPeriod) -> Result<u64, TestCaseError> {
-    let whole = run(w, &w.clients, &w.anonymised, &w.memos, period);
+    let whole = run(w, &w.clients, &w.anonymised, &w.memos, &w.brief, period);
     let whole_org = whole.organisation_group().expect("org").clone();
     let counted: u64 = whole_org
         .tables
@@ -168,7 +217,13 @@ fn check_partition(w: &World, period: ReportPeriod) -> Result<u64, TestCaseError
             .filter(|m| m.unit == *unit)
             .cloned()
             .collect();
-        let part = run(w, &clients, &anonymised, &memos, period);
+        let brief: Vec<BriefContactLog> = w
+            .brief
+            .iter()
+            .filter(|l| l.unit == *unit)
+            .cloned()
+            .collect();
+        let part = run(w, &clients, &anonymised, &memos, &brief, period);
         sum_into(&mut sum, part.organisation_group().expect("org"));
     }
     prop_assert_eq!(&sum.tables, &whole_org.tables);

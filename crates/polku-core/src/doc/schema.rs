@@ -59,6 +59,7 @@ am_struct!(BriefContact [id: BriefContactId] {
     topic: val,
     author: val,
     text: text,
+    deleted: val,
 });
 
 am_struct!(BasicData {
@@ -177,6 +178,7 @@ am_struct!(ActivityMemo {
     workers: val,
     met: val,
     text: text,
+    deleted: val,
 });
 
 impl AmValue for MetCounts {

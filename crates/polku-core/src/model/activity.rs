@@ -29,6 +29,11 @@ pub struct ActivityMemo {
     pub met: MetCounts,
     /// Free text, merged character by character.
     pub text: String,
+    /// When it was deleted: a soft delete (see
+    /// [`crate::model::BriefContact::deleted`]); deleted memos are not listed
+    /// or counted.
+    #[serde(default)]
+    pub deleted: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ActivityMemo {
@@ -44,6 +49,7 @@ impl ActivityMemo {
             workers: BTreeSet::new(),
             met: MetCounts::default(),
             text: String::new(),
+            deleted: None,
         }
     }
 }

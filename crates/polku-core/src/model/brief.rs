@@ -55,6 +55,11 @@ pub struct BriefContact {
     pub author: UserId,
     /// Optional free text (merged character by character).
     pub text: String,
+    /// When it was deleted: a soft delete (the entry stays, so that an edit
+    /// made concurrently on another device is not lost, and it can be
+    /// restored); deleted contacts are not listed or counted.
+    #[serde(default)]
+    pub deleted: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The brief contacts of one unit in one calendar month: one Automerge
@@ -156,6 +161,7 @@ mod tests {
             topic: Some("housing".into()),
             author: UserId::new(),
             text: String::new(),
+            deleted: None,
         };
         let value = serde_json::to_value(&c).expect("json");
         let keys: Vec<&str> = value
@@ -171,6 +177,7 @@ mod tests {
                 "author",
                 "channel",
                 "date",
+                "deleted",
                 "gender",
                 "id",
                 "text",
