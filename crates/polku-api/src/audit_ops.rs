@@ -151,7 +151,7 @@ impl Session {
         self.decoded_entries()
     }
 
-    fn decoded_entries(&self) -> Result<Vec<Entry>> {
+    pub(crate) fn decoded_entries(&self) -> Result<Vec<Entry>> {
         self.store
             .audit_entries()?
             .into_iter()

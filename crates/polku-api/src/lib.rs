@@ -10,17 +10,23 @@ mod attachments;
 mod audit_codes;
 mod audit_ops;
 pub mod backup;
+mod basic_edit;
 #[cfg(feature = "bench-internals")]
 pub mod bench_hooks;
+mod conflict_resolve;
 mod contacts;
 mod credentials;
+mod demo_users;
 mod devices;
 mod edits;
 mod error;
 mod extract;
 pub mod fault;
+mod history;
+mod listing;
 mod meta_keys;
 mod org_admin;
+mod own_password;
 mod privacy_notice;
 mod record;
 mod replica;
@@ -39,13 +45,18 @@ pub use activity::{
 };
 pub use attachments::{MAX_FILE_NAME_CHARS, media_type_for};
 pub use audit_ops::{AuditQuery, AuditRow};
+pub use basic_edit::BasicEdit;
+pub use conflict_resolve::{ConflictChoice, ConflictRow};
 pub use contacts::{ContactEdit, ContactEntry, ContactInput};
 pub use credentials::TEMPORARY_PASSWORD_HOURS;
+pub use demo_users::{DEMO_PASSWORD, DemoUser, demo_users};
 pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
 pub use error::{ApiError, ErrorDto, Rejection};
+pub use history::HistoryRow;
+pub use listing::{ClientListQuery, ClientRow, ListScope, ListStatus, MissingItem, is_active};
 pub use org_admin::{CodeChoice, SettingRow};
 pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{

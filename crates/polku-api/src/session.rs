@@ -50,6 +50,16 @@ pub struct LockedSession {
 }
 
 impl LockedSession {
+    /// A locked session of `login` over the store in `dir` (holds nothing
+    /// secret: what a session that could not close cleanly leaves behind,
+    /// so that the app stays locked rather than open).
+    pub fn new(dir: impl Into<std::path::PathBuf>, login: impl Into<String>) -> Self {
+        LockedSession {
+            dir: dir.into(),
+            login: login.into(),
+        }
+    }
+
     /// The login name to ask the password of.
     pub fn login(&self) -> &str {
         &self.login
@@ -332,7 +342,7 @@ impl Session {
         }
     }
 
-    fn may(&self, action: Action, summary: &ClientSummary) -> bool {
+    pub(crate) fn may(&self, action: Action, summary: &ClientSummary) -> bool {
         let scope = ClientScope {
             unit: summary.unit,
             responsible: &summary.responsible,
@@ -499,26 +509,13 @@ impl Session {
     /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD, d.m.yyyy or
     /// dd.mm.yyyy).
     pub fn search(&mut self, query: &str, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
-        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-        self.visible_clients(
-            |s| {
-                words.iter().all(|w| {
-                    s.first_name.to_lowercase().starts_with(w.as_str())
-                        || s.last_name.to_lowercase().starts_with(w.as_str())
-                        || s.birth_date.is_some_and(|b| {
-                            b.format("%Y-%m-%d").to_string() == *w
-                                || b.format("%-d.%-m.%Y").to_string() == *w
-                                || b.format("%d.%m.%Y").to_string() == *w
-                        })
-                })
-            },
-            now,
-        )
+        let words = query_words(query);
+        self.visible_clients(|s| matches_words(s, &words), now)
     }
 
     /// Index entries the user may see that match `keep`, sorted by name; the
     /// listing is audited as one view with its count.
-    fn visible_clients(
+    pub(crate) fn visible_clients(
         &mut self,
         keep: impl Fn(&ClientSummary) -> bool,
         now: DateTime<Utc>,
@@ -1085,6 +1082,26 @@ impl Session {
             Some(u) => self.unit_for_new(u),
         }
     }
+}
+
+/// The words of a search query, lower-cased.
+pub(crate) fn query_words(query: &str) -> Vec<String> {
+    query.split_whitespace().map(str::to_lowercase).collect()
+}
+
+/// Whether every word matches the client's name (a case-insensitive prefix
+/// of the first or last name) or birth date (YYYY-MM-DD, d.m.yyyy or
+/// dd.mm.yyyy).
+pub(crate) fn matches_words(s: &ClientSummary, words: &[String]) -> bool {
+    words.iter().all(|w| {
+        s.first_name.to_lowercase().starts_with(w.as_str())
+            || s.last_name.to_lowercase().starts_with(w.as_str())
+            || s.birth_date.is_some_and(|b| {
+                b.format("%Y-%m-%d").to_string() == *w
+                    || b.format("%-d.%-m.%Y").to_string() == *w
+                    || b.format("%d.%m.%Y").to_string() == *w
+            })
+    })
 }
 
 pub(crate) fn index_bytes(summary: &ClientSummary) -> Result<Vec<u8>> {

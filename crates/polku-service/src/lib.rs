@@ -24,6 +24,11 @@ use polku_net::{EnrolAnswer, EnrolRequest, Enroller, NetError, SessionLog, SyncP
 use polku_sync::protocol::{ErrorCode, Refusal};
 use polku_sync::{SyncError, SyncReport};
 
+pub mod desk;
+mod shared_sync;
+
+pub use shared_sync::sync_shared;
+
 /// What went wrong in a flow.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -195,7 +200,7 @@ pub async fn sync_now(session: Session) -> (Option<Session>, Result<SyncOutcome>
     (Some(replica.into_session()), outcome)
 }
 
-async fn run_sync(
+pub(crate) async fn run_sync(
     secret: &[u8; 32],
     pin: &HubPin,
     replica: &Mutex<SyncReplica>,

@@ -1,0 +1,151 @@
+// A small W3C WebDriver client over Node's fetch: the few commands the
+// harness needs (sessions, elements, keys, scripts, screenshots). It talks
+// only to tauri-driver on loopback.
+
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+
+export const Key = {
+  Enter: "\uE007",
+  Tab: "\uE004",
+  Escape: "\uE00C",
+  Control: "\uE009",
+  Shift: "\uE008",
+  Alt: "\uE00A",
+  Backspace: "\uE003",
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class WebDriver {
+  constructor(base = "http://127.0.0.1:4444") {
+    this.base = base;
+    this.sid = null;
+  }
+
+  async cmd(method, path, body) {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    const value = json.value;
+    if (!res.ok || (value && value.error)) {
+      const err = new Error(`${method} ${path}: ${value?.error ?? res.status} ${value?.message ?? ""}`);
+      err.webdriver = value?.error;
+      throw err;
+    }
+    return value;
+  }
+
+  s(path) {
+    return `/session/${this.sid}${path}`;
+  }
+
+  async status() {
+    return this.cmd("GET", "/status");
+  }
+
+  async start(application, args = []) {
+    const v = await this.cmd("POST", "/session", {
+      capabilities: {
+        alwaysMatch: {
+          browserName: "wry",
+          "tauri:options": { application, args },
+        },
+      },
+    });
+    this.sid = v.sessionId;
+    return this;
+  }
+
+  async quit() {
+    if (this.sid) {
+      await this.cmd("DELETE", `/session/${this.sid}`).catch(() => {});
+      this.sid = null;
+    }
+  }
+
+  async find(css) {
+    const v = await this.cmd("POST", this.s("/element"), { using: "css selector", value: css });
+    return v[ELEMENT];
+  }
+
+  async findAll(css) {
+    const v = await this.cmd("POST", this.s("/elements"), { using: "css selector", value: css });
+    return v.map((e) => e[ELEMENT]);
+  }
+
+  /** Waits until `css` matches a displayed element; returns it. */
+  async waitFor(css, timeoutMs = 15000) {
+    const end = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < end) {
+      try {
+        const el = await this.find(css);
+        if (await this.cmd("GET", this.s(`/element/${el}/displayed`))) return el;
+      } catch (e) {
+        last = e;
+      }
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css}${last ? ` (${last.message})` : ""}`);
+  }
+
+  async waitGone(css, timeoutMs = 15000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if ((await this.findAll(css)).length === 0) return;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css} to go`);
+  }
+
+  async click(el) {
+    return this.cmd("POST", this.s(`/element/${el}/click`), {});
+  }
+
+  async clear(el) {
+    return this.cmd("POST", this.s(`/element/${el}/clear`), {});
+  }
+
+  async type(el, text) {
+    return this.cmd("POST", this.s(`/element/${el}/value`), { text });
+  }
+
+  async text(el) {
+    return this.cmd("GET", this.s(`/element/${el}/text`));
+  }
+
+  /** Types into whatever has the focus, as a person would (keys only). */
+  async keys(...sequence) {
+    const actions = [];
+    for (const part of sequence) {
+      if (Array.isArray(part)) {
+        // A chord: press all, release in reverse.
+        for (const k of part) actions.push({ type: "keyDown", value: k });
+        for (const k of [...part].reverse()) actions.push({ type: "keyUp", value: k });
+      } else {
+        for (const ch of part) {
+          actions.push({ type: "keyDown", value: ch }, { type: "keyUp", value: ch });
+        }
+      }
+    }
+    await this.cmd("POST", this.s("/actions"), {
+      actions: [{ type: "key", id: "keyboard", actions }],
+    });
+    await this.cmd("DELETE", this.s("/actions")).catch(() => {});
+  }
+
+  async exec(script, args = []) {
+    return this.cmd("POST", this.s("/execute/sync"), { script, args });
+  }
+
+  async execAsync(script, args = []) {
+    return this.cmd("POST", this.s("/execute/async"), { script, args });
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.cmd("GET", this.s("/screenshot")), "base64");
+  }
+}
