@@ -216,6 +216,9 @@ async function main() {
     process.exit(1);
   }
   console.log("e2e: passed");
+  // Exit now: the exit handler stops Xvfb, tauri-driver and the app, which
+  // would otherwise keep the event loop (and CI) waiting.
+  process.exit(0);
 }
 
 main().catch((e) => {
