@@ -46,10 +46,17 @@ const ipc = [
         if (uiBuilt) {
           // The login screen of the real UI, with the demo users.
           await wd.waitFor('[data-testid="login-user"]', 30000);
-          await ctx.screen(wd, "login", "fi");
-          await wd.click(await wd.find('[data-testid="lang-sv"]')).catch(() => {});
-          await sleep(300);
-          await ctx.screen(wd, "login", "sv");
+          // The language is remembered by the web view (also across runs on
+          // one machine): choose each one before its screenshot, and leave
+          // Finnish, the default, behind.
+          for (const lang of ["fi", "sv"]) {
+            await wd.click(await wd.find(`[data-testid="lang-${lang}"]`));
+            await sleep(300);
+            const html = await wd.exec("return document.documentElement.lang", []).catch(() => null);
+            if (html !== null) ctx.check(html === lang, `the page says lang=${lang} (${html})`);
+            await ctx.screen(wd, "login", lang);
+          }
+          await wd.click(await wd.find('[data-testid="lang-fi"]'));
         } else {
           await ctx.screen(wd, "start", "fi");
         }

@@ -101,12 +101,13 @@ export function Login({ info, onLogin }: { info: AppInfo | null; onLogin(me: Me)
                       <button
                         type="button"
                         className="link-button"
+                        aria-label={t("login.demo_use", { login: u.login })}
                         onClick={() => {
                           setUser(u.login);
                           setPassword(u.password);
                         }}
                       >
-                        {t("login.demo_use", { login: u.login })}
+                        {t("login.demo_use_short")}
                       </button>
                     </td>
                   </tr>
