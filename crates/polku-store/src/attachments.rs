@@ -83,6 +83,57 @@ impl Read for AttachmentReader {
     }
 }
 
+/// A temporary file, removed when dropped (unless taken).
+#[derive(Debug)]
+struct TmpFile(Option<PathBuf>);
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// An attachment being written piece by piece ([`Store::begin_attachment`]).
+/// Dropped without [`Store::finish_attachment`], it leaves nothing behind.
+pub struct AttachmentWriter {
+    id: AttachmentId,
+    inner: age::stream::StreamWriter<BufWriter<File>>,
+    hasher: blake3::Hasher,
+    size: u64,
+    tmp: TmpFile,
+}
+
+impl fmt::Debug for AttachmentWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentWriter")
+            .field("id", &self.id)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttachmentWriter {
+    /// The attachment being written.
+    pub fn id(&self) -> AttachmentId {
+        self.id
+    }
+
+    /// Plaintext bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.size
+    }
+
+    /// Encrypt and append `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.inner.write_all(bytes)?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+}
+
 fn mismatch() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -134,51 +185,9 @@ impl Store {
     pub fn put_attachment_with_id(
         &self,
         id: AttachmentId,
-        reader: impl Read,
+        mut reader: impl Read,
     ) -> Result<AttachmentInfo> {
-        let dir = self.attachments_dir();
-        fs::create_dir_all(&dir)?;
-        let path = self.attachment_path(id);
-        if path.exists() || self.attachment_row(id)?.is_some() {
-            return Err(StoreError::AttachmentExists(id));
-        }
-        let tmp = dir.join(format!(
-            "{TMP_PREFIX}{}",
-            uuid::Builder::from_random_bytes(crate::crypto::random_bytes())
-                .into_uuid()
-                .simple()
-        ));
-        let written = self.write_encrypted(&tmp, reader);
-        let (size, blake3) = match written {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        if let Err(e) = fs::rename(&tmp, &path).and_then(|()| sync_dir(&dir)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e.into());
-        }
-        let info = AttachmentInfo { id, size, blake3 };
-        if let Err(e) = self.insert_attachment_row(&info) {
-            let _ = fs::remove_file(&path);
-            return Err(e);
-        }
-        Ok(info)
-    }
-
-    fn write_encrypted(&self, tmp: &Path, mut reader: impl Read) -> Result<(u64, [u8; 32])> {
-        let file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-        let recipient = self.keys.identity.to_public();
-        let encryptor =
-            age::Encryptor::with_recipients(iter::once(&recipient as &dyn age::Recipient))
-                .map_err(|_| StoreError::InvalidInput {
-                    what: "cannot encrypt to the store key",
-                })?;
-        let mut writer = encryptor.wrap_output(BufWriter::with_capacity(BUF_LEN, file))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut size = 0u64;
+        let mut writer = self.begin_attachment(id)?;
         let mut buf = vec![0u8; BUF_LEN];
         loop {
             let n = match reader.read(&mut buf) {
@@ -187,16 +196,91 @@ impl Store {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
-            hasher.update(&buf[..n]);
-            writer.write_all(&buf[..n])?;
-            size += n as u64;
+            writer.write(&buf[..n])?;
         }
-        let file = writer
+        self.finish_attachment(writer, None)
+    }
+
+    /// Start storing attachment `id` piece by piece (e.g. as its chunks
+    /// arrive from a peer): encrypted into a temporary file as written;
+    /// nothing is visible until [`Store::finish_attachment`]. Dropping the
+    /// writer removes the temporary file.
+    pub fn begin_attachment(&self, id: AttachmentId) -> Result<AttachmentWriter> {
+        let dir = self.attachments_dir();
+        fs::create_dir_all(&dir)?;
+        if self.attachment_path(id).exists() || self.attachment_row(id)?.is_some() {
+            return Err(StoreError::AttachmentExists(id));
+        }
+        let tmp = dir.join(format!(
+            "{TMP_PREFIX}{}",
+            uuid::Builder::from_random_bytes(crate::crypto::random_bytes())
+                .into_uuid()
+                .simple()
+        ));
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let guard = TmpFile(Some(tmp));
+        let recipient = self.keys.identity.to_public();
+        let encryptor =
+            age::Encryptor::with_recipients(iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|_| StoreError::InvalidInput {
+                    what: "cannot encrypt to the store key",
+                })?;
+        let inner = encryptor.wrap_output(BufWriter::with_capacity(BUF_LEN, file))?;
+        Ok(AttachmentWriter {
+            id,
+            inner,
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            tmp: guard,
+        })
+    }
+
+    /// Complete an attachment begun with [`Store::begin_attachment`]. With
+    /// `expected` (size, blake3 of the plaintext) anything else is refused
+    /// with [`StoreError::AttachmentMismatch`] and nothing is stored; then
+    /// the file is fsynced, renamed into place and its row committed.
+    pub fn finish_attachment(
+        &self,
+        writer: AttachmentWriter,
+        expected: Option<(u64, [u8; 32])>,
+    ) -> Result<AttachmentInfo> {
+        let AttachmentWriter {
+            id,
+            inner,
+            hasher,
+            size,
+            mut tmp,
+        } = writer;
+        let blake3 = *hasher.finalize().as_bytes();
+        if let Some(expected) = expected
+            && expected != (size, blake3)
+        {
+            return Err(StoreError::AttachmentMismatch(id));
+        }
+        let file = inner
             .finish()?
             .into_inner()
             .map_err(|e| StoreError::from(e.into_error()))?;
         file.sync_all()?;
-        Ok((size, *hasher.finalize().as_bytes()))
+        drop(file);
+        let dir = self.attachments_dir();
+        let path = self.attachment_path(id);
+        if path.exists() {
+            return Err(StoreError::AttachmentExists(id));
+        }
+        let Some(tmp_path) = tmp.0.take() else {
+            return Err(StoreError::corrupt("attachment writer"));
+        };
+        if let Err(e) = fs::rename(&tmp_path, &path).and_then(|()| sync_dir(&dir)) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+        let info = AttachmentInfo { id, size, blake3 };
+        if let Err(e) = self.insert_attachment_row(&info) {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+        Ok(info)
     }
 
     fn insert_attachment_row(&self, info: &AttachmentInfo) -> Result<()> {

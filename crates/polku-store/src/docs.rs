@@ -517,8 +517,10 @@ impl<'s> Batch<'s> {
             .prepare_cached("DELETE FROM docs WHERE id = ?1")?
             .execute([id.0.as_bytes().as_slice()])?;
         self.forget(&gone)?;
-        // Every peer's sync state of it goes with it.
+        // Every peer's sync state of it goes with it, and its attachment
+        // references (the caller deletes the files: Store::attachments_of_doc).
         self.delete_sync_states_of(id)?;
+        self.delete_attachment_refs_of(id)?;
         Ok(n > 0)
     }
 }

@@ -85,6 +85,10 @@ pub enum StoreError {
     /// An attachment with this id already exists.
     #[error("attachment {0} already exists")]
     AttachmentExists(AttachmentId),
+    /// A received attachment does not match the size and digest its
+    /// reference records (nothing was stored).
+    #[error("attachment {0} does not match its reference")]
+    AttachmentMismatch(AttachmentId),
     /// Another local user already has this login name.
     #[error("the login name is already in use on this device")]
     LoginTaken,

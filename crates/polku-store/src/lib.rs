@@ -41,6 +41,7 @@
 //! ```
 
 mod anchor;
+mod attachment_refs;
 mod attachments;
 mod audit;
 #[cfg(feature = "bench-internals")]
@@ -60,7 +61,8 @@ mod views;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub use anchor::ROLLED_BACK;
-pub use attachments::{AttachmentInfo, AttachmentReader};
+pub use attachment_refs::WantedAttachment;
+pub use attachments::{AttachmentInfo, AttachmentReader, AttachmentWriter};
 pub use audit::AuditRow;
 #[cfg(feature = "bench-internals")]
 pub use bench::{AgePerBlobStats, RawDecryptStats};

@@ -20,7 +20,7 @@ use crate::error::{Result, StoreError};
 use crate::sync_book::{self, SYNC_BOOK_SINCE};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -59,6 +59,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 6,
         sql: include_str!("migrations/0006_sync_bookkeeping.sql"),
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/0007_attachment_refs.sql"),
     },
 ];
 
@@ -290,6 +294,10 @@ mod tests {
             (
                 6,
                 "07c80388d0f21c177895af6fceb1dffea19065c68c6e81fc6e327024f7b89d34",
+            ),
+            (
+                7,
+                "e11ff87ff6d1e65f67e62db5209b44bba89b37cb4bd736b8a2200ab7c16a4007",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -235,3 +235,106 @@ fn a_failing_reader_leaves_nothing_behind() {
     assert_eq!(store.sweep_attachments().expect("sweep"), 2);
     store.read_attachment(kept.id, io::sink()).expect("kept");
 }
+
+fn tmp_files(dir: &std::path::Path) -> usize {
+    fs::read_dir(dir.join(ATTACHMENTS_DIR))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_attachment_written_in_pieces_is_stored_only_when_it_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = *blake3::hash(&bytes).as_bytes();
+
+    // The right size and digest: stored, and reads back.
+    let id = AttachmentId::new();
+    let mut w = store.begin_attachment(id).expect("begin");
+    for piece in bytes.chunks(65_536) {
+        w.write(piece).expect("write");
+    }
+    assert_eq!(w.written(), bytes.len() as u64);
+    let info = store
+        .finish_attachment(w, Some((bytes.len() as u64, digest)))
+        .expect("finish");
+    assert_eq!(info.blake3, digest);
+    let mut back = Vec::new();
+    store.read_attachment(id, &mut back).expect("read");
+    assert_eq!(back, bytes);
+
+    // A wrong digest (one byte changed): refused, nothing left behind.
+    let other = AttachmentId::new();
+    let mut w = store.begin_attachment(other).expect("begin");
+    let mut changed = bytes.clone();
+    changed[1000] ^= 1;
+    w.write(&changed).expect("write");
+    assert!(matches!(
+        store.finish_attachment(w, Some((bytes.len() as u64, digest))),
+        Err(StoreError::AttachmentMismatch(i)) if i == other
+    ));
+    // A wrong size: refused too.
+    let mut w = store.begin_attachment(other).expect("begin");
+    w.write(&bytes[..10]).expect("write");
+    assert!(matches!(
+        store.finish_attachment(w, Some((bytes.len() as u64, digest))),
+        Err(StoreError::AttachmentMismatch(_))
+    ));
+    // An abandoned writer leaves no file.
+    let w = store.begin_attachment(other).expect("begin");
+    drop(w);
+    assert_eq!(store.list_attachments().expect("list"), vec![id]);
+    assert_eq!(tmp_files(dir.path()), 1);
+    assert!(matches!(
+        store.attachment_info(other),
+        Err(StoreError::AttachmentNotFound(_))
+    ));
+    // An id already stored cannot be begun again.
+    assert!(matches!(
+        store.begin_attachment(id),
+        Err(StoreError::AttachmentExists(_))
+    ));
+}
+
+#[test]
+fn attachment_references_tell_what_is_wanted_and_go_with_their_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+    let doc = doc_id();
+    store
+        .create_doc(doc, polku_core::DocKind::ClientRecord, &sample_doc("x").save())
+        .expect("doc");
+    let held = store.put_attachment(&b"held"[..]).expect("put");
+    let missing = AttachmentId::new();
+    let removed = store
+        .set_attachment_refs(doc, &[(held.id, 4), (missing, 9)])
+        .expect("refs");
+    assert!(removed.is_empty());
+    let wanted = store.wanted_attachments(10).expect("wanted");
+    assert_eq!(wanted.len(), 1);
+    assert_eq!((wanted[0].id, wanted[0].doc, wanted[0].size), (missing, doc, 9));
+    assert_eq!(store.attachment_doc(missing).expect("doc"), Some((doc, 9)));
+    assert_eq!(store.wanted_attachments(0).expect("wanted"), vec![]);
+
+    // A reference dropped from the document is returned for deletion.
+    let removed = store
+        .set_attachment_refs(doc, &[(missing, 9)])
+        .expect("refs");
+    assert_eq!(removed, vec![held.id]);
+    let mut refs = store.attachments_of_doc(doc).expect("of doc");
+    refs.sort();
+    assert_eq!(refs, vec![missing]);
+
+    // Another document cannot take over a reference.
+    let other = doc_id();
+    store
+        .set_attachment_refs(other, &[(missing, 1)])
+        .expect("refs");
+    assert_eq!(store.attachment_doc(missing).expect("doc"), Some((doc, 9)));
+
+    // Deleting the document forgets its references.
+    assert!(store.delete_doc(doc).expect("delete"));
+    assert!(store.attachments_of_doc(doc).expect("of doc").is_empty());
+    assert!(store.wanted_attachments(10).expect("wanted").is_empty());
+}

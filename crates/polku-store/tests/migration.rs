@@ -210,13 +210,26 @@ fn v1_fixture_migrates_and_reads() {
         .expect("audit");
     assert_eq!(store.audit_len().expect("audit"), 1);
     assert!(store.auth_failures().expect("failures").is_empty());
+    // And the v7 table.
+    let attachment = polku_core::AttachmentId::new();
+    store
+        .set_attachment_refs(id, &[(attachment, 5)])
+        .expect("refs");
+    assert_eq!(
+        store.wanted_attachments(10).expect("wanted"),
+        vec![polku_store::WantedAttachment {
+            id: attachment,
+            doc: id,
+            size: 5
+        }]
+    );
     store.verify().expect("verify");
     store.close().expect("close");
 
     // Reopening does not migrate again, and the schema equals a fresh store's.
     let locked = LockedStore::open(dir.path()).expect("reopen");
     assert_eq!(locked.schema_version(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 7);
     // Failed logins are recorded now that the schema has the table.
     assert!(matches!(
         locked.derive_key(FIXTURE_LOGIN, "wrong"),
