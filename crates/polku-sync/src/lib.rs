@@ -90,9 +90,9 @@ pub use docset::{HeadsHash, heads_hash};
 pub use error::SyncError;
 pub use protocol::{Frame, Role};
 pub use replica::{
-    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, ExportedDoc, LoadedDoc, Peer,
-    PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError, TombstoneBatch,
-    TombstoneOutcome,
+    AuditMerge, BlobPiece, BlobWritten, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite,
+    ExportedDoc, LoadedDoc, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
+    TombstoneBatch, TombstoneOutcome,
 };
 pub use report::SyncReport;
 pub use session::{Limits, Session, SessionConfig};

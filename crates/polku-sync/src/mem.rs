@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
 use chrono::{DateTime, Utc};
 use polku_audit::{AuditLog, Entry, Head, NodeId, NodeKey};
-use polku_core::{DocId, DocKind, UserId};
+use polku_core::{AttachmentId, DocId, DocKind, UserId};
 use uuid::Uuid;
 
 use crate::docset::{DocSet, HeadsHash, heads_hash};
-use crate::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
+use crate::protocol::{AuditHead, BlobChunk, Refusal, RefusedReason, Role, Tombstone};
 use crate::replica::{
-    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, ExportedDoc, LoadedDoc, Peer,
-    PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError, TombstoneBatch,
-    TombstoneOutcome,
+    AuditMerge, BlobPiece, BlobWritten, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite,
+    ExportedDoc, LoadedDoc, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
+    TombstoneBatch, TombstoneOutcome,
 };
 
 /// Root key [`UnitPolicy`] reads a document's unit from (a string).
@@ -240,6 +240,12 @@ pub struct MemReplica {
     quarantined: Vec<(NodeId, DocId, QuarantineReason)>,
     admission: Admission,
     policy: Option<Box<dyn Policy>>,
+    /// Attachment files held.
+    blobs: BTreeMap<AttachmentId, Vec<u8>>,
+    /// Attachment files referenced (size, blake3), as documents would.
+    blob_refs: BTreeMap<AttachmentId, (u64, [u8; 32])>,
+    /// Files being received.
+    blob_in: BTreeMap<AttachmentId, Vec<u8>>,
     /// Call counters.
     pub stats: MemStats,
 }
@@ -269,8 +275,28 @@ impl MemReplica {
             quarantined: Vec::new(),
             admission,
             policy: None,
+            blobs: BTreeMap::new(),
+            blob_refs: BTreeMap::new(),
+            blob_in: BTreeMap::new(),
             stats: MemStats::default(),
         }
+    }
+
+    /// Records a reference to an attachment file (as a document would hold
+    /// one): the file is wanted until it is held.
+    pub fn reference_blob(&mut self, id: AttachmentId, size: u64, blake3: [u8; 32]) {
+        self.blob_refs.insert(id, (size, blake3));
+    }
+
+    /// Holds an attachment file (and references it).
+    pub fn put_blob(&mut self, id: AttachmentId, bytes: Vec<u8>) {
+        self.reference_blob(id, bytes.len() as u64, *blake3::hash(&bytes).as_bytes());
+        self.blobs.insert(id, bytes);
+    }
+
+    /// An attachment file held here.
+    pub fn blob(&self, id: AttachmentId) -> Option<&[u8]> {
+        self.blobs.get(&id).map(Vec::as_slice)
     }
 
     /// A hub with no enrolled devices and no policy (every enrolled peer sees everything).
@@ -803,5 +829,65 @@ impl Replica for MemReplica {
     ) -> Result<(), ReplicaError> {
         self.quarantined.push((peer.node, id, reason));
         Ok(())
+    }
+
+    fn blob_wants(
+        &mut self,
+        _peer: &Peer,
+        limit: usize,
+    ) -> Result<Vec<AttachmentId>, ReplicaError> {
+        Ok(self
+            .blob_refs
+            .keys()
+            .filter(|id| !self.blobs.contains_key(id))
+            .take(limit)
+            .copied()
+            .collect())
+    }
+
+    fn blob_read(
+        &mut self,
+        _peer: &Peer,
+        id: AttachmentId,
+        offset: u64,
+        max: usize,
+    ) -> Result<Option<BlobPiece>, ReplicaError> {
+        let Some(bytes) = self.blobs.get(&id) else {
+            return Ok(None);
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = start.saturating_add(max).min(bytes.len());
+        Ok(Some(BlobPiece {
+            total: bytes.len() as u64,
+            data: bytes[start..end].to_vec(),
+        }))
+    }
+
+    fn blob_write(&mut self, _peer: &Peer, chunk: &BlobChunk) -> Result<BlobWritten, ReplicaError> {
+        let Some(&(size, digest)) = self.blob_refs.get(&chunk.id) else {
+            return Ok(BlobWritten::Rejected);
+        };
+        if self.blobs.contains_key(&chunk.id) || chunk.total != size {
+            self.blob_in.remove(&chunk.id);
+            return Ok(BlobWritten::Rejected);
+        }
+        // A file starts over at offset 0 (what an earlier, cut session
+        // left is dropped).
+        let buf = self.blob_in.entry(chunk.id).or_default();
+        if chunk.offset == 0 {
+            buf.clear();
+        }
+        buf.extend_from_slice(&chunk.data);
+        if !chunk.is_last() {
+            return Ok(BlobWritten::Partial);
+        }
+        let bytes = self.blob_in.remove(&chunk.id).unwrap_or_default();
+        if *blake3::hash(&bytes).as_bytes() != digest {
+            return Ok(BlobWritten::Rejected);
+        }
+        self.blobs.insert(chunk.id, bytes);
+        Ok(BlobWritten::Stored)
     }
 }

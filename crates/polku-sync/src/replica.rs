@@ -25,10 +25,10 @@
 
 use automerge::{AutoCommit, ChangeHash};
 use polku_audit::{Entry, Head, NodeId};
-use polku_core::{DocId, DocKind};
+use polku_core::{AttachmentId, DocId, DocKind};
 
 use crate::docset::{DocSet, HeadsHash};
-use crate::protocol::{AuditHead, ErrorCode, Refusal, RefusedReason, Role, Tombstone};
+use crate::protocol::{AuditHead, BlobChunk, ErrorCode, Refusal, RefusedReason, Role, Tombstone};
 
 /// The other side of a session, as authenticated by the transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -354,4 +354,73 @@ pub trait Replica {
         id: DocId,
         reason: QuarantineReason,
     ) -> Result<(), ReplicaError>;
+
+    /// Attachment files (liitteet) that this replica's documents reference
+    /// and it does not hold, which this peer may have: at most `limit`.
+    /// The default holds no attachments.
+    fn blob_wants(
+        &mut self,
+        _peer: &Peer,
+        _limit: usize,
+    ) -> Result<Vec<AttachmentId>, ReplicaError> {
+        Ok(Vec::new())
+    }
+
+    /// At most `max` bytes of attachment `id` from `offset`, for this peer,
+    /// with the file's size; `None` if it is not held here or the peer may
+    /// not have it (hub: the referencing document is outside the peer's
+    /// scope). Called with increasing offsets, file by file.
+    fn blob_read(
+        &mut self,
+        _peer: &Peer,
+        _id: AttachmentId,
+        _offset: u64,
+        _max: usize,
+    ) -> Result<Option<BlobPiece>, ReplicaError> {
+        Ok(None)
+    }
+
+    /// A piece of a wanted attachment file from this peer, in order (the
+    /// session checked that it was asked for and that offsets follow each
+    /// other). On the last piece the replica checks the whole file against
+    /// the size and digest its own referencing document records and stores
+    /// it, or drops it ([`BlobWritten::Rejected`]). A replica keeps what it
+    /// has received of an unfinished file only for the session.
+    fn blob_write(
+        &mut self,
+        _peer: &Peer,
+        _chunk: &BlobChunk,
+    ) -> Result<BlobWritten, ReplicaError> {
+        Ok(BlobWritten::Rejected)
+    }
+}
+
+/// A piece of an attachment file read for a peer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BlobPiece {
+    /// The file's size.
+    pub total: u64,
+    /// The bytes from the requested offset.
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for BlobPiece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobPiece")
+            .field("total", &self.total)
+            .field("len", &self.data.len())
+            .finish()
+    }
+}
+
+/// What a received piece of an attachment file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobWritten {
+    /// Kept; more pieces follow.
+    Partial,
+    /// The whole file checked out and is stored.
+    Stored,
+    /// Not wanted any more, or the file does not match its reference (or
+    /// is larger than a file may be): dropped, nothing stored.
+    Rejected,
 }

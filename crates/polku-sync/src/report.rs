@@ -64,6 +64,16 @@ pub struct SyncReport {
     pub tombstones_sent: usize,
     /// Tombstones received and applied.
     pub tombstones_applied: usize,
+    /// Attachment files sent whole.
+    pub blobs_sent: usize,
+    /// Attachment file bytes sent.
+    pub blob_bytes_sent: u64,
+    /// Attachment files received, checked and stored.
+    pub blobs_received: usize,
+    /// Attachment files received that did not match their reference (dropped).
+    pub blobs_rejected: usize,
+    /// Attachment files asked for that the peer could not give.
+    pub blobs_unavailable: usize,
 }
 
 impl SyncReport {
@@ -96,6 +106,11 @@ impl SyncReport {
             audit_rejected: 0,
             tombstones_sent: 0,
             tombstones_applied: 0,
+            blobs_sent: 0,
+            blob_bytes_sent: 0,
+            blobs_received: 0,
+            blobs_rejected: 0,
+            blobs_unavailable: 0,
         }
     }
 
@@ -115,5 +130,8 @@ impl SyncReport {
             && self.audit_added == 0
             && self.tombstones_sent == 0
             && self.tombstones_applied == 0
+            && self.blobs_sent == 0
+            && self.blobs_received == 0
+            && self.blobs_rejected == 0
     }
 }

@@ -138,6 +138,35 @@ fn message() -> impl Strategy<Value = Message> {
         proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..3)
             .prop_map(Message::AuditEntries),
         (any::<bool>(), list(5)).prop_map(|(last, changed)| Message::Done { last, changed }),
+        (
+            any::<bool>(),
+            proptest::collection::vec(any::<[u8; 16]>(), 0..4)
+        )
+            .prop_map(|(want, ids)| {
+                let ids = ids
+                    .into_iter()
+                    .map(|b| polku_core::AttachmentId(Uuid::from_bytes(b)))
+                    .collect();
+                if want {
+                    Message::BlobWant(ids)
+                } else {
+                    Message::BlobNone(ids)
+                }
+            }),
+        (
+            any::<[u8; 16]>(),
+            0u64..1000,
+            0u64..100,
+            proptest::collection::vec(any::<u8>(), 1..40)
+        )
+            .prop_map(|(id, offset, extra, data)| Message::BlobChunk(
+                polku_sync::protocol::BlobChunk {
+                    id: polku_core::AttachmentId(Uuid::from_bytes(id)),
+                    offset,
+                    total: offset + data.len() as u64 + extra,
+                    data,
+                }
+            )),
         any::<u8>().prop_map(|c| Message::Error(ErrorCode::from_code(c))),
     ]
 }
@@ -168,7 +197,7 @@ fn refusable() -> impl Strategy<Value = Refusable> {
         proptest::collection::vec(any::<u8>(), 1..8).prop_map(Refusable::Extend),
         any::<u32>().prop_map(Refusable::Length),
         any::<u8>().prop_map(Refusable::Version),
-        prop_oneof![Just(0u8), 13u8..=255].prop_map(Refusable::Tag),
+        prop_oneof![Just(0u8), 16u8..=255].prop_map(Refusable::Tag),
         any::<usize>().prop_map(Refusable::ShortPayload),
         proptest::collection::vec(any::<u8>(), 1..8).prop_map(Refusable::LongPayload),
     ]
@@ -250,7 +279,7 @@ proptest! {
 
     #[test]
     fn well_framed_random_bodies_never_panic_and_are_canonical(
-        tag in 0u8..14,
+        tag in 0u8..17,
         body in proptest::collection::vec(any::<u8>(), 0..256),
     ) {
         let mut payload = vec![1, tag];

@@ -25,6 +25,9 @@
 //! | 10 | Tombstones | count, then per tombstone: id, kind u8, erased at i64 (µs since the Unix epoch), erasing node (32), user id, signature (64) |
 //! | 11 | Done | last u8 (0/1), count, then per document: id, present u8, hash if present |
 //! | 12 | Error | code u8 |
+//! | 13 | BlobWant | count, then attachment ids |
+//! | 14 | BlobChunk | attachment id, offset u64, total u64, len u32, bytes (`offset + len <= total`, `len <= MAX_BLOB_CHUNK_LEN`, `len > 0` unless `total = 0`) |
+//! | 15 | BlobNone | count, then attachment ids |
 //!
 //! Every value has one encoding: unknown tags, flags, codes and trailing
 //! bytes are refused.
@@ -35,14 +38,14 @@
 
 use chrono::DateTime;
 use polku_audit::{EntryHash, EntrySignature, Head, NodeId};
-use polku_core::{DocId, DocKind, OrgId, UserId};
+use polku_core::{AttachmentId, DocId, DocKind, OrgId, UserId};
 use uuid::Uuid;
 
 use super::{
-    AuditHead, DocBody, DocMessage, DocSetChunk, ErrorCode, FRAME_HEADER_LEN, Hello,
-    MAX_AUDIT_ENTRIES_PER_FRAME, MAX_DOC_MESSAGE_LEN, MAX_DOCS_PER_FRAME, MAX_ENTRIES_PER_FRAME,
-    MAX_FRAME_LEN, Message, PROTOCOL_VERSION, ProtocolError, Refusal, RefusedReason, Role,
-    Tombstone,
+    AuditHead, BlobChunk, DocBody, DocMessage, DocSetChunk, ErrorCode, FRAME_HEADER_LEN, Hello,
+    MAX_AUDIT_ENTRIES_PER_FRAME, MAX_BLOB_CHUNK_LEN, MAX_DOC_MESSAGE_LEN, MAX_DOCS_PER_FRAME,
+    MAX_ENTRIES_PER_FRAME, MAX_FRAME_LEN, Message, PROTOCOL_VERSION, ProtocolError, Refusal,
+    RefusedReason, Role, Tombstone,
 };
 use crate::docset::{HeadsHash, SetDigest};
 
@@ -58,6 +61,9 @@ const TAG_AUDIT_ENTRIES: u8 = 9;
 const TAG_TOMBSTONES: u8 = 10;
 const TAG_DONE: u8 = 11;
 const TAG_ERROR: u8 = 12;
+const TAG_BLOB_WANT: u8 = 13;
+const TAG_BLOB_CHUNK: u8 = 14;
+const TAG_BLOB_NONE: u8 = 15;
 
 const BODY_SYNC: u8 = 1;
 const BODY_WHOLE: u8 = 2;
@@ -139,6 +145,25 @@ pub(super) fn encode(msg: &Message) -> Vec<u8> {
                 put_u32(&mut out, bytes.len());
                 out.extend_from_slice(bytes);
             }
+        }
+        Message::BlobWant(ids) | Message::BlobNone(ids) => {
+            out.push(if matches!(msg, Message::BlobWant(_)) {
+                TAG_BLOB_WANT
+            } else {
+                TAG_BLOB_NONE
+            });
+            put_u32(&mut out, ids.len());
+            for id in ids {
+                out.extend_from_slice(id.as_bytes());
+            }
+        }
+        Message::BlobChunk(c) => {
+            out.push(TAG_BLOB_CHUNK);
+            out.extend_from_slice(c.id.as_bytes());
+            out.extend_from_slice(&c.offset.to_le_bytes());
+            out.extend_from_slice(&c.total.to_le_bytes());
+            put_u32(&mut out, c.data.len());
+            out.extend_from_slice(&c.data);
         }
         Message::Refused(list) => {
             out.push(TAG_REFUSED);
@@ -516,6 +541,42 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             Message::Done { last, changed }
         }
         TAG_ERROR => Message::Error(ErrorCode::from_code(r.u8()?)),
+        TAG_BLOB_WANT | TAG_BLOB_NONE => {
+            let (count, cap) = r.count("attachment ids", MAX_ENTRIES_PER_FRAME, 16)?;
+            let mut ids = Vec::with_capacity(cap);
+            for _ in 0..count {
+                ids.push(AttachmentId(Uuid::from_bytes(r.array()?)));
+            }
+            if tag == TAG_BLOB_WANT {
+                Message::BlobWant(ids)
+            } else {
+                Message::BlobNone(ids)
+            }
+        }
+        TAG_BLOB_CHUNK => {
+            let id = AttachmentId(Uuid::from_bytes(r.array()?));
+            let offset = r.u64()?;
+            let total = r.u64()?;
+            let len = r.u32()? as usize;
+            if len > MAX_BLOB_CHUNK_LEN {
+                return Err(ProtocolError::TooLong {
+                    what: "attachment chunk",
+                    len,
+                    max: MAX_BLOB_CHUNK_LEN,
+                });
+            }
+            let end = offset.checked_add(len as u64);
+            if end.is_none_or(|end| end > total) || (len == 0 && total != 0) {
+                return Err(ProtocolError::InvalidValue("attachment chunk range"));
+            }
+            let data = r.take(len)?.to_vec();
+            Message::BlobChunk(BlobChunk {
+                id,
+                offset,
+                total,
+                data,
+            })
+        }
         other => return Err(ProtocolError::UnknownTag(other)),
     };
     r.finish()?;
@@ -593,6 +654,20 @@ mod tests {
                 changed: vec![(id, None), (id, Some(HeadsHash([8; 32])))],
             },
             Message::Error(ErrorCode::DeviceRevoked),
+            Message::BlobWant(vec![AttachmentId(Uuid::from_bytes([6; 16]))]),
+            Message::BlobNone(vec![]),
+            Message::BlobChunk(BlobChunk {
+                id: AttachmentId(Uuid::from_bytes([6; 16])),
+                offset: 3,
+                total: 10,
+                data: vec![1, 2, 3, 4],
+            }),
+            Message::BlobChunk(BlobChunk {
+                id: AttachmentId(Uuid::from_bytes([6; 16])),
+                offset: 0,
+                total: 0,
+                data: vec![],
+            }),
         ]
     }
 

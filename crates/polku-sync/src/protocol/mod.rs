@@ -17,14 +17,15 @@
 //!
 //! Version 2 (this one) replaced version 1, which was never released: a hello
 //! carries the sender's audit-chain head and a tombstone is signed by the
-//! node that erased (see [`codec`]). A version 1 frame is refused with
+//! node that erased (see [`codec`]). Version 2 is not released either; its
+//! attachment-file messages (tags 13–15) were added before any release. A version 1 frame is refused with
 //! [`ProtocolError::UnsupportedVersion`].
 
 pub mod codec;
 
 use chrono::{DateTime, Utc};
 use polku_audit::{EntryHash, EntrySignature, Head, NodeId, NodeKey};
-use polku_core::{DocId, DocKind, OrgId, UserId};
+use polku_core::{AttachmentId, DocId, DocKind, OrgId, UserId};
 
 use crate::docset::{HeadsHash, SetDigest};
 
@@ -59,6 +60,9 @@ pub const MAX_ENTRIES_PER_FRAME: usize = 65_536;
 
 /// Most audit entries in one [`Message::AuditEntries`] frame.
 pub const MAX_AUDIT_ENTRIES_PER_FRAME: usize = 16_384;
+
+/// Largest piece of an attachment file in one [`Message::BlobChunk`] (1 MiB).
+pub const MAX_BLOB_CHUNK_LEN: usize = 1024 * 1024;
 
 /// The two roles of a session. A session is always between a hub and a laptop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +157,39 @@ pub struct DocMessage {
     pub kind: DocKind,
     /// The payload.
     pub body: DocBody,
+}
+
+/// A piece of an attachment file (liite), in order: the receiver asked for
+/// the file with [`Message::BlobWant`] and checks the whole file against the
+/// size and digest its own copy of the referencing document records.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BlobChunk {
+    /// The attachment.
+    pub id: AttachmentId,
+    /// Where `data` starts in the file.
+    pub offset: u64,
+    /// The file's size as the sender holds it.
+    pub total: u64,
+    /// The bytes (plaintext of the file; the connection is encrypted).
+    pub data: Vec<u8>,
+}
+
+impl BlobChunk {
+    /// Whether this is the file's last piece.
+    pub fn is_last(&self) -> bool {
+        self.offset + self.data.len() as u64 == self.total
+    }
+}
+
+impl std::fmt::Debug for BlobChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobChunk")
+            .field("id", &self.id)
+            .field("offset", &self.offset)
+            .field("total", &self.total)
+            .field("len", &self.data.len())
+            .finish()
+    }
 }
 
 /// Why a document (or a change to it) was not accepted. Carries no content.
@@ -430,6 +467,13 @@ pub enum Message {
     AuditEntries(Vec<Vec<u8>>),
     /// Erasure tombstones the receiver has not acknowledged yet.
     Tombstones(Vec<Tombstone>),
+    /// Attachment files the sender's documents reference and it lacks.
+    BlobWant(Vec<AttachmentId>),
+    /// A piece of a wanted attachment file.
+    BlobChunk(BlobChunk),
+    /// Wanted attachment files the sender cannot give (it does not hold
+    /// them, or the receiver may not have them).
+    BlobNone(Vec<AttachmentId>),
     /// The sender is finished: the final heads hashes of the documents whose
     /// heads changed on its side during the session (`None` = deleted).
     Done {
@@ -456,6 +500,9 @@ impl Message {
             Message::AuditHeads(_) => "audit-heads",
             Message::AuditEntries(_) => "audit-entries",
             Message::Tombstones(_) => "tombstones",
+            Message::BlobWant(_) => "blob-want",
+            Message::BlobChunk(_) => "blob-chunk",
+            Message::BlobNone(_) => "blob-none",
             Message::Done { .. } => "done",
             Message::Error(_) => "error",
         }

@@ -49,6 +49,7 @@
 //! [`Limits::max_messages_per_doc`] messages (e.g. a peer poisoning Bloom
 //! filters) is abandoned and reported. Neither blocks the others.
 
+mod blobs;
 mod docs;
 mod outbox;
 mod recon;
@@ -91,6 +92,11 @@ pub struct Limits {
     /// bytes past it are quarantined without being loaded (see
     /// [`crate::inflate`]).
     pub max_inflated_doc_bytes: usize,
+    /// Attachment files a peer may ask for in one session (and this side
+    /// asks for at most).
+    pub max_blob_wants: usize,
+    /// Attachment file bytes this side sends in one turn.
+    pub blob_bytes_per_turn: usize,
 }
 
 impl Default for Limits {
@@ -103,6 +109,8 @@ impl Default for Limits {
             max_audit_entries: 1_000_000,
             max_tombstones: 1_000_000,
             max_inflated_doc_bytes: 64 * 1024 * 1024,
+            max_blob_wants: 4096,
+            blob_bytes_per_turn: 8 * 1024 * 1024,
         }
     }
 }
@@ -230,6 +238,7 @@ pub struct Session {
     /// in the same session).
     deferred_tombstones: Vec<crate::protocol::Tombstone>,
     peer_done: Vec<(DocId, Option<HeadsHash>)>,
+    blobs: blobs::Blobs,
 }
 
 impl Session {
@@ -264,6 +273,7 @@ impl Session {
             tombstone_cursor: 0,
             deferred_tombstones: Vec::new(),
             peer_done: Vec::new(),
+            blobs: blobs::Blobs::default(),
         }
     }
 
@@ -541,6 +551,7 @@ impl Session {
         }
         self.audit_seen += audit;
         self.tombstones_seen += tombstones;
+        self.blobs.check_turn(inbox, &self.cfg.limits)?;
         let limits = &self.cfg.limits;
         if self.audit_seen > limits.max_audit_entries {
             return Err(SyncError::LimitExceeded("audit entries"));
@@ -617,7 +628,16 @@ impl Session {
                 }
                 Ok(())
             }
-            other => Err(Self::unexpected(&other, "inside a turn")),
+            other => {
+                if self
+                    .blobs
+                    .apply(replica, &self.peer, &other, &mut self.report)?
+                {
+                    Ok(())
+                } else {
+                    Err(Self::unexpected(&other, "inside a turn"))
+                }
+            }
         }
     }
 
@@ -728,6 +748,14 @@ impl Session {
         self.generate(replica, &mut out)?;
         let refusals = std::mem::take(&mut self.out_refusals);
         out.push_chunks(refusals, MAX_ENTRIES_PER_FRAME, Message::Refused, false);
+        self.blobs.emit(
+            replica,
+            &self.peer,
+            &mut out,
+            t,
+            &self.cfg.limits,
+            &mut self.report,
+        )?;
         self.release_idle_docs();
         let (frames, idle) = out.finish(t);
         self.my_idle = idle;

@@ -67,6 +67,11 @@ impl Outbox {
         self.frames.push(Message::DocSync(docs).encode());
     }
 
+    /// Whether the turn holds anything so far.
+    pub(super) fn has_content(&self) -> bool {
+        self.content
+    }
+
     /// Closes turn `turn`: the frames, and whether the turn was idle
     /// (nothing but its `TurnEnd`).
     pub(super) fn finish(mut self, turn: u32) -> (Vec<Frame>, bool) {
