@@ -399,14 +399,24 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
     n.sync("maija");
     n.sync("pekka");
 
-    // Pekka (same unit, not responsible) may view the record, not change it.
+    // The file followed its reference to the hub and on to Pekka's laptop
+    // (same unit, not responsible): he may view the record, not change it.
+    assert_eq!(
+        n.hub
+            .session()
+            .store()
+            .attachment_info(id)
+            .expect("on the hub")
+            .size,
+        body.len() as u64
+    );
     let mut pekka = n.open("pekka");
     let list = pekka.list_attachments(client, now).expect("list");
     assert_eq!(list.iter().map(|a| a.id).collect::<Vec<_>>(), [id]);
-    assert!(matches!(
-        pekka.open_attachment(client, id, now),
-        Err(ApiError::AttachmentNotOnThisDevice(x)) if x == id
-    ));
+    let (_, mut reader) = pekka.open_attachment(client, id, now).expect("open");
+    let mut back = Vec::new();
+    reader.read_to_end(&mut back).expect("read");
+    assert_eq!(back, body, "the same bytes on the second laptop");
     assert_eq!(
         denied(pekka.add_attachment(client, &b"x"[..], "muistio.txt", now)),
         MissingRight::Modify
@@ -415,12 +425,22 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
         denied(pekka.delete_attachment(client, id, now)),
         MissingRight::Modify
     );
-    assert!(
-        pekka.store().list_attachments().expect("blobs").is_empty(),
+    assert_eq!(
+        pekka.store().list_attachments().expect("blobs"),
+        vec![id],
         "a refused add leaves no file"
     );
     pekka.close().expect("close");
     n.sync("pekka");
+    // The coordinator gets no record documents, so no files either.
+    n.sync("kalle");
+    assert!(
+        n.open("kalle")
+            .store()
+            .list_attachments()
+            .expect("blobs")
+            .is_empty()
+    );
 
     let mut maija = n.open("maija");
     maija.delete_attachment(client, id, now).expect("delete");
@@ -438,6 +458,11 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
     maija.close().expect("close");
     n.sync("maija");
     n.sync("pekka");
+    // The deletion reached the hub's and Pekka's files too.
+    assert!(matches!(
+        n.hub.session().store().attachment_info(id),
+        Err(polku_store::StoreError::AttachmentNotFound(_))
+    ));
     let mut pekka = n.open("pekka");
     assert!(
         pekka
@@ -445,6 +470,7 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
             .expect("list")
             .is_empty()
     );
+    assert!(pekka.store().list_attachments().expect("blobs").is_empty());
     pekka.close().expect("close");
 
     let rows = n.audit_of("maija");
@@ -465,6 +491,114 @@ fn attachments_follow_the_record_right_and_their_references_sync() {
         2,
         "{rows:#?}"
     );
+}
+
+/// A file damaged on the hub's disk is not offered: the laptop's sync
+/// completes without it and asks again next time; the laptop keeps saying
+/// the file is not on this device; a file of another unit never reaches a
+/// laptop, and several files in one session all arrive.
+#[test]
+fn a_damaged_file_is_not_offered_and_files_travel_only_within_scope() {
+    let mut n = net();
+    let now = Utc::now();
+    let mut maija = n.open("maija");
+    let client = maija
+        .add_client(
+            ClientInput {
+                first_name: "Tiedostoton".into(),
+                last_name: "Nuori".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .expect("client");
+    let files: Vec<Vec<u8>> = (0..3u8)
+        .map(|k| {
+            (0..(300_000 + u32::from(k) * 1000))
+                .map(|i| (i % 249) as u8 ^ k)
+                .collect()
+        })
+        .collect();
+    let ids: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            maija
+                .add_attachment(client, f.as_slice(), &format!("liite{k}.pdf"), now)
+                .expect("add")
+        })
+        .collect();
+    maija.close().expect("close");
+    n.sync("maija");
+
+    // One of the three is damaged on the hub's disk.
+    let damaged = n
+        ._hub_dir
+        .path()
+        .join(polku_store::ATTACHMENTS_DIR)
+        .join(ids[1].to_string());
+    let mut raw = std::fs::read(&damaged).expect("read");
+    let mid = raw.len() / 2;
+    raw[mid] ^= 0x20;
+    std::fs::write(&damaged, raw).expect("write");
+
+    let mut laptop = n.open("pekka").into_replica().expect("replica");
+    let (h, l) = sync_in_memory(&mut n.hub, &mut laptop);
+    let (h, l) = (h.expect("hub side"), l.expect("laptop side"));
+    assert_eq!((h.blobs_sent, l.blobs_received), (2, 2), "{h:?}");
+    assert_eq!(l.blobs_unavailable, 1);
+    let mut pekka = laptop.into_session();
+    for (k, id) in ids.iter().enumerate() {
+        match pekka.open_attachment(client, *id, now) {
+            Ok((_, mut reader)) => {
+                assert_ne!(k, 1, "the damaged file arrived");
+                let mut back = Vec::new();
+                reader.read_to_end(&mut back).expect("read");
+                assert_eq!(back, files[k]);
+            }
+            Err(ApiError::AttachmentNotOnThisDevice(x)) => assert_eq!((k, x), (1, *id)),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    pekka.close().expect("close");
+
+    // Nothing of Keskusta's files reaches a worker of Itä.
+    let ita_dir = tempfile::tempdir().expect("ita");
+    {
+        let admin = n.hub.session_mut();
+        add_worker(admin, n._hub_dir.path(), "iida", "Itä", "iidan-salasana-1");
+        enrol_in_process(admin, "iida", "iidan-salasana-1", ita_dir.path(), [77; 32]);
+    }
+    let mut laptop = login(ita_dir.path(), "iida", "iidan-salasana-1")
+        .into_replica()
+        .expect("replica");
+    let (h, l) = sync_in_memory(&mut n.hub, &mut laptop);
+    let (h, l) = (h.expect("hub side"), l.expect("laptop side"));
+    assert_eq!((h.blobs_sent, l.blobs_received), (0, 0));
+    // Not even when her laptop asks for them by id (a hostile laptop): the
+    // hub says it cannot give them.
+    let want = polku_sync::protocol::Message::BlobWant(vec![ids[0], ids[2]])
+        .encode()
+        .into_bytes();
+    let mut turns = 0;
+    let (h, l) = polku_scenarios::sync_in_memory_with(&mut n.hub, &mut laptop, &mut |mut f| {
+        if !f.is_empty() {
+            turns += 1;
+            if turns == 2 {
+                f.insert(0, want.clone());
+            }
+        }
+        f
+    });
+    let (h, l) = (h.expect("hub side"), l.expect("laptop side"));
+    assert_eq!(
+        (h.blobs_sent, h.blob_bytes_sent, l.blobs_received),
+        (0, 0, 0),
+        "{h:?}"
+    );
+    let iida = laptop.into_session();
+    assert!(iida.store().list_attachments().expect("blobs").is_empty());
+    iida.close().expect("close");
 }
 
 /// A laptop that writes a brief-contact log of a unit its user does not work

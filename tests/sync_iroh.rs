@@ -601,3 +601,77 @@ async fn syncs_cut_at_chosen_messages_on_both_sides_lose_nothing_acknowledged() 
     assert_eq!(on_hub, written);
     router.shutdown().await.expect("shutdown");
 }
+
+/// An attachment file of several MiB (many pieces, several turns) goes from
+/// one laptop to the hub and on to a second laptop over iroh, byte for byte;
+/// deleting it on the second laptop deletes it everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_file_travels_laptop_to_laptop_over_iroh_and_its_deletion_too() {
+    use std::io::Read;
+    let hub_dir = tempfile::tempdir().expect("tempdir");
+    let mut admin = demo_hub(hub_dir.path(), 2);
+    let now = Utc::now();
+    let users = [("paavo", "paavon-salasana"), ("liisa", "liisan-salasana")];
+    for (u, p) in users {
+        add_admin_user(&mut admin, hub_dir.path(), u, p);
+    }
+    let hub = bind_hub(&admin).await;
+    let hub_addr = hub.addr.clone();
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    for (i, (u, p)) in users.iter().enumerate() {
+        enrol(
+            &mut admin,
+            &hub,
+            u,
+            (p, None),
+            dirs[i].path(),
+            [70 + i as u8; 32],
+        );
+    }
+    let client = admin.list_clients(now).expect("list")[0].id;
+    let (replica, router) = serve(admin, hub.endpoint);
+    for (i, (u, p)) in users.iter().enumerate() {
+        sync(dirs[i].path(), u, p, &hub_addr).await;
+    }
+
+    // 17 MiB and a bit: three turns of pieces on each leg.
+    let body: Vec<u8> = (0..17 * 1024 * 1024 + 4321u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut paavo = login(dirs[0].path(), users[0].0, users[0].1);
+    let id = paavo
+        .add_attachment(client, body.as_slice(), "lausunto.pdf", now)
+        .expect("add");
+    paavo.close().expect("close");
+    let up = sync(dirs[0].path(), users[0].0, users[0].1, &hub_addr).await;
+    assert_eq!((up.blobs_sent, up.blob_bytes_sent), (1, body.len() as u64));
+    let down = sync(dirs[1].path(), users[1].0, users[1].1, &hub_addr).await;
+    assert_eq!(down.blobs_received, 1, "{down:?}");
+
+    let mut liisa = login(dirs[1].path(), users[1].0, users[1].1);
+    let (_, mut reader) = liisa.open_attachment(client, id, now).expect("open");
+    let mut back = Vec::new();
+    reader.read_to_end(&mut back).expect("read");
+    assert!(back == body, "the file differs after two hops");
+    liisa.delete_attachment(client, id, now).expect("delete");
+    liisa.close().expect("close");
+    sync(dirs[1].path(), users[1].0, users[1].1, &hub_addr).await;
+    sync(dirs[0].path(), users[0].0, users[0].1, &hub_addr).await;
+    let paavo = login(dirs[0].path(), users[0].0, users[0].1);
+    assert!(paavo.store().list_attachments().expect("files").is_empty());
+    paavo.close().expect("close");
+    assert!(
+        replica
+            .lock()
+            .expect("lock")
+            .session()
+            .store()
+            .list_attachments()
+            .expect("files")
+            .is_empty()
+    );
+    router.shutdown().await.expect("shutdown");
+}

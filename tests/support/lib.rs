@@ -166,6 +166,20 @@ pub fn sync_in_memory(
     Result<polku_sync::SyncReport, polku_sync::SyncError>,
     Result<polku_sync::SyncReport, polku_sync::SyncError>,
 ) {
+    sync_in_memory_with(hub, laptop, &mut |frames| frames)
+}
+
+/// [`sync_in_memory`] with the laptop's frames passed through `rewrite`,
+/// one call per answer of its session (a whole turn), before the hub gets
+/// them: a hostile laptop.
+pub fn sync_in_memory_with(
+    hub: &mut polku_api::SyncReplica,
+    laptop: &mut polku_api::SyncReplica,
+    rewrite: &mut dyn FnMut(Vec<Vec<u8>>) -> Vec<Vec<u8>>,
+) -> (
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+    Result<polku_sync::SyncReport, polku_sync::SyncError>,
+) {
     use std::collections::VecDeque;
     let mut hs = polku_sync::Session::new(hub.session_config(laptop.node_id()));
     let mut ls = polku_sync::Session::new(laptop.session_config(hub.node_id()));
@@ -173,7 +187,7 @@ pub fn sync_in_memory(
         fs.into_iter().map(polku_sync::Frame::into_bytes).collect()
     };
     let mut to_laptop: VecDeque<Vec<u8>> = bytes(hs.start(hub).expect("start")).into();
-    let mut to_hub: VecDeque<Vec<u8>> = bytes(ls.start(laptop).expect("start")).into();
+    let mut to_hub: VecDeque<Vec<u8>> = rewrite(bytes(ls.start(laptop).expect("start"))).into();
     let (mut hub_err, mut laptop_err) = (None, None);
     // Each side handles what the other sent until nothing moves.
     loop {
@@ -183,8 +197,16 @@ pub fn sync_in_memory(
             &mut to_laptop,
             &mut to_hub,
             &mut laptop_err,
+            rewrite,
         );
-        let b = pump(&mut hs, hub, &mut to_hub, &mut to_laptop, &mut hub_err);
+        let b = pump(
+            &mut hs,
+            hub,
+            &mut to_hub,
+            &mut to_laptop,
+            &mut hub_err,
+            &mut |f| f,
+        );
         if !a && !b {
             break;
         }
@@ -204,6 +226,7 @@ fn pump(
     inbox: &mut std::collections::VecDeque<Vec<u8>>,
     outbox: &mut std::collections::VecDeque<Vec<u8>>,
     err: &mut Option<polku_sync::SyncError>,
+    rewrite: &mut dyn FnMut(Vec<Vec<u8>>) -> Vec<Vec<u8>>,
 ) -> bool {
     let mut moved = false;
     while let Some(f) = inbox.pop_front() {
@@ -212,7 +235,9 @@ fn pump(
             continue;
         }
         match session.handle(replica, &f) {
-            Ok(out) => outbox.extend(out.into_iter().map(polku_sync::Frame::into_bytes)),
+            Ok(out) => outbox.extend(rewrite(
+                out.into_iter().map(polku_sync::Frame::into_bytes).collect(),
+            )),
             Err(e) => {
                 if let Some(fw) = session.farewell() {
                     outbox.push_back(fw.as_bytes().to_vec());

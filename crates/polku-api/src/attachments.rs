@@ -14,15 +14,17 @@
 //! one transaction; if that fails the file is deleted again. Deleting
 //! removes the reference (with its audit entry) first, then the file.
 //!
-//! Left for later: the files themselves do not sync yet. A reference reaches
-//! the other devices with the record document; opening it there says
-//! [`ApiError::AttachmentNotOnThisDevice`].
+//! Sync: a reference reaches the other devices with the record document and
+//! the file follows in the same session (`replica/blobs.rs`); until it has
+//! arrived, opening it there says [`ApiError::AttachmentNotOnThisDevice`].
+//! The store's attachment references (which record references which file)
+//! are written in the same transaction as the change.
 
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use polku_audit::{Action as AuditAction, Detail};
-use polku_core::model::AttachmentRef;
+use polku_core::model::{AttachmentRef, record_doc_id};
 use polku_core::rights::Action;
 use polku_core::{AttachmentId, ClientId};
 use polku_store::{AttachmentReader, StoreError};
@@ -50,6 +52,14 @@ pub fn media_type_for(file_name: &str) -> &'static str {
         "odt" => "application/vnd.oasis.opendocument.text",
         _ => "application/octet-stream",
     }
+}
+
+/// The attachment references of a client's record document as it is now.
+fn record_refs(doc: &mut polku_core::doc::ClientDoc) -> Vec<(AttachmentId, u64)> {
+    doc.record_if_held()
+        .and_then(|r| r.get().ok())
+        .map(|r| crate::replica::refs_of(&r))
+        .unwrap_or_default()
 }
 
 impl Session {
@@ -84,8 +94,19 @@ impl Session {
                 c.insert_attachment(reference);
             })
             .map_err(ApiError::from)
-            .and_then(|()| {
-                self.write_client_change(client, &mut doc, None, now, Detail::Code(ATTACHMENT_ADD))
+            .map(|()| record_refs(&mut doc))
+            .and_then(|refs| {
+                self.write_client_change_with(
+                    client,
+                    &mut doc,
+                    None,
+                    now,
+                    Detail::Code(ATTACHMENT_ADD),
+                    |b| {
+                        b.set_attachment_refs(record_doc_id(client), &refs)
+                            .map(drop)
+                    },
+                )
             });
         if let Err(e) = written {
             // No reference points at the file: remove it (best effort; a
@@ -167,7 +188,18 @@ impl Session {
         if !found {
             return Err(ApiError::AttachmentNotFound(id));
         }
-        self.write_client_change(client, &mut doc, None, now, Detail::Code(ATTACHMENT_RM))?;
+        let refs = record_refs(&mut doc);
+        self.write_client_change_with(
+            client,
+            &mut doc,
+            None,
+            now,
+            Detail::Code(ATTACHMENT_RM),
+            |b| {
+                b.set_attachment_refs(record_doc_id(client), &refs)
+                    .map(drop)
+            },
+        )?;
         self.store.delete_attachment(id)?;
         Ok(())
     }

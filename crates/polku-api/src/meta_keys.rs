@@ -35,6 +35,9 @@ pub(crate) const NODE_KEY_META: &[u8] = b"polku/node-key/v1";
 /// this store already holds with different content. Kept forever, reported by
 /// verification. Do not change.
 pub(crate) const FORK_PREFIX: &[u8] = b"polku/audit-fork/v1/";
+/// Sealed slot: set once the store's attachment references were filled
+/// from its record documents (stores from before schema v7). Do not change.
+pub(crate) const ATTACHMENT_REFS_META: &[u8] = b"polku/attachment-refs-filled/v1";
 /// Meta key: digest of the client documents' heads at the last derivation.
 pub(crate) const DIGEST_KEY: &[u8] = b"extract/digest";
 
@@ -52,6 +55,7 @@ const ALL: &[&[u8]] = &[
     KDF_META,
     NODE_KEY_META,
     FORK_PREFIX,
+    ATTACHMENT_REFS_META,
     DIGEST_KEY,
 ];
 

@@ -764,6 +764,20 @@ impl Session {
         now: DateTime<Utc>,
         detail: Detail,
     ) -> Result<()> {
+        self.write_client_change_with(client, doc, summary, now, detail, |_| Ok(()))
+    }
+
+    /// [`Session::write_client_change`] with more writes in the same
+    /// transaction.
+    pub(crate) fn write_client_change_with(
+        &mut self,
+        client: ClientId,
+        doc: &mut ClientDoc,
+        summary: Option<&ClientSummary>,
+        now: DateTime<Utc>,
+        detail: Detail,
+        extra: impl FnOnce(&polku_store::Batch<'_>) -> polku_store::Result<()>,
+    ) -> Result<()> {
         if !doc.has_unsaved_changes() {
             return Ok(());
         }
@@ -784,6 +798,7 @@ impl Session {
                 if let Some(index) = &index {
                     b.put_index(client.into(), index)?;
                 }
+                extra(b)?;
                 trail.record_in(b, now, user, AuditAction::Update, Some(client.0), detail)
             })
             .inspect_err(|_| trail.rewind(head))?;

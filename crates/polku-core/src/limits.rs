@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Largest attachment file (liite) a device takes from a peer: 25 MiB.
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+
 use crate::model::string_enum;
 
 string_enum! {

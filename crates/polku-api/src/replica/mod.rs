@@ -55,6 +55,8 @@
 //!   tombstone, the deletion and the audit entry are one transaction.
 
 mod audit_sync;
+mod blobs;
+pub(crate) use blobs::refs_of;
 mod bookkeeping;
 mod checks;
 mod scope;
@@ -143,6 +145,10 @@ pub struct SyncReplica {
     deleted_here: bool,
     /// Erased ids (the tombstone log), read once.
     erased: Option<BTreeSet<DocId>>,
+    /// The attachment file being read for the peer.
+    outgoing: Option<blobs::Outgoing>,
+    /// Attachment files being received, with the digest each must have.
+    incoming: BTreeMap<polku_core::AttachmentId, (polku_store::AttachmentWriter, [u8; 32])>,
 }
 
 impl Session {
@@ -166,6 +172,8 @@ impl SyncReplica {
             turn_scopes: BTreeMap::new(),
             deleted_here: false,
             erased: None,
+            outgoing: None,
+            incoming: BTreeMap::new(),
         })
     }
 
@@ -316,11 +324,14 @@ impl SyncReplica {
     /// [`Replica::commit`]), not after each of possibly thousands of
     /// documents.
     fn delete_local(&mut self, id: DocId) -> Result<bool, ReplicaError> {
+        // Its attachment files go with a record document.
+        let files = self.session.store.attachments_of_doc(id).map_err(storage)?;
         let deleted = self
             .session
             .store
             .batch(|b| b.delete_doc(id))
             .map_err(storage)?;
+        self.delete_files(&files)?;
         let client = ClientId::from(id.0);
         self.session.index.remove(&client);
         self.session.dirty.remove(&client);
@@ -448,6 +459,7 @@ impl Replica for SyncReplica {
         let mut summaries: Vec<ClientSummary> = Vec::new();
         let mut org_changed = false;
         let mut credentials_changed: Vec<DocId> = Vec::new();
+        let mut gone_files = Vec::new();
         store
             .batch(|b| {
                 for w in docs.iter_mut() {
@@ -522,6 +534,8 @@ impl Replica for SyncReplica {
                             if let Some(view) = views::encode(&record) {
                                 b.put_view(w.id, store_heads_hash(&rd.heads()), &view)?;
                             }
+                            gone_files
+                                .extend(b.set_attachment_refs(w.id, &blobs::refs_of(&record))?);
                         }
                         DocKind::Organisation => org_changed = true,
                         DocKind::ActivityMemo | DocKind::StatsExtract | DocKind::BriefContacts => {}
@@ -534,6 +548,7 @@ impl Replica for SyncReplica {
                 Ok(())
             })
             .map_err(storage)?;
+        self.delete_files(&gone_files)?;
         for s in summaries {
             self.session.index.insert(s.id, s);
         }
@@ -557,6 +572,32 @@ impl Replica for SyncReplica {
             return Err(RefusedReason::OutOfScope);
         };
         self.judge_change(&user, &rights, change)
+    }
+
+    fn blob_wants(
+        &mut self,
+        peer: &Peer,
+        limit: usize,
+    ) -> std::result::Result<Vec<polku_core::AttachmentId>, ReplicaError> {
+        self.wants(peer, limit)
+    }
+
+    fn blob_read(
+        &mut self,
+        peer: &Peer,
+        id: polku_core::AttachmentId,
+        offset: u64,
+        max: usize,
+    ) -> std::result::Result<Option<polku_sync::BlobPiece>, ReplicaError> {
+        self.read_piece(peer, id, offset, max)
+    }
+
+    fn blob_write(
+        &mut self,
+        peer: &Peer,
+        chunk: &polku_sync::protocol::BlobChunk,
+    ) -> std::result::Result<polku_sync::BlobWritten, ReplicaError> {
+        self.write_piece(peer, chunk)
     }
 
     fn delete_revoked(&mut self, _peer: &Peer, id: DocId) -> std::result::Result<(), ReplicaError> {
