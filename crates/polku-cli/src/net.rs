@@ -30,7 +30,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn describe(report: &SyncReport) -> String {
     format!(
-        "documents sent {}, received {} (new {}), differing {}, bytes sent {}, received {}, refused by peer {}, refused here {}, quarantined {}",
+        "documents sent {}, received {} (new {}), differing {}, bytes sent {}, received {}, refused by peer {}, refused here {}, quarantined {}, files sent {}, received {}, not available {}, refused {}",
         report.docs_sent,
         report.docs_received,
         report.docs_created,
@@ -40,6 +40,10 @@ fn describe(report: &SyncReport) -> String {
         report.refused_by_peer.len(),
         report.refused_here.len(),
         report.quarantined.len(),
+        report.blobs_sent,
+        report.blobs_received,
+        report.blobs_unavailable,
+        report.blobs_rejected,
     )
 }
 
