@@ -96,14 +96,25 @@ impl Session {
                 missing: polku_core::rights::MissingRight::View,
             }));
         }
-        let field_history = self.field_history(id)?;
+        // Audited before anything is read out (an attempt counts too), so
+        // the export lists its own entry; the log is decoded once.
         self.record(
             now,
             AuditAction::Export,
             Some(id.0),
             Detail::Code(SUBJECT_ACCESS),
         )?;
-        let audit = self.audit_rows(&Filter::new().target(id.0))?;
+        let rows = self.audit_rows(&Filter::new())?;
+        // Who wrote each change: the audit entry its commit message names.
+        let authors: BTreeMap<(String, u64), Option<String>> = rows
+            .iter()
+            .map(|r| ((r.node.clone(), r.seq), r.user.clone()))
+            .collect();
+        let field_history = self.field_history(id, &authors)?;
+        let audit: Vec<AuditRow> = rows
+            .into_iter()
+            .filter(|r| r.target == Some(id.0))
+            .collect();
         let data = SubjectAccessData {
             generated_at: now,
             organisation: self.org.name.clone(),
@@ -119,7 +130,11 @@ impl Session {
 
     /// Every value of every field of client `id`, replayed change by change
     /// from its two documents. Not audited: the caller audits.
-    fn field_history(&self, id: ClientId) -> Result<Vec<FieldChange>> {
+    fn field_history(
+        &self,
+        id: ClientId,
+        authors: &BTreeMap<(String, u64), Option<String>>,
+    ) -> Result<Vec<FieldChange>> {
         let load = |doc: DocId| match self.store.load_doc(doc) {
             Ok(d) => Ok(Some(d)),
             Err(StoreError::DocNotFound(_)) => Ok(None),
@@ -129,12 +144,6 @@ impl Session {
             return Err(ApiError::ClientNotFound(id));
         };
         let mut record = load(record_doc_id(id))?;
-        // Who wrote each change: the audit entry its commit message names.
-        let authors: BTreeMap<(String, u64), Option<String>> = self
-            .audit_rows(&Filter::new())?
-            .into_iter()
-            .map(|r| ((r.node, r.seq), r.user))
-            .collect();
         let mut out = Vec::new();
         // Basic data replayed with the final record beside it, then the
         // record replayed with the final basic data.

@@ -222,16 +222,12 @@ impl SyncReplica {
             return Err(RefusedReason::Invalid);
         }
         let before = before(change, hydrate)?;
-        let mut units = vec![after.unit];
-        units.extend(before.as_ref().map(|b| b.unit));
-        may_record_unit_work(user, rights, &units).map_err(|_| RefusedReason::NotPermitted)?;
-        let before_uses = before
-            .as_ref()
-            .map(validate::activity_code_uses)
-            .unwrap_or_default();
-        self.check_codes_and_unit(
-            (&before_uses, before.as_ref().map(|b| b.unit)),
-            (&validate::activity_code_uses(&after), Some(after.unit)),
+        self.check_unit_work(
+            user,
+            rights,
+            (before.as_ref(), &after),
+            |m| m.unit,
+            validate::activity_code_uses,
         )
     }
 
@@ -251,16 +247,33 @@ impl SyncReplica {
             return Err(RefusedReason::Invalid);
         }
         let before = before(change, hydrate)?;
-        let mut units = vec![after.unit];
-        units.extend(before.as_ref().map(|b| b.unit));
+        self.check_unit_work(
+            user,
+            rights,
+            (before.as_ref(), &after),
+            |l| l.unit,
+            validate::brief_code_uses,
+        )
+    }
+
+    /// The checks shared by a unit's work (activity memos, brief-contact
+    /// logs): the right to record work in the unit before and after the
+    /// change, and codes and unit a new record may choose.
+    fn check_unit_work<T>(
+        &self,
+        user: &User,
+        rights: &Rights,
+        (before, after): (Option<&T>, &T),
+        unit: impl Fn(&T) -> polku_core::UnitId,
+        uses: impl Fn(&T) -> BTreeSet<CodeUse>,
+    ) -> Result<(), RefusedReason> {
+        let mut units = vec![unit(after)];
+        units.extend(before.map(&unit));
         may_record_unit_work(user, rights, &units).map_err(|_| RefusedReason::NotPermitted)?;
-        let before_uses = before
-            .as_ref()
-            .map(validate::brief_code_uses)
-            .unwrap_or_default();
+        let before_uses = before.map(&uses).unwrap_or_default();
         self.check_codes_and_unit(
-            (&before_uses, before.as_ref().map(|b| b.unit)),
-            (&validate::brief_code_uses(&after), Some(after.unit)),
+            (&before_uses, before.map(&unit)),
+            (&uses(after), Some(unit(after))),
         )
     }
 }
