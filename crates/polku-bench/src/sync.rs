@@ -24,7 +24,13 @@ struct Naive(Arc<Vec<Vec<u8>>>);
 
 impl ProtocolHandler for Naive {
     async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
-        let mut send = connection.open_uni().await?;
+        // A bidirectional stream the client opens (polku_net's endpoints allow
+        // no unidirectional ones); its first byte makes the stream visible.
+        let (mut send, mut recv) = connection.accept_bi().await?;
+        let mut hello = [0u8; 1];
+        recv.read_exact(&mut hello)
+            .await
+            .map_err(AcceptError::from_err)?;
         for doc in self.0.iter() {
             send.write_all(&(doc.len() as u32).to_le_bytes())
                 .await
@@ -57,7 +63,8 @@ async fn naive_fetch(
         .connect(hub, NAIVE_ALPN)
         .await
         .context("naive connect")?;
-    let mut recv = conn.accept_uni().await.context("naive stream")?;
+    let (mut send, mut recv) = conn.open_bi().await.context("naive stream")?;
+    send.write_all(&[1]).await.context("naive hello")?;
     let mut bytes = 0u64;
     loop {
         let mut len = [0u8; 4];
@@ -170,8 +177,18 @@ async fn setup(clients: usize) -> Result<Setup> {
     })
 }
 
-/// One laptop sync; returns (time of the session, bytes both ways, documents received).
+/// Longest a measured sync may take before the benchmark gives up.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// One laptop sync; returns (time of the session, bytes both ways, documents
+/// received). Fails after [`SYNC_TIMEOUT`].
 async fn laptop_sync(s: &Setup) -> Result<(Duration, u64, usize)> {
+    tokio::time::timeout(SYNC_TIMEOUT, laptop_sync_inner(s))
+        .await
+        .context("the sync did not finish in time")?
+}
+
+async fn laptop_sync_inner(s: &Setup) -> Result<(Duration, u64, usize)> {
     let session = Workspace::open(&s.laptop_dir)?.login("bench", PASSWORD, Utc::now())?;
     let secret = session.transport_secret()?;
     let org = session.org_id();
@@ -195,7 +212,10 @@ async fn laptop_sync(s: &Setup) -> Result<(Duration, u64, usize)> {
 
 async fn naive(s: &Setup) -> Result<(Duration, u64)> {
     let endpoint = polku_net::bind(&rand::random(), LOOPBACK.parse()?, vec![]).await?;
-    let r = naive_fetch(&endpoint, s.hub_addr.clone()).await;
+    let r = tokio::time::timeout(SYNC_TIMEOUT, naive_fetch(&endpoint, s.hub_addr.clone()))
+        .await
+        .context("the naive fetch did not finish in time")
+        .and_then(|r| r);
     endpoint.close().await;
     r
 }
@@ -213,7 +233,9 @@ pub fn run(first_clients: usize, of: usize, changed: usize) -> Result<()> {
     rt.block_on(async {
         println!("polku-bench sync: real stores, iroh on loopback, relays off");
         let s = setup(first_clients).await?;
+        eprintln!("  (set up; first sync…)");
         let (t, bytes, docs) = laptop_sync(&s).await?;
+        eprintln!("  (first sync done; naive…)");
         let (nt, nbytes) = naive(&s).await?;
         println!("first sync, {first_clients} clients ({docs} documents)");
         println!(
