@@ -71,6 +71,10 @@ enum What {
         /// Documents changed for the incremental sync.
         #[arg(long, default_value_t = 10)]
         changed: usize,
+        /// Unchanged resyncs after the incremental one (their median is
+        /// printed; more of them make a profile of the resync path).
+        #[arg(long, default_value_t = 5)]
+        resyncs: usize,
     },
 }
 
@@ -102,7 +106,8 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             of,
             changed,
-        } => sync::run(clients, of, changed)?,
+            resyncs,
+        } => sync::run(clients, of, changed, resyncs)?,
     }
     Ok(())
 }
