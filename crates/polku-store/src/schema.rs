@@ -20,7 +20,7 @@ use crate::error::{Result, StoreError};
 use crate::sync_book::{self, SYNC_BOOK_SINCE};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -63,6 +63,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 7,
         sql: include_str!("migrations/0007_attachment_refs.sql"),
+    },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/0008_doc_heads_index.sql"),
     },
 ];
 
@@ -298,6 +302,10 @@ mod tests {
             (
                 7,
                 "e11ff87ff6d1e65f67e62db5209b44bba89b37cb4bd736b8a2200ab7c16a4007",
+            ),
+            (
+                8,
+                "187891940e732e48bad17fb2fb38937ff4f7752a3147300cbc6b4cec25ea79ea",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -34,7 +34,8 @@ fn legacy(parts: &[&str]) -> Vec<u8> {
 }
 
 /// Turns a fresh store into what schema v5 left on disk: no sync tables
-/// and none of later versions, user_version 5 (v6 and v7 only added tables).
+/// and nothing of later versions, user_version 5 (v6 to v8 only added
+/// tables and an index).
 fn make_v5(dir: &Path) {
     let conn = raw(dir);
     for t in [
@@ -48,6 +49,8 @@ fn make_v5(dir: &Path) {
         conn.execute_batch(&format!("DROP TABLE {t}"))
             .expect("drop");
     }
+    conn.execute_batch("DROP INDEX docs_heads")
+        .expect("drop index");
     conn.pragma_update(None, "user_version", 5)
         .expect("version");
 }

@@ -323,6 +323,14 @@ impl SyncReplica {
     /// The WAL is checkpointed once at the end of the session (see
     /// [`Replica::commit`]), not after each of possibly thousands of
     /// documents.
+    /// What left the scope this session also leaves the write-ahead log.
+    fn checkpoint_if_deleted(&mut self) -> Result<(), ReplicaError> {
+        if std::mem::take(&mut self.deleted_here) {
+            self.session.store.checkpoint().map_err(storage)?;
+        }
+        Ok(())
+    }
+
     fn delete_local(&mut self, id: DocId) -> Result<bool, ReplicaError> {
         // Its attachment files go with a record document.
         let files = self.session.store.attachments_of_doc(id).map_err(storage)?;
@@ -628,6 +636,14 @@ impl Replica for SyncReplica {
         commit: &PeerCommit,
     ) -> std::result::Result<(), ReplicaError> {
         let mut record = self.peer_record(peer)?;
+        // Nothing to agree anew (an unchanged resync): the stored record
+        // stays as it is, and a laptop writes nothing at all.
+        let unchanged = commit.agreed.is_empty()
+            && commit.sync_states.is_empty()
+            && commit.tombstone_cursor == record.tombstone_cursor;
+        if unchanged && !self.hub {
+            return self.checkpoint_if_deleted();
+        }
         apply_in_place(&mut record.agreed, &commit.agreed);
         let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
             .ok_or(corrupt("sync record"))?;
@@ -638,6 +654,9 @@ impl Replica for SyncReplica {
             .batch(|b| {
                 if hub {
                     audit_sync::confirm_expectations(store, b)?;
+                }
+                if unchanged {
+                    return Ok(());
                 }
                 b.put_peer_record(node, &bytes)?;
                 for (id, hash) in &commit.agreed {
@@ -657,11 +676,7 @@ impl Replica for SyncReplica {
                 Ok(())
             })
             .map_err(storage)?;
-        if std::mem::take(&mut self.deleted_here) {
-            // What left the scope also leaves the write-ahead log.
-            store.checkpoint().map_err(storage)?;
-        }
-        Ok(())
+        self.checkpoint_if_deleted()
     }
 
     fn audit_heads(&mut self, peer: &Peer) -> std::result::Result<Vec<AuditHead>, ReplicaError> {
