@@ -61,6 +61,8 @@ mod bookkeeping;
 mod checks;
 mod scope;
 mod tombstones;
+pub use tombstones::ErasureStatus;
+pub(crate) use tombstones::{encode_tombstone, erased_ids, erased_in};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -538,7 +540,10 @@ impl Replica for SyncReplica {
                                 .extend(b.set_attachment_refs(w.id, &blobs::refs_of(&record))?);
                         }
                         DocKind::Organisation => org_changed = true,
-                        DocKind::ActivityMemo | DocKind::StatsExtract | DocKind::BriefContacts => {}
+                        DocKind::ActivityMemo
+                        | DocKind::StatsExtract
+                        | DocKind::BriefContacts
+                        | DocKind::Anonymised => {}
                         DocKind::Credential => credentials_changed.push(w.id),
                     }
                 }

@@ -34,7 +34,18 @@ pub fn may_receive(user: &User, rights: &Rights, kind: DocKind, facts: &ClientSc
             .is_some_and(|u| super::may_view_unit_work(user, rights, u).is_ok()),
         DocKind::Credential => user.active && facts.responsible.contains(&user.id),
         DocKind::StatsExtract => user.active && gets_extract(user, rights),
+        // An erased client's anonymised record goes where its basic data
+        // went (its unit and responsible workers), so that a device counts
+        // it exactly as it counted the live client.
+        DocKind::Anonymised => can(user, rights, Action::ViewBasic, Target::Client(facts)).is_ok(),
     }
+}
+
+/// Whether a device's user may write an erased client's anonymised record
+/// (a new [`DocKind::Anonymised`] document): the erase right, as for the
+/// tombstone written with it. An existing one is never changed.
+pub fn may_write_anonymised(user: &User, rights: &Rights) -> bool {
+    user.active && may_erase(user, rights, DocKind::Client)
 }
 
 /// The actions a change of a client's record document needs: seeing the
