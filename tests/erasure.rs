@@ -623,3 +623,46 @@ fn the_retention_dry_run_changes_nothing_and_the_real_run_erases_exactly_what_it
             .is_empty()
     );
 }
+
+#[test]
+fn the_hub_takes_no_anonymised_record_from_a_user_who_may_not_erase() {
+    use polku_core::anonymised::{AnonymisedEntry, AnonymisedId, AnonymisedRecord};
+    let mut n = Net::new();
+    let now = Utc::now();
+    rich_client(n.hub.session_mut(), LAST_NAME, now);
+    n.sync("maija");
+    let before = report(n.hub.session_mut(), now);
+    // Maija's laptop makes up a record (statistics to inflate).
+    let record = AnonymisedRecord {
+        id: AnonymisedId::from_random(rand::random()),
+        unit: None,
+        responsible: BTreeSet::new(),
+        gender: Some("female".into()),
+        mother_tongue: None,
+        periods: Vec::new(),
+        contacts: Vec::new(),
+        referrals: Vec::new(),
+    };
+    let entry = AnonymisedEntry::of(&record);
+    let mut doc = polku_core::doc::AnonymisedDoc::new(&entry).expect("doc");
+    let bytes = doc.save();
+    let maija = n.open("maija");
+    maija
+        .store()
+        .batch(|b| b.create_doc(entry.id, DocKind::Anonymised, &bytes))
+        .expect("write");
+    maija.close().expect("close");
+    let dir = n.maija.path().to_path_buf();
+    let (h, l, s) = n.sync_dir(&dir, "maija", MAIJA_PW);
+    s.close().expect("close");
+    assert!(
+        h.refused_here
+            .iter()
+            .any(|r| r.doc == entry.id
+                && r.reason == polku_sync::protocol::RefusedReason::NotPermitted),
+        "{h:?}"
+    );
+    assert!(l.refused_by_peer.iter().any(|r| r.doc == entry.id));
+    assert_eq!(anonymised_in(n.hub.session()), 0);
+    assert_eq!(report(n.hub.session_mut(), now), before);
+}
