@@ -517,7 +517,9 @@ fn ended_client(s: &mut Session, last_name: &str, start: NaiveDate, end: NaiveDa
 
 /// Everything the store holds but its audit log: documents and heads, the
 /// tombstone log, attachment files.
-fn contents(s: &Session) -> (Vec<(DocId, DocKind, Vec<u8>)>, u64, usize) {
+type Contents = (Vec<(DocId, DocKind, Vec<u8>)>, u64, usize);
+
+fn contents(s: &Session) -> Contents {
     let store = s.store();
     (
         store

@@ -61,8 +61,9 @@ fn check_anonymised(
         return Err(RefusedReason::NotPermitted);
     }
     let entry = AnonymisedDoc::from_automerge(change.after.clone())
-        .and_then(|d| d.get())
-        .map_err(|_| RefusedReason::Invalid)?;
+        .ok()
+        .and_then(|d| d.get().ok())
+        .ok_or(RefusedReason::Invalid)?;
     if entry.id != change.id {
         return Err(RefusedReason::Invalid);
     }
