@@ -368,7 +368,21 @@ fn a_client_erased_on_a_laptop_is_gone_from_every_store_and_the_statistics_do_no
         problems.iter().any(|p| p.code == "sync.refused.erased"),
         "{problems:?}"
     );
+    // The copy gave up the client: nothing of it is left there either.
+    for doc in docs {
+        assert!(matches!(
+            s.store().doc_info(doc),
+            Err(polku_store::StoreError::DocNotFound(_))
+        ));
+    }
+    assert!(s.store().list_attachments().expect("files").is_empty());
     s.close().expect("close");
+    assert_eq!(found(stale.path(), &plaintext_needles()), vec![]);
+    assert_eq!(
+        found(stale.path(), &sealed[2]),
+        vec![],
+        "sealed bytes in the copy"
+    );
     // And the hub still holds nothing of it.
     assert_eq!(
         found(n.hub_dir.path(), &plaintext_needles()),

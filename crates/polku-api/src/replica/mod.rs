@@ -52,7 +52,9 @@
 //!   signature, refuses the organisation document, a kind other than the
 //!   local copy's, and an erasing node that is neither the hub nor a device
 //!   enrolled for the tombstone's user, or whose user may not erase. The
-//!   tombstone, the deletion and the audit entry are one transaction.
+//!   tombstone, the deletion and the audit entry are one transaction. A
+//!   laptop whose document the hub refuses as erased (a stale copy of the
+//!   store) deletes its copy.
 
 mod audit_sync;
 mod blobs;
@@ -737,7 +739,15 @@ impl Replica for SyncReplica {
             false,
             refusal.reason.code(),
         )
-        .map_err(storage)
+        .map_err(storage)?;
+        if !self.hub && refusal.reason == RefusedReason::Erased {
+            // A stale copy (a store put back from before the erasure, whose
+            // tombstone the hub counts as acknowledged): the hub holds the
+            // tombstone, so the copy goes, as a document the hub no longer
+            // offers does. The refusal stays in the sync problems.
+            self.deleted_here |= self.delete_local(refusal.doc)?;
+        }
+        Ok(())
     }
 
     fn quarantine(
