@@ -84,8 +84,9 @@ fn rich_client(s: &mut Session, last_name: &str, now: DateTime<Utc>) -> ClientId
     id
 }
 
-/// Sealed bytes of `docs` as stored (snapshots, changes, views), read with a
-/// connection of its own that is closed again before returning.
+/// Sealed bytes of `docs` as stored (snapshots, changes, views, search
+/// index entries), read with a connection of its own that is closed again
+/// before returning.
 fn ciphertexts(dir: &Path, docs: &[DocId]) -> Vec<Vec<u8>> {
     let db = rusqlite::Connection::open_with_flags(
         dir.join(polku_api::DB_FILE),
@@ -99,6 +100,7 @@ fn ciphertexts(dir: &Path, docs: &[DocId]) -> Vec<Vec<u8>> {
             "SELECT snapshot FROM docs WHERE id = ?1",
             "SELECT change FROM doc_changes WHERE doc_id = ?1",
             "SELECT view FROM doc_views WHERE doc_id = ?1",
+            "SELECT entry FROM search_index WHERE doc_id = ?1",
         ] {
             let mut stmt = db.prepare(sql).expect("prepare");
             let rows = stmt
