@@ -16,6 +16,12 @@ const fn code(s: &'static str) -> Code {
 pub(crate) const ERASED_HERE: Code = code("erase");
 /// A tombstone from another node was applied here.
 pub(crate) const TOMBSTONE_APPLIED: Code = code("tombstone");
+/// This node erased a client past retention (`retention apply`).
+pub(crate) const ERASED_RETENTION: Code = code("erase_retention");
+/// This node erased a client who refused help (the Youth Act).
+pub(crate) const ERASED_REFUSED: Code = code("erase_refused");
+/// The erasure status (which devices acknowledged each tombstone).
+pub(crate) const ERASURE_STATUS: Code = code("erasure_status");
 
 // Sessions: views and writes of clients, the store, the lock.
 /// A client's basic data: shown alone (view) or changed (update).
@@ -194,6 +200,9 @@ pub(crate) const MEMO_EDIT: Code = code("memo_edit");
 pub(crate) const ALL: &[Code] = &[
     ERASED_HERE,
     TOMBSTONE_APPLIED,
+    ERASED_RETENTION,
+    ERASED_REFUSED,
+    ERASURE_STATUS,
     BASIC,
     FULL,
     CLIENT_LIST,

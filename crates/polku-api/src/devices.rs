@@ -665,6 +665,7 @@ impl Session {
             polku_core::DocKind::ActivityMemo,
             polku_core::DocKind::StatsExtract,
             polku_core::DocKind::BriefContacts,
+            polku_core::DocKind::Anonymised,
         ])?;
         self.index.clear();
         self.dirty.clear();

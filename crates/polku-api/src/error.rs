@@ -184,6 +184,13 @@ pub enum Rejection {
     /// The organisation document cannot be erased.
     #[error("the organisation document cannot be erased")]
     OrgNotErasable,
+    /// A client is erased only where its whole record is held (its
+    /// anonymised record needs the periods).
+    #[error("this device does not hold the client's record: erase it on the hub")]
+    ErasureNeedsRecord,
+    /// Not one of the erasure reason codes.
+    #[error("unknown erasure reason: use request, retention or refused")]
+    UnknownErasureReason,
 }
 
 impl Rejection {
@@ -207,6 +214,8 @@ impl Rejection {
             Rejection::HubNeverWiped => "device.hub_never_wiped",
             Rejection::NoSuchDocument => "document.not_found",
             Rejection::OrgNotErasable => "document.organisation_not_erasable",
+            Rejection::ErasureNeedsRecord => "client.erasure_needs_record",
+            Rejection::UnknownErasureReason => "client.erasure_reason_unknown",
         }
     }
 }

@@ -19,6 +19,7 @@ mod credentials;
 mod demo_users;
 mod devices;
 mod edits;
+mod erase;
 mod error;
 mod extract;
 pub mod fault;
@@ -54,6 +55,7 @@ pub use devices::{
     BadTicket, EnrolGrant, EnrolRefused, PasswordCheck, PendingEnrolment, TICKET_LIFETIME_HOURS,
     TICKET_MAX_WRONG_PASSWORDS, Ticket,
 };
+pub use erase::{Erasure, ErasureReason, RetentionRun};
 pub use error::{ApiError, ErrorDto, Rejection};
 pub use history::HistoryRow;
 pub use listing::{ClientListQuery, ClientRow, ListScope, ListStatus, MissingItem, is_active};
@@ -62,7 +64,7 @@ pub use polku_store::{AttachmentReader, DB_FILE, KdfParams, PasswordVerifier};
 pub use record::{
     DisclosureInput, PeriodClose, PeriodInput, PeriodText, ReferralInput, SituationInput,
 };
-pub use replica::{AuditGap, SyncProblem, SyncReplica};
+pub use replica::{AuditGap, ErasureStatus, SyncProblem, SyncReplica};
 pub use retention::RetentionRow;
 pub use session::{
     ClientInput, ClientView, DemoReport, LockedSession, Part, Session, TransportSecret,

@@ -43,6 +43,20 @@ impl Session {
     /// The clients the user may see who are past retention on `now`'s date,
     /// by responsible worker (the first, by login; nobody last), then name.
     pub fn retention_due(&mut self, now: DateTime<Utc>) -> Result<Vec<RetentionRow>> {
+        Ok(self
+            .retention_candidates(now)?
+            .into_iter()
+            .map(|(row, _)| row)
+            .collect())
+    }
+
+    /// [`Session::retention_due`], each row with the day its retention
+    /// counts from (the end of the last period, or the day the client was
+    /// added). Audited as the list.
+    pub(crate) fn retention_candidates(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(RetentionRow, NaiveDate)>> {
         if self.must_change_password() {
             return Err(ApiError::MustChangePassword);
         }
@@ -65,20 +79,23 @@ impl Session {
                 .filter_map(|u| self.org.users.get(u).map(|u| u.login.clone()))
                 .collect();
             responsible.sort();
-            rows.push(RetentionRow {
-                client: c.id,
-                last_name: c.basic.last_name.clone(),
-                first_name: c.basic.first_name.clone(),
-                unit: c
-                    .unit
-                    .and_then(|u| self.org.units.get(&u))
-                    .map(|u| u.name.clone()),
-                responsible,
-                last_period_end,
-                keep_until,
-            });
+            rows.push((
+                RetentionRow {
+                    client: c.id,
+                    last_name: c.basic.last_name.clone(),
+                    first_name: c.basic.first_name.clone(),
+                    unit: c
+                        .unit
+                        .and_then(|u| self.org.units.get(&u))
+                        .map(|u| u.name.clone()),
+                    responsible,
+                    last_period_end,
+                    keep_until,
+                },
+                from,
+            ));
         }
-        rows.sort_by(|a, b| {
+        rows.sort_by(|(a, _), (b, _)| {
             let key = |r: &RetentionRow| {
                 (
                     r.responsible.is_empty(),

@@ -148,6 +148,8 @@ fn error_codes_and_their_parameters() {
         Rejection::HubNeverWiped,
         Rejection::NoSuchDocument,
         Rejection::OrgNotErasable,
+        Rejection::ErasureNeedsRecord,
+        Rejection::UnknownErasureReason,
     ] {
         errors.push(ApiError::Rejected(r));
     }

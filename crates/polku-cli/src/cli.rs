@@ -91,6 +91,9 @@ enum Command {
     /// Retention (säilytysaika): clients past the organisation's retention.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Erasures: which devices have acknowledged each one.
+    #[command(subcommand)]
+    Erasure(crate::erase_cmd::ErasureCommand),
     /// Units (yksiköt) of the organisation.
     #[command(subcommand)]
     Unit(crate::admin::UnitCommand),
@@ -149,6 +152,19 @@ enum UserCommand {
 enum RetentionCommand {
     /// The clients you may see who are past retention, by responsible worker.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase the clients past retention whose last period ended before a
+    /// date (each keeps its anonymised record for statistics). Run with
+    /// --dry-run first: it lists exactly who would be erased.
+    Apply {
+        /// YYYY-MM-DD: only clients whose last period ended before it.
+        #[arg(long)]
+        ended_before: chrono::NaiveDate,
+        /// List only; erase nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -230,6 +246,14 @@ enum ClientCommand {
     },
     /// Move a client to another unit.
     Unit { id: String, unit: String },
+    /// Erase a client everywhere (documents, history, attachments; an
+    /// anonymised record stays for statistics). Audited; needs the erase right.
+    Erase {
+        id: String,
+        /// Why: request, retention or refused (refused help: the Youth Act).
+        #[arg(long, default_value = "request")]
+        reason: String,
+    },
     /// Subject access (tarkastusoikeus): everything held on the client, with
     /// the history of every field and every audit entry about them, as a
     /// printable page (subject-access.html), JSON (subject-access.json) and
@@ -461,6 +485,9 @@ fn run(cli: Cli) -> Result<()> {
                         &lang,
                         now,
                     )?;
+                }
+                ClientCommand::Erase { id, reason } => {
+                    crate::erase_cmd::erase(&mut session, parse_client_id(&id)?, &reason, now)?;
                 }
                 ClientCommand::Unit { id, unit } => {
                     session.set_client_unit(parse_client_id(&id)?, &unit, now)?;
@@ -699,6 +726,16 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Org(cmd) => in_session(&store_dir, cli.user, now, |s| {
             crate::admin::org(s, cmd, now)
+        }),
+        Command::Retention(RetentionCommand::Apply {
+            ended_before,
+            dry_run,
+            json,
+        }) => in_session(&store_dir, cli.user, now, |s| {
+            crate::erase_cmd::retention_apply(s, ended_before, dry_run, json, now)
+        }),
+        Command::Erasure(cmd) => in_session(&store_dir, cli.user, now, |s| {
+            crate::erase_cmd::erasure(s, cmd, now)
         }),
         Command::Backup(cmd) if crate::backup_cmd::needs_no_login(&cmd) => {
             crate::backup_cmd::offline(cmd)

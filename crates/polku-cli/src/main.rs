@@ -6,6 +6,7 @@ mod admin;
 mod backup_cmd;
 mod cli;
 mod entries;
+mod erase_cmd;
 mod net;
 mod output;
 mod record_cmd;

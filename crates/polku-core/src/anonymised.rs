@@ -445,6 +445,36 @@ impl AnonymisedRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedRecord(pub Vec<u8>);
 
+/// The anonymised record of one erased client as a document of its own
+/// (kind [`crate::DocKind::Anonymised`]): written by the node that erases the
+/// client, in the same transaction as the tombstone, and synced like any
+/// other document, so that it reaches the hub (where statistics are merged)
+/// and every device that held the client's basic data. Its id is the
+/// record's own random [`AnonymisedId`], unrelated to the client's; it is
+/// never changed after it is written (the hub refuses a change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnonymisedEntry {
+    /// The document id (the record's [`AnonymisedId`]).
+    pub id: DocId,
+    /// The record ([`AnonymisedRecord::encode`]).
+    pub record: EncodedRecord,
+}
+
+impl AnonymisedEntry {
+    /// The document of `record` (its id is the record's id).
+    pub fn of(record: &AnonymisedRecord) -> Self {
+        Self {
+            id: DocId(record.id.0),
+            record: record.encode(),
+        }
+    }
+
+    /// The record, when it decodes and carries the document's id.
+    pub fn decoded(&self) -> Option<AnonymisedRecord> {
+        AnonymisedRecord::decode(&self.record).filter(|r| DocId(r.id.0) == self.id)
+    }
+}
+
 /// Statistics extract (tilastopoiminta): anonymised records of every client
 /// of the organisation, derived by the hub for users who run statistics but
 /// may not hold the clients' records (basic-data-only or reporting-only

@@ -209,6 +209,9 @@ pub enum DocKind {
     StatsExtract,
     /// One unit's brief contacts of one month (see [`crate::model::BriefContactLog`]).
     BriefContacts,
+    /// The anonymised record of one erased client (see
+    /// [`crate::anonymised::AnonymisedEntry`]).
+    Anonymised,
 }
 
 impl DocKind {
@@ -222,6 +225,7 @@ impl DocKind {
             DocKind::ClientRecord => 5,
             DocKind::StatsExtract => 6,
             DocKind::BriefContacts => 7,
+            DocKind::Anonymised => 8,
         }
     }
     /// Inverse of [`DocKind::code`].
@@ -234,6 +238,7 @@ impl DocKind {
             5 => Some(DocKind::ClientRecord),
             6 => Some(DocKind::StatsExtract),
             7 => Some(DocKind::BriefContacts),
+            8 => Some(DocKind::Anonymised),
             _ => None,
         }
     }
@@ -286,6 +291,8 @@ mod tests {
             DocKind::Credential,
             DocKind::ClientRecord,
             DocKind::StatsExtract,
+            DocKind::BriefContacts,
+            DocKind::Anonymised,
         ] {
             assert_eq!(DocKind::from_code(k.code()), Some(k));
         }

@@ -110,7 +110,8 @@ pub(super) fn record_problem(
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SyncProblem {
     /// `"client"` (basic data), `"record"`, `"activity"`, `"contacts"`,
-    /// `"organisation"`, `"credential"`, `"extract"` or `"unknown"`.
+    /// `"organisation"`, `"credential"`, `"extract"`, `"anonymised"` or
+    /// `"unknown"`.
     pub doc_kind: String,
     /// `sync.refused.<reason>` (a peer did not take a change of ours) or
     /// `sync.quarantined.<reason>` (a peer's document could not be taken
@@ -161,6 +162,7 @@ impl SyncProblem {
             Some(DocKind::Organisation) => "organisation",
             Some(DocKind::Credential) => "credential",
             Some(DocKind::StatsExtract) => "extract",
+            Some(DocKind::Anonymised) => "anonymised",
             None => "unknown",
         }
     }

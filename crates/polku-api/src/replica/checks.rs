@@ -10,7 +10,7 @@ use automerge::AutoCommit;
 use polku_core::DocId;
 use polku_core::DocKind;
 use polku_core::codes::CodeSet;
-use polku_core::doc::{ActivityMemoDoc, BasicDoc, BriefDoc, RecordDoc, credential};
+use polku_core::doc::{ActivityMemoDoc, AnonymisedDoc, BasicDoc, BriefDoc, RecordDoc, credential};
 use polku_core::model::{ClientBasic, ClientRecord, User, record_doc_id};
 use polku_core::rights::{ClientScope, Rights, delivery, may_record_unit_work};
 use polku_core::validate::{self, CodeUse};
@@ -43,6 +43,34 @@ fn not_taken(n: delivery::NotTaken) -> RefusedReason {
     }
 }
 
+/// A peer's anonymised record of a client it erased: new (never a change of
+/// one the hub holds), by a user who may erase, carrying its own id, with
+/// codes only where codes belong ([`AnonymisedRecord::from_client`] writes
+/// nothing else).
+///
+/// [`AnonymisedRecord::from_client`]: polku_core::anonymised::AnonymisedRecord::from_client
+fn check_anonymised(
+    user: &User,
+    rights: &Rights,
+    change: &ChangeCheck<'_>,
+) -> Result<(), RefusedReason> {
+    if change.before.is_some() {
+        return Err(RefusedReason::NotPermitted);
+    }
+    if !delivery::may_write_anonymised(user, rights) {
+        return Err(RefusedReason::NotPermitted);
+    }
+    let entry = AnonymisedDoc::from_automerge(change.after.clone())
+        .ok()
+        .and_then(|d| d.get().ok())
+        .ok_or(RefusedReason::Invalid)?;
+    if entry.id != change.id {
+        return Err(RefusedReason::Invalid);
+    }
+    entry.decoded().ok_or(RefusedReason::Invalid)?;
+    Ok(())
+}
+
 impl SyncReplica {
     /// Whether the peer's user may make this change (see the module docs).
     pub(super) fn judge_change(
@@ -60,6 +88,7 @@ impl SyncReplica {
             DocKind::ActivityMemo => self.check_memo_change(user, rights, change),
             DocKind::BriefContacts => self.check_brief_change(user, rights, change),
             DocKind::Credential => self.check_credential_change(user, rights, change),
+            DocKind::Anonymised => check_anonymised(user, rights, change),
             DocKind::Organisation | DocKind::StatsExtract => Err(RefusedReason::NotPermitted),
         }
     }

@@ -52,7 +52,9 @@
 //!   signature, refuses the organisation document, a kind other than the
 //!   local copy's, and an erasing node that is neither the hub nor a device
 //!   enrolled for the tombstone's user, or whose user may not erase. The
-//!   tombstone, the deletion and the audit entry are one transaction.
+//!   tombstone, the deletion and the audit entry are one transaction. A
+//!   laptop whose document the hub refuses as erased (a stale copy of the
+//!   store) deletes its copy.
 
 mod audit_sync;
 mod blobs;
@@ -61,6 +63,8 @@ mod bookkeeping;
 mod checks;
 mod scope;
 mod tombstones;
+pub use tombstones::ErasureStatus;
+pub(crate) use tombstones::{encode_tombstone, erased_ids, erased_in};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -546,7 +550,10 @@ impl Replica for SyncReplica {
                                 .extend(b.set_attachment_refs(w.id, &blobs::refs_of(&record))?);
                         }
                         DocKind::Organisation => org_changed = true,
-                        DocKind::ActivityMemo | DocKind::StatsExtract | DocKind::BriefContacts => {}
+                        DocKind::ActivityMemo
+                        | DocKind::StatsExtract
+                        | DocKind::BriefContacts
+                        | DocKind::Anonymised => {}
                         DocKind::Credential => credentials_changed.push(w.id),
                     }
                 }
@@ -747,7 +754,15 @@ impl Replica for SyncReplica {
             false,
             refusal.reason.code(),
         )
-        .map_err(storage)
+        .map_err(storage)?;
+        if !self.hub && refusal.reason == RefusedReason::Erased {
+            // A stale copy (a store put back from before the erasure, whose
+            // tombstone the hub counts as acknowledged): the hub holds the
+            // tombstone, so the copy goes, as a document the hub no longer
+            // offers does. The refusal stays in the sync problems.
+            self.deleted_here |= self.delete_local(refusal.doc)?;
+        }
+        Ok(())
     }
 
     fn quarantine(

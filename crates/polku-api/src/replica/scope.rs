@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use automerge::AutoCommit;
-use polku_core::doc::{ActivityMemoDoc, BasicDoc, BriefDoc, RecordDoc, credential};
+use polku_core::doc::{ActivityMemoDoc, AnonymisedDoc, BasicDoc, BriefDoc, RecordDoc, credential};
 use polku_core::model::{User, record_doc_id};
 use polku_core::rights::{ClientScope, Rights, delivery};
 use polku_core::{DocId, DocKind, UnitId, UserId};
@@ -63,6 +63,20 @@ fn memo_scope(doc: AutoCommit) -> Option<DocScope> {
     })
 }
 
+/// An anonymised record goes where its client's basic data went.
+fn anonymised_scope(doc: AutoCommit) -> Option<DocScope> {
+    let record = AnonymisedDoc::from_automerge(doc)
+        .ok()?
+        .get()
+        .ok()?
+        .decoded()?;
+    Some(DocScope {
+        unit: record.unit,
+        responsible: record.responsible,
+        of: None,
+    })
+}
+
 fn brief_scope(doc: AutoCommit) -> Option<DocScope> {
     let log = BriefDoc::from_automerge(doc).ok()?.log().ok()?;
     Some(DocScope {
@@ -75,6 +89,7 @@ fn brief_scope(doc: AutoCommit) -> Option<DocScope> {
 pub(super) fn scope_of(kind: DocKind, doc: AutoCommit) -> Option<DocScope> {
     match kind {
         DocKind::BriefContacts => brief_scope(doc),
+        DocKind::Anonymised => anonymised_scope(doc),
         DocKind::Client => client_scope(doc),
         DocKind::ClientRecord => record_scope(doc),
         DocKind::ActivityMemo => memo_scope(doc),
@@ -103,6 +118,7 @@ impl SyncReplica {
                 DocKind::ActivityMemo,
                 DocKind::BriefContacts,
                 DocKind::Credential,
+                DocKind::Anonymised,
             ] {
                 // A damaged document fails the bulk load: fall back to one by one.
                 let Ok(all) = store.load_all(kind) else {

@@ -5,22 +5,22 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use polku_audit::{Action as AuditAction, Detail, NodeId};
+use polku_audit::{Detail, NodeId};
 use polku_core::model::record_doc_id;
-use polku_core::rights::{Action, ClientScope, Target, delivery};
+use polku_core::rights::{Action, Target, delivery};
 use polku_core::{ClientId, DocId, DocKind, UserId};
 use polku_store::{Store, StoreError};
 use polku_sync::protocol::{RefusedReason, Tombstone};
 use polku_sync::{ReplicaError, TombstoneBatch};
 use uuid::Uuid;
 
-use super::{SyncReplica, api_storage, corrupt, node_hex, replica_to_api, storage};
+use super::{SyncReplica, api_storage, bookkeeping, corrupt, node_hex, storage};
 use crate::audit_codes;
-use crate::{ApiError, Result};
+use crate::{Result, Session};
 
 /// The documents a tombstone erases: a client's tombstone (named by the
 /// client's id) takes its record document along.
-pub(super) fn erased_ids(t: &Tombstone) -> Vec<DocId> {
+pub(crate) fn erased_ids(t: &Tombstone) -> Vec<DocId> {
     match t.kind {
         DocKind::Client => vec![t.doc, record_doc_id(ClientId::from(t.doc.0))],
         _ => vec![t.doc],
@@ -33,7 +33,7 @@ const TOMB_VERSION: u8 = 2;
 /// A stored tombstone: `[TOMB_VERSION]`, then the signed bytes
 /// ([`Tombstone::signed_bytes`]: id, kind, erased at, node, user), then the
 /// signature (64).
-fn encode_tombstone(t: &Tombstone) -> Vec<u8> {
+pub(crate) fn encode_tombstone(t: &Tombstone) -> Vec<u8> {
     let mut out = vec![TOMB_VERSION];
     out.extend_from_slice(&t.signed_bytes());
     out.extend_from_slice(t.signature.as_bytes());
@@ -137,76 +137,74 @@ impl SyncReplica {
     }
 
     /// Erases `t.doc` here in **one store transaction**: appends the
-    /// tombstone to the log, deletes the document with its history, index
-    /// entry, view and every peer's sync state, and writes this node's audit
-    /// entry (action `erase`, the tombstone's user, `detail`). A crash leaves
-    /// either all of it or none. Returns whether a local copy was deleted.
+    /// tombstone to the log, deletes the documents with their history, index
+    /// entries, views and every peer's sync state, and writes this node's
+    /// audit entry (action `erase`, the tombstone's user, `detail`); then
+    /// deletes their attachment files and checkpoints
+    /// ([`Session::erase_tx`]). A crash leaves either all of it or none.
+    /// Returns whether a local copy was deleted.
     pub(super) fn erase_with(
         &mut self,
         t: &Tombstone,
         detail: polku_audit::Code,
         now: DateTime<Utc>,
     ) -> std::result::Result<bool, ReplicaError> {
-        let bytes = encode_tombstone(t);
-        let session = &mut self.session;
-        let trail = &mut session.trail;
-        let head = trail.head();
-        let deleted = session
-            .store
-            .batch(|b| {
-                b.append_tombstone(&bytes)?;
-                crate::fault::point(crate::fault::TOMBSTONE_RECORDED);
-                let mut deleted = false;
-                for doc in erased_ids(t) {
-                    // With its sync states.
-                    deleted |= b.delete_doc(doc)?;
-                }
-                trail.record_in(
-                    b,
-                    now,
-                    Some(t.user),
-                    AuditAction::Erase,
-                    Some(t.doc.0),
-                    Detail::Code(detail),
-                )?;
-                Ok(deleted)
-            })
-            .inspect_err(|_| trail.rewind(head))
-            .map_err(storage)?;
-        if deleted {
-            // The erased ciphertext also leaves the write-ahead log.
-            session.store.checkpoint().map_err(storage)?;
-        }
-        let client = ClientId::from(t.doc.0);
-        session.index.remove(&client);
-        session.dirty.remove(&client);
+        let (deleted, _) = self
+            .session
+            .erase_tx(t, detail, None, now)
+            .map_err(api_storage)?;
+        self.forget_erased(t)?;
+        Ok(deleted > 0)
+    }
+
+    /// The caches after an erasure.
+    fn forget_erased(&mut self, t: &Tombstone) -> std::result::Result<(), ReplicaError> {
         for doc in erased_ids(t) {
             self.scopes.remove(&doc);
             self.erased_set()?.insert(doc);
         }
-        Ok(deleted)
+        Ok(())
+    }
+
+    /// Erases a client on this node: [`Session::erase_client`] (anonymised
+    /// record, signed tombstone, documents, files, audit entry), keeping
+    /// the replica's caches in step.
+    pub fn erase_client(
+        &mut self,
+        id: ClientId,
+        reason: crate::ErasureReason,
+        now: DateTime<Utc>,
+    ) -> Result<crate::Erasure> {
+        let erasure = self.session.erase_client(id, reason, now)?;
+        // The tombstone is the log's last one.
+        self.erased = None;
+        for doc in [DocId::from(id), record_doc_id(id)] {
+            self.scopes.remove(&doc);
+        }
+        Ok(erasure)
     }
 
     /// Erases a document on this node, if the logged-in user may
     /// ([`Action::EraseClient`]; a refusal is audited and returned as
     /// [`ApiError::Denied`]); the organisation document never
     /// ([`ApiError::Invalid`]). Records a tombstone signed by this node's key
-    /// (propagated to peers at the next sync; every peer checks it, deletes
-    /// its copy, audits it and refuses the id forever), deletes the local
-    /// copy with its history and writes the `erase` audit entry, in one
-    /// transaction. Returns `false` if the id was already erased. The caller
-    /// writes the anonymised record first.
+    /// and deletes the local copy, without an anonymised record. Returns
+    /// `false` if the id was already erased.
     ///
     /// Not public API (test-only feature `test-internals`): erasing a
-    /// client goes with writing its anonymised record.
+    /// client goes with writing its anonymised record
+    /// ([`SyncReplica::erase_client`]).
     #[cfg(feature = "test-internals")]
     pub fn erase_doc(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
         self.erase_doc_here(id, at)
     }
 
     /// See [`SyncReplica::erase_doc`].
-    #[cfg_attr(not(feature = "test-internals"), allow(dead_code))]
-    pub(crate) fn erase_doc_here(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
+    #[cfg(feature = "test-internals")]
+    fn erase_doc_here(&mut self, id: DocId, at: DateTime<Utc>) -> Result<bool> {
+        use super::replica_to_api;
+        use crate::ApiError;
+        use polku_core::rights::ClientScope;
         if self.is_erased(id)? {
             return Ok(false);
         }
@@ -251,5 +249,106 @@ impl SyncReplica {
             tombstones,
             cursor: next,
         })
+    }
+}
+
+/// One erasure as the hub sees it: which devices have acknowledged its
+/// tombstone. Holds the erased client's random id only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureStatus {
+    /// The erased document's id (a client's random id).
+    pub doc: DocId,
+    /// The kind of document erased.
+    pub kind: DocKind,
+    /// When it was erased (the tombstone's time).
+    pub erased_at: DateTime<Utc>,
+    /// The devices that have acknowledged it (node ids, lowercase hex).
+    pub acknowledged: Vec<String>,
+    /// The devices that still lack it: node id and label.
+    pub missing: Vec<(String, String)>,
+}
+
+impl ErasureStatus {
+    /// The devices counted: acknowledged and missing.
+    pub fn devices(&self) -> usize {
+        self.acknowledged.len() + self.missing.len()
+    }
+}
+
+impl Session {
+    /// Per erasure in this node's tombstone log (oldest first), which
+    /// devices have acknowledged its tombstone ("3 of 4 devices"). On the
+    /// hub the devices are the enrolled, non-revoked devices other than the
+    /// hub; on a laptop, its hub. A device has acknowledged a tombstone when
+    /// a sync session that sent it to the device completed (the per-peer
+    /// tombstone cursor passed it) or when the device itself erased it.
+    ///
+    /// Rights: [`Action::EraseClient`] (a refusal is audited). Audit: one
+    /// `view` entry with `erasure_status` and the number of erasures.
+    pub fn erasure_status(&mut self, now: DateTime<Utc>) -> Result<Vec<ErasureStatus>> {
+        let nobody = BTreeSet::new();
+        let scope = polku_core::rights::ClientScope {
+            unit: None,
+            responsible: &nobody,
+        };
+        self.check(Action::EraseClient, Target::Client(&scope), None, now)?;
+        let me = self.node_id()?;
+        let peers: Vec<(String, String)> = if self.is_hub()? {
+            self.org
+                .devices
+                .values()
+                .filter(|d| !d.is_revoked() && d.node_id != node_hex(&me))
+                .map(|d| (d.node_id.clone(), d.label.clone()))
+                .collect()
+        } else {
+            self.hub_pin()?
+                .map(|p| (node_hex(&NodeId::from_bytes(p.node)), "hub".to_owned()))
+                .into_iter()
+                .collect()
+        };
+        let mut cursors = Vec::with_capacity(peers.len());
+        for (node, label) in peers {
+            let cursor = node
+                .parse::<NodeId>()
+                .ok()
+                .map(|n| bookkeeping::peer_record(&self.store, &n))
+                .transpose()?
+                .map_or(0, |r| r.tombstone_cursor);
+            cursors.push((node, label, cursor));
+        }
+        let out: Vec<ErasureStatus> = log_from(&self.store, 0)?
+            .into_iter()
+            .enumerate()
+            .map(|(pos, t)| {
+                let pos = pos as u64;
+                let by = node_hex(&t.node);
+                let (mut acknowledged, mut missing) = (Vec::new(), Vec::new());
+                for (node, label, cursor) in &cursors {
+                    if *cursor > pos || *node == by {
+                        acknowledged.push(node.clone());
+                    } else {
+                        missing.push((node.clone(), label.clone()));
+                    }
+                }
+                ErasureStatus {
+                    doc: t.doc,
+                    kind: t.kind,
+                    erased_at: t.erased_at,
+                    acknowledged,
+                    missing,
+                }
+            })
+            .collect();
+        let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        self.record(
+            now,
+            polku_audit::Action::View,
+            None,
+            Detail::CodeCount {
+                code: audit_codes::ERASURE_STATUS,
+                count,
+            },
+        )?;
+        Ok(out)
     }
 }

@@ -34,7 +34,7 @@ use automerge::{ObjType, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
 pub use client::{ClientDoc, ClientTextField};
 pub use conflict::{Conflict, ConflictValue};
 
-use crate::anonymised::StatsExtract;
+use crate::anonymised::{AnonymisedEntry, StatsExtract};
 use crate::ids::{DocId, DocKind};
 use crate::model::{ActivityMemo, BriefContactLog, ClientBasic, ClientRecord, Organisation};
 use value::At;
@@ -124,6 +124,7 @@ mod sealed {
     impl Sealed for crate::model::ClientBasic {}
     impl Sealed for crate::model::ClientRecord {}
     impl Sealed for crate::anonymised::StatsExtract {}
+    impl Sealed for crate::anonymised::AnonymisedEntry {}
     impl Sealed for crate::model::ActivityMemo {}
     impl Sealed for crate::model::BriefContactLog {}
     impl Sealed for crate::model::Organisation {}
@@ -151,6 +152,12 @@ impl DocModel for ClientRecord {
 }
 impl DocModel for StatsExtract {
     const KIND: DocKind = DocKind::StatsExtract;
+    fn doc_id(&self) -> DocId {
+        self.id
+    }
+}
+impl DocModel for AnonymisedEntry {
+    const KIND: DocKind = DocKind::Anonymised;
     fn doc_id(&self) -> DocId {
         self.id
     }
@@ -183,6 +190,7 @@ fn kind_str(kind: DocKind) -> &'static str {
         DocKind::ClientRecord => "client_record",
         DocKind::StatsExtract => "stats_extract",
         DocKind::BriefContacts => "brief_contacts",
+        DocKind::Anonymised => "anonymised",
     }
 }
 
@@ -195,6 +203,7 @@ fn kind_from_str(s: &str) -> Option<DocKind> {
         DocKind::ClientRecord,
         DocKind::StatsExtract,
         DocKind::BriefContacts,
+        DocKind::Anonymised,
     ]
     .into_iter()
     .find(|k| kind_str(*k) == s)
@@ -206,6 +215,8 @@ pub type BasicDoc = Doc<ClientBasic>;
 pub type RecordDoc = Doc<ClientRecord>;
 /// The statistics extract document (see [`crate::anonymised::StatsExtract`]).
 pub type ExtractDoc = Doc<StatsExtract>;
+/// An erased client's anonymised record (see [`crate::anonymised::AnonymisedEntry`]).
+pub type AnonymisedDoc = Doc<AnonymisedEntry>;
 /// An activity memo document.
 pub type ActivityMemoDoc = Doc<ActivityMemo>;
 /// One unit's brief contacts of one month (see [`crate::model::BriefContactLog`]).

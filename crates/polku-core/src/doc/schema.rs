@@ -9,7 +9,7 @@ use automerge::{AutoCommit, ObjId};
 use super::DocError;
 use super::modes::{am_struct, flat};
 use super::value::{AmValue, At};
-use crate::anonymised::StatsExtract;
+use crate::anonymised::{AnonymisedEntry, StatsExtract};
 use crate::codes::Labels;
 use crate::ids::*;
 use crate::model::*;
@@ -42,6 +42,11 @@ am_struct!(StatsExtract {
     records: val,
     activity: val,
     brief: val,
+});
+
+am_struct!(AnonymisedEntry {
+    id: val,
+    record: val,
 });
 
 am_struct!(BriefContactLog {

@@ -34,7 +34,18 @@ pub fn may_receive(user: &User, rights: &Rights, kind: DocKind, facts: &ClientSc
             .is_some_and(|u| super::may_view_unit_work(user, rights, u).is_ok()),
         DocKind::Credential => user.active && facts.responsible.contains(&user.id),
         DocKind::StatsExtract => user.active && gets_extract(user, rights),
+        // An erased client's anonymised record goes where its basic data
+        // went (its unit and responsible workers), so that a device counts
+        // it exactly as it counted the live client.
+        DocKind::Anonymised => can(user, rights, Action::ViewBasic, Target::Client(facts)).is_ok(),
     }
+}
+
+/// Whether a device's user may write an erased client's anonymised record
+/// (a new [`DocKind::Anonymised`] document): the erase right, as for the
+/// tombstone written with it. An existing one is never changed.
+pub fn may_write_anonymised(user: &User, rights: &Rights) -> bool {
+    user.active && may_erase(user, rights, DocKind::Client)
 }
 
 /// The actions a change of a client's record document needs: seeing the
@@ -268,6 +279,11 @@ mod tests {
             (Role::Worker, "other", ActivityMemo, false),
             (Role::Admin, "other", ActivityMemo, true),
             (Role::Worker, "other", Organisation, true),
+            // An erased client's anonymised record goes where its basic data went.
+            (Role::Worker, "unit", Anonymised, true),
+            (Role::Worker, "other", Anonymised, false),
+            (Role::Coordinator, "unit", Anonymised, true),
+            (Role::Admin, "other", Anonymised, true),
         ];
         for &(role, relation, kind, expected) in table {
             let u = user(role, mine);
@@ -485,10 +501,28 @@ mod tests {
             (ActivityMemo, true),
             (BriefContacts, true),
             (Credential, true),
+            (Anonymised, true),
             (Organisation, false),
             (StatsExtract, false),
         ] {
             assert_eq!(changed_on_devices(kind), on_devices, "{kind:?}");
+        }
+    }
+
+    /// Only a user who may erase writes an anonymised record.
+    #[test]
+    fn anonymised_records_come_from_users_who_may_erase() {
+        let unit = UnitId::new();
+        for (role, expected) in [
+            (Role::Admin, true),
+            (Role::Coordinator, false),
+            (Role::Worker, false),
+        ] {
+            let mut u = user(role, unit);
+            let rights = Rights::for_role(role);
+            assert_eq!(may_write_anonymised(&u, &rights), expected, "{role:?}");
+            u.active = false;
+            assert!(!may_write_anonymised(&u, &rights), "{role:?} deactivated");
         }
     }
 
