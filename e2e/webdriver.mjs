@@ -14,6 +14,10 @@ export const Key = {
   Backspace: "\uE003",
 };
 
+/** Set E2E_TRACE=1 to log every WebDriver request. */
+const trace = process.env.E2E_TRACE === "1";
+const REQUEST_TIMEOUT_MS = Number(process.env.E2E_REQUEST_TIMEOUT_MS || 90_000);
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class WebDriver {
@@ -23,10 +27,14 @@ export class WebDriver {
   }
 
   async cmd(method, path, body) {
+    if (trace) console.log(`wd> ${method} ${path} ${body === undefined ? "" : JSON.stringify(body).slice(0, 120)}`);
+    // A request that gets no answer (a web view that stopped answering)
+    // fails the scenario instead of hanging the run.
     const res = await fetch(this.base + path, {
       method,
       headers: { "content-type": "application/json; charset=utf-8" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const json = await res.json().catch(() => ({}));
     const value = json.value;
