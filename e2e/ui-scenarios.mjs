@@ -64,7 +64,8 @@ async function selectFirst(wd, testid) {
 
 /** Scrolls `testid` to the top of the window (for a shot of what is below the fold). */
 async function scrollTo(wd, testid) {
-  await wd.exec(`document.querySelector(arguments[0]).scrollIntoView({ block: "start" });`, [id(testid)]);
+  // A little above it, so that its heading shows too.
+  await wd.exec(`document.querySelector(arguments[0]).scrollIntoView({ block: "start" }); window.scrollBy(0, -96);`, [id(testid)]);
   await sleep(200);
 }
 
@@ -316,3 +317,75 @@ export const scenarios = [
     },
   ],
 ];
+
+/** The median of `n` runs of `f` (milliseconds). */
+async function median(n, f) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await f();
+    xs.push(performance.now() - t);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(n / 2)];
+}
+
+scenarios.push([
+  "figures (logged, never asserted): cold start and quick entry with a large demo store",
+  async (ctx) => {
+    const n = Number(process.env.E2E_BENCH_CLIENTS ?? 2000);
+    if (!n) {
+      console.log("e2e: figures skipped (E2E_BENCH_CLIENTS=0)");
+      return;
+    }
+    const store = { dir: ctx.benchDir, clients: n };
+    // First start: the demo store is made before the window opens.
+    let t = performance.now();
+    let wd = await ctx.open([], store);
+    try {
+      await wd.waitFor(id("login-user"), 300000);
+      ctx.time(`figures: first start, ${n}-client demo store made, to the login form`, performance.now() - t);
+    } finally {
+      await wd.quit();
+    }
+    // Cold start on the existing store.
+    t = performance.now();
+    wd = await ctx.open([], store);
+    try {
+      await wd.waitFor(id("login-user"), 60000);
+      ctx.time("figures: cold start, process start to the login form", performance.now() - t);
+      const rtt = await median(21, () => ctx.invoke(wd, "app_info"));
+      ctx.time("figures: baseline, IPC round trip of app_info through WebDriver (median of 21)", rtt);
+      const t0 = await login(ctx, wd, "worker1", PW, false);
+      await wd.waitFor(id("client-row"), 60000);
+      ctx.time(`figures: password (Enter) to the client list, ${n}-client store (worker1)`, performance.now() - t0);
+      const count = await wd.text(await wd.find(id("client-count")));
+      console.log(`e2e: figures: the list says "${count.trim()}"`);
+      // Quick entry: the shortcut to the dialog ready (its client list loaded),
+      // then a brief contact and a contact with an existing client.
+      t = performance.now();
+      await wd.keys([Key.Control, "k"]);
+      await wd.waitFor(id("quick-entry"));
+      ctx.time("figures: Ctrl+K to the quick entry dialog shown", performance.now() - t);
+      await wd.keys(Key.Tab);
+      const before = await statusText(wd);
+      await wd.keys(Key.Enter);
+      await saved(wd, before);
+      ctx.time(`figures: quick entry Enter to saved, brief contact (UI's own figure, ${n} clients)`, await uiSaveMs(wd));
+      await wd.waitGone(id("quick-entry"));
+      const first = (await wd.text(await wd.waitFor(id("client-row")))).split(",")[0].trim();
+      await wd.keys([Key.Control, "k"]);
+      await wd.waitFor(id("quick-entry"));
+      await wd.keys(first);
+      await wd.waitFor(id("quick-option-client"));
+      await sleep(200);
+      await wd.keys(Key.Tab, Key.Tab, "Tavattiin.");
+      const before2 = await statusText(wd);
+      await wd.keys(Key.Enter);
+      await saved(wd, before2);
+      ctx.time(`figures: quick entry Enter to saved, existing client (UI's own figure, ${n} clients)`, await uiSaveMs(wd));
+    } finally {
+      await wd.quit();
+    }
+  },
+]);

@@ -43,4 +43,5 @@ pub const COMMANDS: &[&str] = &[
     "activity_edit",
     "sync_status",
     "sync_now",
+    "retention_due",
 ];

@@ -236,3 +236,8 @@ pub async fn sync_status(desk: State<'_, Desk>) -> R<SyncStatus> {
 pub async fn sync_now(desk: State<'_, Desk>) -> R<SyncStatus> {
     desk.sync_now().await
 }
+
+#[tauri::command]
+pub async fn retention_due(desk: State<'_, Desk>) -> R<Vec<polku_api::RetentionRow>> {
+    desk.retention_due().await
+}

@@ -152,6 +152,7 @@ fn main() {
             commands::activity_edit,
             commands::sync_status,
             commands::sync_now,
+            commands::retention_due,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -3,7 +3,7 @@
 // organisation, user, sync status and language; navigation; main).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, onCommandError } from "./api/commands";
-import type { AppInfo, Codes, Me } from "./api/types";
+import type { AppInfo, Codes, Me, RetentionRow } from "./api/types";
 import { useI18n } from "./i18n";
 import { AppContext, type AppCtx, type Route } from "./context";
 import { Login } from "./screens/Login";
@@ -152,6 +152,14 @@ function OpenApp({
   const [status, setStatus] = useState("");
   const [quickOpen, setQuickOpen] = useState(false);
   const [dataVersion, setDataVersion] = useState(0);
+  const [retention, setRetention] = useState<RetentionRow[]>([]);
+  const { lang } = useI18n();
+  // The reminder at login: the clients past retention (after the list is up, never in its way).
+  useEffect(() => {
+    api.retentionDue().then(setRetention, () => undefined);
+  }, []);
+  // A status message is in the language it was written in: a language change clears it.
+  useEffect(() => setStatus(""), [lang]);
   const ctx = useMemo<AppCtx>(
     () => ({
       me,
@@ -162,8 +170,10 @@ function OpenApp({
       openQuick: () => setQuickOpen(true),
       dataVersion,
       bumpData: () => setDataVersion((n) => n + 1),
+      retention,
+      hideRetention: () => setRetention([]),
     }),
-    [me, info, route, dataVersion],
+    [me, info, route, dataVersion, retention],
   );
   return (
     <AppContext.Provider value={ctx}>

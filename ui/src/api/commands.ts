@@ -122,6 +122,7 @@ export const api = {
   // Sync
   syncStatus: () => call<T.SyncStatus>("sync_status"),
   syncNow: () => call<T.SyncStatus>("sync_now"),
+  retentionDue: () => call<T.RetentionRow[]>("retention_due"),
 };
 
 export type Api = typeof api;

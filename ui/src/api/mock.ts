@@ -31,6 +31,8 @@ export interface MockOptions {
   today?: string;
   /** The offline lease of maija has expired (login rejects). */
   leaseExpired?: boolean;
+  /** Clients past retention, for the reminder at login (default none). */
+  retentionDue?: T.RetentionRow[];
 }
 
 export interface MockCall {
@@ -282,6 +284,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       memos: full ? "shown" : "hidden_by_rights",
       missing: missingOf(c),
       conflicts: conflicts.get(c.id) ?? [],
+      // The mock's user ids are their logins.
+      people: Object.fromEntries(
+        [...c.responsible, ...Object.values(copy.memos).map((m) => m.author)].map((u) => [u, u]),
+      ),
     };
   }
 
@@ -727,6 +733,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
     sync_status: () => {
       user();
       return { ...sync };
+    },
+    retention_due: () => {
+      user();
+      return opts.retentionDue ?? [];
     },
     sync_now: () => {
       user();

@@ -10,6 +10,40 @@ import { ErrorAlert, Select } from "../components/ui";
 export const ROW_HEIGHT = 44;
 const OVERSCAN = 8;
 
+/** The reminder at login: the clients past retention that the user sees, each opening its card. */
+export function RetentionNotice() {
+  const { t } = useI18n();
+  const { retention, hideRetention, go } = useApp();
+  if (!retention || retention.length === 0) return null;
+  return (
+    <div className="missing-box" role="region" aria-labelledby="retention-title" data-testid="retention-notice">
+      <div className="title-row">
+        <strong id="retention-title">{t("clients.retention.title")}</strong>
+        <Button variant="secondaryNoBorder" className="small-button" onClick={hideRetention} data-testid="retention-hide">
+          {t("clients.retention.hide")}
+        </Button>
+      </div>
+      <p>{t("clients.retention.count", { n: retention.length })}</p>
+      <ul data-testid="retention-list">
+        {retention.map((r) => (
+          <li key={r.client}>
+            <a
+              href={`#client-${r.client}`}
+              onClick={(e) => {
+                e.preventDefault();
+                go({ view: "client", id: r.client });
+              }}
+            >
+              {personName(r.first_name, r.last_name)}
+            </a>{" "}
+            <span className="muted">({t("clients.retention.keep_until", { date: fmtDate(r.keep_until) })})</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 /** The client list: search and filters, then a windowed table (only the rows in view are in the page). */
 export function Clients({ focus }: { focus?: number }) {
   const { t } = useI18n();
@@ -132,6 +166,7 @@ export function Clients({ focus }: { focus?: number }) {
           {t("clients.add")}
         </Button>
       </div>
+      <RetentionNotice />
       <div className="search-bar" role="search">
         <TextInput
           id="client-search"

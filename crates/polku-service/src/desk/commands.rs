@@ -105,10 +105,19 @@ fn view(s: &mut Session, id: ClientId, now: DateTime<Utc>) -> Result<ClientViewD
         Vec::new()
     };
     let conflicts = s.conflict_rows(id, now)?;
+    let org = s.organisation();
+    let people = view
+        .client
+        .responsible
+        .iter()
+        .chain(view.client.memos.values().map(|m| &m.author))
+        .filter_map(|u| org.users.get(u).map(|x| (*u, x.login.clone())))
+        .collect();
     Ok(ClientViewDto {
         view,
         missing,
         conflicts,
+        people,
     })
 }
 
@@ -147,36 +156,65 @@ impl Desk {
     }
 
     /// `session_state` (not activity; locks first if the idle time is up).
+    /// An open session carries its user ([`Me`]).
     pub async fn session_state(&self) -> SessionState {
         self.expire_idle().await;
         let cap = |m| self.idle_minutes_shown(m);
         let default = polku_core::model::SettingKey::IdleLockMinutes.default_value();
-        match &*guard(&self.inner.state) {
-            State::None => SessionState {
-                state: "none",
-                login: None,
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
-            State::Open(o) => SessionState {
-                state: "open",
-                login: Some(o.login.clone()),
-                must_change_password: o.must_change,
-                idle_lock_minutes: cap(o.idle_minutes),
-            },
-            State::Locking { login } => SessionState {
-                state: "locked",
-                login: Some(login.clone()),
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
-            State::Locked(l) => SessionState {
-                state: "locked",
-                login: Some(l.login().to_owned()),
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
+        let (mut state, replica) = match &*guard(&self.inner.state) {
+            State::None => (
+                SessionState {
+                    state: "none",
+                    login: None,
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+            State::Open(o) => (
+                SessionState {
+                    state: "open",
+                    login: Some(o.login.clone()),
+                    must_change_password: o.must_change,
+                    idle_lock_minutes: cap(o.idle_minutes),
+                    me: None,
+                },
+                Some(o.replica.clone()),
+            ),
+            State::Locking { login } => (
+                SessionState {
+                    state: "locked",
+                    login: Some(login.clone()),
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+            State::Locked(l) => (
+                SessionState {
+                    state: "locked",
+                    login: Some(l.login().to_owned()),
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+        };
+        if let Some(replica) = replica {
+            let now = self.now();
+            let me = tokio::task::spawn_blocking(move || me(guard(&replica).session(), now).ok())
+                .await
+                .ok()
+                .flatten();
+            state.me = me.map(|mut m| {
+                m.idle_lock_minutes = self.idle_minutes_shown(m.idle_lock_minutes);
+                m
+            });
         }
+        state
     }
 
     /// `login`: closes any session first; a temporary password opens only
@@ -564,6 +602,14 @@ impl Desk {
                 )?;
                 Ok(Created { id })
             })
+            .await)
+    }
+
+    /// `retention_due`: the clients past retention that the user may see,
+    /// for the reminder at login (`polku_api::RetentionRow`).
+    pub async fn retention_due(&self) -> DeskResult<Vec<polku_api::RetentionRow>> {
+        dto(self
+            .run(Gate::Ordinary, |s, now| Ok(s.retention_due(now)?))
             .await)
     }
 

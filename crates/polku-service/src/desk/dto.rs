@@ -40,6 +40,9 @@ pub struct SessionState {
     pub must_change_password: bool,
     /// Minutes without a command before the app locks.
     pub idle_lock_minutes: u32,
+    /// The logged-in user, when the session is open (a reloaded UI takes
+    /// it up again without the password).
+    pub me: Option<Me>,
 }
 
 /// A unit as the app names it.
@@ -108,6 +111,9 @@ pub struct ClientViewDto {
     pub missing: Vec<MissingItem>,
     /// Fields with concurrent values.
     pub conflicts: Vec<ConflictRow>,
+    /// The login names of the users the client refers to (responsible
+    /// workers, memo authors), by user id: the UI never shows a bare id.
+    pub people: std::collections::BTreeMap<polku_core::UserId, String>,
 }
 
 /// A new id.
