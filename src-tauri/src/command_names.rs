@@ -44,4 +44,5 @@ pub const COMMANDS: &[&str] = &[
     "sync_status",
     "sync_now",
     "retention_due",
+    "memo_add_quick",
 ];

@@ -238,6 +238,14 @@ pub async fn sync_now(desk: State<'_, Desk>) -> R<SyncStatus> {
 }
 
 #[tauri::command]
+pub async fn memo_add_quick(
+    desk: State<'_, Desk>,
+    args: MemoAddArgs,
+) -> R<Created<polku_core::MemoId>> {
+    desk.memo_add_quick(args).await
+}
+
+#[tauri::command]
 pub async fn retention_due(desk: State<'_, Desk>) -> R<Vec<polku_api::RetentionRow>> {
     desk.retention_due().await
 }

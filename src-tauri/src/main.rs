@@ -153,6 +153,7 @@ fn main() {
             commands::sync_status,
             commands::sync_now,
             commands::retention_due,
+            commands::memo_add_quick,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -24,6 +24,8 @@ export interface AppCtx {
   /** The clients past retention, fetched once after login (the reminder on the client list). */
   retention?: RetentionRow[];
   hideRetention?(): void;
+  /** The client list has shown its rows (the reminder is asked for only then, never in its way). */
+  listShown?(): void;
 }
 
 export const AppContext = createContext<AppCtx | null>(null);

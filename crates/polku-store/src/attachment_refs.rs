@@ -67,13 +67,12 @@ impl Batch<'_> {
                 .tx
                 .prepare_cached("SELECT attachment_id FROM attachment_refs WHERE doc_id = ?1")?;
             let rows = stmt.query_map([raw_doc.as_slice()], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.map(|r| attachment_id(&r?))
-                .collect::<Result<_>>()?
+            rows.map(|r| attachment_id(&r?)).collect::<Result<_>>()?
         };
         let now: BTreeSet<AttachmentId> = refs.iter().map(|(id, _)| *id).collect();
-        let mut delete = self
-            .tx
-            .prepare_cached("DELETE FROM attachment_refs WHERE attachment_id = ?1 AND doc_id = ?2")?;
+        let mut delete = self.tx.prepare_cached(
+            "DELETE FROM attachment_refs WHERE attachment_id = ?1 AND doc_id = ?2",
+        )?;
         let removed: Vec<AttachmentId> = before.difference(&now).copied().collect();
         for id in &removed {
             delete.execute(params![id.as_bytes().as_slice(), raw_doc.as_slice()])?;

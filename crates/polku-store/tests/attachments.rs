@@ -303,7 +303,11 @@ fn attachment_references_tell_what_is_wanted_and_go_with_their_document() {
     let (store, _) = new_store(dir.path());
     let doc = doc_id();
     store
-        .create_doc(doc, polku_core::DocKind::ClientRecord, &sample_doc("x").save())
+        .create_doc(
+            doc,
+            polku_core::DocKind::ClientRecord,
+            &sample_doc("x").save(),
+        )
         .expect("doc");
     let held = store.put_attachment(&b"held"[..]).expect("put");
     let missing = AttachmentId::new();
@@ -313,7 +317,10 @@ fn attachment_references_tell_what_is_wanted_and_go_with_their_document() {
     assert!(removed.is_empty());
     let wanted = store.wanted_attachments(10).expect("wanted");
     assert_eq!(wanted.len(), 1);
-    assert_eq!((wanted[0].id, wanted[0].doc, wanted[0].size), (missing, doc, 9));
+    assert_eq!(
+        (wanted[0].id, wanted[0].doc, wanted[0].size),
+        (missing, doc, 9)
+    );
     assert_eq!(store.attachment_doc(missing).expect("doc"), Some((doc, 9)));
     assert_eq!(store.wanted_attachments(0).expect("wanted"), vec![]);
 

@@ -581,6 +581,11 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       audit(c.id, "memo.add", "memo");
       return view(c);
     },
+    memo_add_quick: (a) => {
+      const v = handlers.memo_add(a) as T.ClientView;
+      const ids = Object.keys(v.client.memos);
+      return { id: ids[ids.length - 1] };
+    },
     memo_edit: (a) => {
       const c = findClient(a.id);
       const m = c.memos[String(a.memo)];

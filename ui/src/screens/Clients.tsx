@@ -47,7 +47,7 @@ export function RetentionNotice() {
 /** The client list: search and filters, then a windowed table (only the rows in view are in the page). */
 export function Clients({ focus }: { focus?: number }) {
   const { t } = useI18n();
-  const { go, dataVersion } = useApp();
+  const { go, dataVersion, listShown } = useApp();
   const [query, setQuery] = useState("");
   const [scope, setScope] = useState<Scope>(() => (sessionStorage.getItem("polku.scope") as Scope) || "own");
   const [status, setStatus] = useState<StatusFilter>("active");
@@ -69,14 +69,19 @@ export function Clients({ focus }: { focus?: number }) {
     searchRef.current?.focus();
   }, [focus]);
 
-  // Ask the backend; a fast typist's intermediate queries are dropped.
+  // Ask the backend; a fast typist's intermediate queries are dropped (the
+  // first list is asked for at once).
+  const firstLoad = useRef(true);
   useEffect(() => {
     let stale = false;
+    const delay = firstLoad.current ? 0 : 120;
+    firstLoad.current = false;
     const id = window.setTimeout(async () => {
       try {
         const r = await api.clientList({ query, scope, status, missing_only: missingOnly });
         if (!stale) {
           setRows(r);
+          listShown?.();
           setError(null);
           setActive(0);
           if (scrollRef.current) scrollRef.current.scrollTop = 0;
@@ -85,7 +90,7 @@ export function Clients({ focus }: { focus?: number }) {
       } catch (e) {
         if (!stale) setError(e as ErrorDto);
       }
-    }, 120);
+    }, delay);
     return () => {
       stale = true;
       window.clearTimeout(id);

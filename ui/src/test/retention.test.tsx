@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { within } from "@testing-library/react";
+import { waitFor, within } from "@testing-library/react";
 import { callsOf, loginAs, renderApp } from "./helpers";
 import { personOf } from "../format";
 import { missingText } from "../screens/ClientCard";
@@ -14,7 +14,7 @@ describe("the retention reminder at login", () => {
     due.push({ client: c.id, last_name: c.basic.last_name, first_name: c.basic.first_name, unit: null, responsible: ["maija"], keep_until: "2025-12-31" });
     const name = `${c.basic.last_name}, ${c.basic.first_name}`;
     await loginAs(h2);
-    const notice = await h2.findByTestId("retention-notice");
+    const notice = await h2.findByTestId("retention-notice", {}, { timeout: 5000 });
     expect(callsOf(h2, "retention_due")).toHaveLength(1);
     expect(notice.textContent).toContain("1 asiakkaalta");
     const list = within(notice).getByTestId("retention-list");
@@ -31,8 +31,13 @@ describe("the retention reminder at login", () => {
     const h = renderApp({ clients: 3 });
     await loginAs(h);
     await h.findAllByTestId("client-row");
-    expect(callsOf(h, "retention_due")).toHaveLength(1);
+    // Not at once: only after a pause in typing.
+    expect(callsOf(h, "retention_due")).toHaveLength(0);
+    await waitFor(() => expect(callsOf(h, "retention_due")).toHaveLength(1), { timeout: 5000 });
     expect(h.queryByTestId("retention-notice")).toBeNull();
+    // Asked for only after the client list (it reads every client): never in the list's way.
+    const cmds = h.backend.calls.map((c) => c.cmd);
+    expect(cmds.indexOf("retention_due")).toBeGreaterThan(cmds.indexOf("client_list"));
   });
 });
 

@@ -461,6 +461,19 @@ impl Desk {
         .await
     }
 
+    /// `memo_add_quick`: the quick entry's memo, saved and nothing more (no
+    /// view of the client back: `memo_add` reads the client again, checks
+    /// what it lacks and its conflicts and audits those views, three times
+    /// the work of the save, which the quick entry never shows).
+    pub async fn memo_add_quick(&self, a: MemoAddArgs) -> DeskResult<Created<polku_core::MemoId>> {
+        dto(self
+            .run(Gate::Ordinary, move |s, now| {
+                let id = s.add_memo(a.id, &a.text, a.kind.as_deref(), now)?;
+                Ok(Created { id })
+            })
+            .await)
+    }
+
     /// `memo_edit`.
     pub async fn memo_edit(&self, a: MemoEditArgs) -> DeskResult<ClientViewDto> {
         self.change(a.id, move |s, now| {

@@ -698,7 +698,10 @@ async fn retention_due_lists_a_client_past_retention_for_the_reminder() {
         .expect("add")
         .id;
     let due = desk.retention_due().await.expect("due");
-    assert!(!due.iter().any(|r| r.client == id), "not due on the day it was added");
+    assert!(
+        !due.iter().any(|r| r.client == id),
+        "not due on the day it was added"
+    );
     // Three years on (the default retention is one year after the year's end).
     clock.advance(Duration::days(3 * 366));
     assert_eq!(desk.session_state().await.state, "locked");
@@ -708,6 +711,60 @@ async fn retention_due_lists_a_client_past_retention_for_the_reminder() {
     .await
     .expect("unlock");
     let due = desk.retention_due().await.expect("due");
-    let row = due.iter().find(|r| r.client == id).expect("the client is due");
+    let row = due
+        .iter()
+        .find(|r| r.client == id)
+        .expect("the client is due");
     assert_eq!(row.last_name, "Vanhanen");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quick_memo_is_saved_with_one_audited_write_and_no_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, _) = desk(dir.path());
+    desk.login(login("admin", PW)).await.expect("login");
+    let id = desk
+        .client_add(ClientAddArgs {
+            input: polku_api::ClientInput {
+                first_name: "Aino".into(),
+                last_name: "Pikanen".into(),
+                ..Default::default()
+            },
+        })
+        .await
+        .expect("add")
+        .id;
+    let audited = |dir: &Path| {
+        let mut s = Workspace::open(dir)
+            .and_then(|w| w.login("admin", PW, Utc::now()))
+            .expect("login");
+        let rows = s
+            .audit_list(&Default::default(), Utc::now())
+            .expect("audit");
+        s.close().expect("close");
+        rows.into_iter()
+            .filter(|r| r.target == Some(id.0))
+            .map(|r| (r.action, r.detail))
+            .collect::<Vec<_>>()
+    };
+    let memo = desk
+        .memo_add_quick(MemoAddArgs {
+            id,
+            text: "Soitettiin.".into(),
+            kind: Some("phone".into()),
+        })
+        .await
+        .expect("quick memo")
+        .id;
+    desk.logout().await.expect("logout");
+    let after = audited(dir.path());
+    let views = after.iter().filter(|(a, _)| a == "view").count();
+    assert_eq!(views, 0, "no view audited for the quick memo: {after:?}");
+    assert!(
+        after.iter().any(|(a, d)| a == "update" && d == "memo_add"),
+        "{after:?}"
+    );
+    desk.login(login("admin", PW)).await.expect("login");
+    let v = desk.client_view(ClientArgs { id }).await.expect("view");
+    assert_eq!(v.view.client.memos[&memo].text, "Soitettiin.");
 }
