@@ -45,4 +45,5 @@ pub const COMMANDS: &[&str] = &[
     "sync_now",
     "retention_due",
     "memo_add_quick",
+    "client_names",
 ];

@@ -246,6 +246,11 @@ pub async fn memo_add_quick(
 }
 
 #[tauri::command]
+pub async fn client_names(desk: State<'_, Desk>) -> R<Vec<ClientName>> {
+    desk.client_names().await
+}
+
+#[tauri::command]
 pub async fn retention_due(desk: State<'_, Desk>) -> R<Vec<polku_api::RetentionRow>> {
     desk.retention_due().await
 }

@@ -154,6 +154,7 @@ fn main() {
             commands::sync_now,
             commands::retention_due,
             commands::memo_add_quick,
+            commands::client_names,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -125,6 +125,7 @@ export const api = {
   // Sync
   syncStatus: () => call<T.SyncStatus>("sync_status"),
   syncNow: () => call<T.SyncStatus>("sync_now"),
+  clientNames: () => call<T.ClientName[]>("client_names"),
   retentionDue: () => call<T.RetentionRow[]>("retention_due"),
 };
 

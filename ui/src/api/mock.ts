@@ -388,6 +388,13 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       user();
       return codes;
     },
+    client_names: () =>
+      (handlers.client_list({ query: "", scope: "all", status: "any", missing_only: false }) as T.ClientRow[]).map((r) => ({
+        id: r.id,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        birth_date: r.birth_date,
+      })),
     client_list: (a) => {
       const u = user();
       const q = String(a.query ?? "").trim().toLowerCase();

@@ -390,6 +390,9 @@ export interface SyncDocNote {
   at: Instant;
 }
 
+/** `client_names`: a client by name only (the quick entry's type-ahead). */
+export type ClientName = Pick<ClientRow, "id" | "first_name" | "last_name" | "birth_date">;
+
 /** `retention_due`: a client past retention that the user may see. */
 export interface RetentionRow {
   client: Id;

@@ -5,21 +5,21 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { Button, Heading, TextInput } from "suomifi-ui-components";
 import { api } from "../api/commands";
-import type { ClientRow, ErrorDto } from "../api/types";
+import type { ClientName, ErrorDto } from "../api/types";
 import { useI18n } from "../i18n";
 import { useApp } from "../context";
 import { fmtDate, personName, todayIso } from "../format";
 import { CodeSelect, DateField, ErrorAlert, readDate } from "../components/ui";
 
-type Who = { kind: "anon" } | { kind: "new" } | { kind: "client"; row: ClientRow };
+type Who = { kind: "anon" } | { kind: "new" } | { kind: "client"; row: ClientName };
 
 const MAX_MATCHES = 8;
 const LAST_CHANNEL = "polku.quick.channel";
 
-function matches(rows: ClientRow[], q: string): ClientRow[] {
+function matches(rows: ClientName[], q: string): ClientName[] {
   const words = q.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [];
-  const out: ClientRow[] = [];
+  const out: ClientName[] = [];
   for (const r of rows) {
     const hay = `${r.first_name} ${r.last_name} ${fmtDate(r.birth_date)}`.toLowerCase();
     if (words.every((w) => hay.includes(w))) {
@@ -39,7 +39,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
   const dialogRef = useRef<HTMLDivElement>(null);
   const whoRef = useRef<HTMLInputElement>(null);
 
-  const [clients, setClients] = useState<ClientRow[]>([]);
+  const [clients, setClients] = useState<ClientName[]>([]);
   const [query, setQuery] = useState("");
   const [highlight, setHighlight] = useState(0);
   const [who, setWho] = useState<Who>({ kind: "anon" });
@@ -63,7 +63,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
   useEffect(() => {
     whoRef.current?.focus();
     api
-      .clientList({ query: "", scope: "all", status: "any", missing_only: false })
+      .clientNames()
       .then(setClients)
       .catch(() => undefined);
   }, []);

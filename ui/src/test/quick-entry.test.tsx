@@ -72,8 +72,12 @@ describe("quick entry by keyboard", () => {
 
   it("type-ahead chooses an existing client and saves a memo", async () => {
     const h = await openApp();
+    const lists = callsOf(h, "client_list").length;
     await h.user.keyboard("{Control>}k{/Control}");
     await h.findByTestId("quick-entry");
+    // The type-ahead asks for names only (client_names), never the full list with its records.
+    await waitFor(() => expect(callsOf(h, "client_names")).toHaveLength(1));
+    expect(callsOf(h, "client_list")).toHaveLength(lists);
     await h.user.keyboard("virta");
     await waitFor(() => expect(h.getAllByTestId("quick-option-client")[0].getAttribute("aria-selected")).toBe("true"));
     await h.user.keyboard("{Tab}{Tab}Tavattiin kirjastolla{Enter}");

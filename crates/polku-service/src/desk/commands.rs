@@ -331,6 +331,26 @@ impl Desk {
             .await)
     }
 
+    /// `client_names`: the clients the user may see, names and birth dates
+    /// only, from the search index (the quick entry's type-ahead; audited as
+    /// one view of the list). `client_list` reads every record for its
+    /// status and missing columns, which the type-ahead never shows.
+    pub async fn client_names(&self) -> DeskResult<Vec<ClientName>> {
+        dto(self
+            .run(Gate::Ordinary, |s, now| {
+                Ok(s.list_clients(now)?
+                    .into_iter()
+                    .map(|c| ClientName {
+                        id: c.id,
+                        first_name: c.first_name,
+                        last_name: c.last_name,
+                        birth_date: c.birth_date,
+                    })
+                    .collect())
+            })
+            .await)
+    }
+
     /// `client_view`.
     pub async fn client_view(&self, args: ClientArgs) -> DeskResult<ClientViewDto> {
         dto(self

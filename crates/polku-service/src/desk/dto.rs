@@ -116,6 +116,20 @@ pub struct ClientViewDto {
     pub people: std::collections::BTreeMap<polku_core::UserId, String>,
 }
 
+/// `client_names`: a client the user may see, by name (the quick entry's
+/// type-ahead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientName {
+    /// The client.
+    pub id: ClientId,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Birth date, when known.
+    pub birth_date: Option<chrono::NaiveDate>,
+}
+
 /// A new id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Created<T> {

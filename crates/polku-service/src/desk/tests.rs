@@ -768,3 +768,30 @@ async fn the_quick_memo_is_saved_with_one_audited_write_and_no_views() {
     let v = desk.client_view(ClientArgs { id }).await.expect("view");
     assert_eq!(v.view.client.memos[&memo].text, "Soitettiin.");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_names_are_the_clients_of_the_list_by_name_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, _) = desk(dir.path());
+    desk.login(login("admin", PW)).await.expect("login");
+    let list = desk
+        .client_list(polku_api::ClientListQuery {
+            query: String::new(),
+            scope: polku_api::ListScope::All,
+            status: polku_api::ListStatus::Any,
+            missing_only: false,
+        })
+        .await
+        .expect("list");
+    let names = desk.client_names().await.expect("names");
+    assert_eq!(names.len(), 5);
+    assert_eq!(
+        names
+            .iter()
+            .map(|n| (n.id, n.last_name.clone(), n.birth_date))
+            .collect::<Vec<_>>(),
+        list.iter()
+            .map(|r| (r.id, r.last_name.clone(), r.birth_date))
+            .collect::<Vec<_>>()
+    );
+}
