@@ -134,10 +134,11 @@ function context(storeDir) {
     storeDir,
     problems,
     timings,
-    /** Starts the app (a new WebDriver session) with extra arguments. */
-    async open(extra = []) {
+    /** Starts the app (a new WebDriver session) with extra arguments; on
+     *  the run's demo store unless `store` names another (with `clients`). */
+    async open(extra = [], store = { dir: storeDir, clients }) {
       const wd = new WebDriver(`http://127.0.0.1:${port}`);
-      await wd.start(app, ["--demo-store", storeDir, "--demo-clients", clients, ...extra]);
+      await wd.start(app, ["--demo-store", store.dir, "--demo-clients", String(store.clients), ...extra]);
       // Keep what the window last showed, for a failure's screenshot.
       const quit = wd.quit.bind(wd);
       wd.quit = async () => {
@@ -189,8 +190,11 @@ async function main() {
   log(`display ${display}`);
   await startDriver(display);
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "polku-e2e-store-"));
+  // The figures' own store (E2E_BENCH_CLIENTS clients, default 2,000; 0: no figures).
+  const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), "polku-e2e-bench-"));
   fs.rmSync(out, { recursive: true, force: true });
   const ctx = context(storeDir);
+  ctx.benchDir = benchDir;
   let failed = false;
   for (const [name, run] of scenarios) {
     log(`scenario: ${name}`);
@@ -209,6 +213,7 @@ async function main() {
     }
   }
   fs.rmSync(storeDir, { recursive: true, force: true });
+  fs.rmSync(benchDir, { recursive: true, force: true });
   console.log(`\ne2e: screenshots (${ctx.shots.length}) in ${out}`);
   if (ctx.timings.length) console.log(`e2e: timings (logged, not asserted):\n  ${ctx.timings.join("\n  ")}`);
   if (ctx.problems.length || failed) {

@@ -49,6 +49,43 @@ async function saved(wd, before = "") {
   throw new Error("no saved message");
 }
 
+/** The UI's own figure of the last quick entry: Enter to saved, in ms. */
+async function uiSaveMs(wd) {
+  const v = await wd.exec("return document.body.dataset.quickSaveMs || null;");
+  return v === null ? NaN : Number(v);
+}
+
+/** Chooses the first real option (not the empty "choose") of a select. */
+async function selectFirst(wd, testid) {
+  const opts = await wd.findAll(`${id(testid)} option:not([value=""])`);
+  if (!opts.length) throw new Error(`no options in ${testid}`);
+  await wd.click(opts[0]);
+}
+
+/** Scrolls `testid` to the top of the window (for a shot of what is below the fold). */
+async function scrollTo(wd, testid) {
+  // A little above it, so that its heading shows too.
+  await wd.exec(`document.querySelector(arguments[0]).scrollIntoView({ block: "start" }); window.scrollBy(0, -96);`, [id(testid)]);
+  await sleep(200);
+}
+
+/** Quick entry in each kind: brief contact, an existing client, a new young person (shots only). */
+async function quickShots(ctx, wd, lang, lastName) {
+  await wd.keys([Key.Control, "k"]);
+  await wd.waitFor(id("quick-entry"));
+  await sleep(300);
+  await ctx.screen(wd, "quick-entry-contact", lang);
+  await wd.keys(lastName.slice(0, 5));
+  await wd.waitFor(id("quick-option-client"));
+  await sleep(200);
+  await ctx.screen(wd, "quick-entry-client", lang);
+  await wd.keys([Key.Control, "a"], Key.Backspace, "Uusinen Aada");
+  await sleep(300);
+  await ctx.screen(wd, "quick-entry-new", lang);
+  await wd.keys(Key.Escape);
+  await wd.waitGone(id("quick-entry"));
+}
+
 async function setLang(wd, lang) {
   await wd.click(await wd.waitFor(id(`lang-${lang}`)));
   await sleep(300);
@@ -58,6 +95,8 @@ async function cardTabs(ctx, wd, lang) {
   for (const tab of ["basic", "background", "situation", "periods", "referrals", "memos", "attachments", "history"]) {
     await wd.click(await wd.waitFor(id(`tab-${tab}`)));
     await wd.waitFor(id(`panel-${tab}`));
+    // The click scrolled the tab into view: the shot shows the whole window from the top.
+    await wd.exec("window.scrollTo(0, 0);");
     await ctx.screen(wd, `card-${tab}`, lang);
   }
 }
@@ -65,13 +104,18 @@ async function cardTabs(ctx, wd, lang) {
 async function otherScreens(ctx, wd, lang) {
   await wd.click(await wd.waitFor(id("nav-activities")));
   await wd.waitFor(id("activity-form"));
-  await ctx.screen(wd, "activities", lang);
+  await ctx.screen(wd, "activity-form", lang);
+  await wd.waitFor(id("activity-row"));
+  await scrollTo(wd, "activity-list");
+  await ctx.screen(wd, "activity-list", lang);
   await wd.click(await wd.waitFor(id("nav-sync")));
   await wd.waitFor(id("sync-panel"));
   await ctx.screen(wd, "sync", lang);
   await wd.click(await wd.waitFor(id("nav-settings")));
   await wd.waitFor(id("change-password-form"));
   await ctx.screen(wd, "settings", lang);
+  await scrollTo(wd, "change-password-form");
+  await ctx.screen(wd, "password-change", lang);
   await wd.click(await wd.waitFor(id("nav-clients")));
   await wd.waitFor(id("client-row"));
 }
@@ -107,12 +151,12 @@ export const scenarios = [
         // A brief contact: Ctrl+K, Tab, Enter.
         await wd.keys([Key.Control, "k"]);
         await wd.waitFor(id("quick-entry"));
-        await ctx.screen(wd, "quick-entry", "fi");
         await wd.keys(Key.Tab);
         let t = performance.now();
         await wd.keys(Key.Enter);
         await saved(wd);
-        ctx.time("UI: quick entry Enter to saved (brief contact)", performance.now() - t);
+        ctx.time("UI: quick entry Enter to saved (brief contact, WebDriver)", performance.now() - t);
+        ctx.time("UI: quick entry Enter to saved (brief contact, the UI's own figure)", await uiSaveMs(wd));
         await wd.waitGone(id("quick-entry"));
 
         // A contact with an existing client (one of the worker's own):
@@ -126,12 +170,38 @@ export const scenarios = [
         await sleep(300);
         await wd.keys(Key.Tab, Key.Tab, "Soitettiin, sovittiin tapaaminen.");
         const before = await statusText(wd);
-        await ctx.screen(wd, "quick-entry-client", "fi");
         t = performance.now();
         await wd.keys(Key.Enter);
         await saved(wd, before);
-        ctx.time("UI: quick entry Enter to saved (existing client)", performance.now() - t);
+        ctx.time("UI: quick entry Enter to saved (existing client, WebDriver)", performance.now() - t);
+        ctx.time("UI: quick entry Enter to saved (existing client, the UI's own figure)", await uiSaveMs(wd));
         await wd.waitGone(id("quick-entry"));
+
+        // A new young person: Ctrl+K, "Sukunimi Etunimi" (no match: "Uusi
+        // nuori"), Tab to the names, Enter.
+        await wd.keys([Key.Control, "k"]);
+        await wd.waitFor(id("quick-entry"));
+        await wd.keys("Pikanen Pekka");
+        await sleep(300);
+        await wd.keys(Key.Tab);
+        const beforeNew = await statusText(wd);
+        t = performance.now();
+        await wd.keys(Key.Enter);
+        await saved(wd, beforeNew);
+        ctx.time("UI: quick entry Enter to saved (new young person, the UI's own figure)", await uiSaveMs(wd));
+        await wd.waitGone(id("quick-entry"));
+
+        // An activity memo with counts of young people met.
+        await wd.click(await wd.waitFor(id("nav-activities")));
+        await wd.waitFor(id("activity-form"));
+        await selectFirst(wd, "activity-kind");
+        await wd.type(await wd.find(id("activity-duration")), "90");
+        await wd.type(await wd.find(id("activity-place")), "Nuorisotalo");
+        await wd.type(await wd.find('[data-testid^="met-female-"]'), "3");
+        await wd.click(await wd.find(id("activity-save")));
+        await wd.waitFor(id("activity-row"));
+        ctx.check(true, "an activity memo is listed");
+        await wd.click(await wd.waitFor(id("nav-clients")));
 
         // Open the client, a period with a measure, a memo.
         await wd.type(await wd.waitFor(id("client-search")), last);
@@ -165,16 +235,15 @@ export const scenarios = [
         await wd.click(await wd.waitFor(id("card-back")));
         await wd.clear(await wd.waitFor(id("client-search")));
         await wd.waitFor(id("client-row"));
+        await quickShots(ctx, wd, "fi", last);
         await otherScreens(ctx, wd, "fi");
 
         // The same screens in Swedish.
         await setLang(wd, "sv");
         await ctx.screen(wd, "clients", "sv");
-        await wd.keys([Key.Control, "k"]);
-        await wd.waitFor(id("quick-entry"));
-        await ctx.screen(wd, "quick-entry", "sv");
-        await wd.keys(Key.Escape);
-        await wd.waitGone(id("quick-entry"));
+        await quickShots(ctx, wd, "sv", last);
+        await wd.type(await wd.waitFor(id("client-search")), last);
+        await sleep(400);
         await wd.click(await wd.waitFor(id("client-row")));
         await wd.waitFor(id("client-card"));
         await cardTabs(ctx, wd, "sv");
@@ -183,6 +252,7 @@ export const scenarios = [
         await wd.click(await wd.waitFor(id("lock-button")));
         await wd.waitFor(id("lock-screen"));
         await ctx.screen(wd, "lock", "sv");
+        // The lock screen keeps the language switch: leave Finnish behind.
         await setLang(wd, "fi").catch(() => {});
       } finally {
         await wd.quit();
@@ -249,3 +319,76 @@ export const scenarios = [
     },
   ],
 ];
+
+/** The median of `n` runs of `f` (milliseconds). */
+async function median(n, f) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await f();
+    xs.push(performance.now() - t);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(n / 2)];
+}
+
+scenarios.push([
+  "figures (logged, never asserted): cold start and quick entry with a large demo store",
+  async (ctx) => {
+    const n = Number(process.env.E2E_BENCH_CLIENTS ?? 2000);
+    if (!n) {
+      console.log("e2e: figures skipped (E2E_BENCH_CLIENTS=0)");
+      return;
+    }
+    const store = { dir: ctx.benchDir, clients: n };
+    // First start: the demo store is made before the window opens.
+    let t = performance.now();
+    let wd = await ctx.open([], store);
+    try {
+      await wd.waitFor(id("login-user"), 300000);
+      ctx.time(`figures: first start, ${n}-client demo store made, to the login form`, performance.now() - t);
+    } finally {
+      await wd.quit();
+    }
+    // Cold start on the existing store.
+    t = performance.now();
+    wd = await ctx.open([], store);
+    try {
+      await wd.waitFor(id("login-user"), 60000);
+      ctx.time("figures: cold start, process start to the login form", performance.now() - t);
+      await setLang(wd, "fi");
+      const rtt = await median(21, () => ctx.invoke(wd, "app_info"));
+      ctx.time("figures: baseline, IPC round trip of app_info through WebDriver (median of 21)", rtt);
+      const t0 = await login(ctx, wd, "worker1", PW, false);
+      await wd.waitFor(id("client-row"), 60000);
+      ctx.time(`figures: password (Enter) to the client list, ${n}-client store (worker1)`, performance.now() - t0);
+      const count = await wd.text(await wd.find(id("client-count")));
+      console.log(`e2e: figures: the list says "${count.trim()}"`);
+      // Quick entry: the shortcut to the dialog ready (its client list loaded),
+      // then a brief contact and a contact with an existing client.
+      t = performance.now();
+      await wd.keys([Key.Control, "k"]);
+      await wd.waitFor(id("quick-entry"));
+      ctx.time("figures: Ctrl+K to the quick entry dialog shown", performance.now() - t);
+      await wd.keys(Key.Tab);
+      const before = await statusText(wd);
+      await wd.keys(Key.Enter);
+      await saved(wd, before);
+      ctx.time(`figures: quick entry Enter to saved, brief contact (UI's own figure, ${n} clients)`, await uiSaveMs(wd));
+      await wd.waitGone(id("quick-entry"));
+      const first = (await wd.text(await wd.waitFor(id("client-row")))).split(",")[0].trim();
+      await wd.keys([Key.Control, "k"]);
+      await wd.waitFor(id("quick-entry"));
+      await wd.keys(first);
+      await wd.waitFor(id("quick-option-client"));
+      await sleep(200);
+      await wd.keys(Key.Tab, Key.Tab, "Tavattiin.");
+      const before2 = await statusText(wd);
+      await wd.keys(Key.Enter);
+      await saved(wd, before2);
+      ctx.time(`figures: quick entry Enter to saved, existing client (UI's own figure, ${n} clients)`, await uiSaveMs(wd));
+    } finally {
+      await wd.quit();
+    }
+  },
+]);

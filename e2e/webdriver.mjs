@@ -14,6 +14,29 @@ export const Key = {
   Backspace: "\uE003",
 };
 
+/** Set E2E_TRACE=1 to log every WebDriver request. */
+const trace = process.env.E2E_TRACE === "1";
+const REQUEST_TIMEOUT_MS = Number(process.env.E2E_REQUEST_TIMEOUT_MS || 90_000);
+
+/** Repaints the page on every frame for a few seconds (see `screenshot`). */
+const PULSE = `
+  document.getElementById("e2e-repaint")?.remove();
+  const d = document.createElement("div");
+  d.id = "e2e-repaint";
+  d.setAttribute("aria-hidden", "true");
+  d.style.cssText = "position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;background:#000;opacity:0.01;z-index:2147483647";
+  document.body.appendChild(d);
+  const end = performance.now() + 5000;
+  let on = false;
+  const step = () => {
+    if (!d.isConnected) return;
+    on = !on;
+    d.style.opacity = on ? "0.02" : "0.01";
+    if (performance.now() < end) requestAnimationFrame(step); else d.remove();
+  };
+  requestAnimationFrame(step);
+  return true;`;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class WebDriver {
@@ -23,10 +46,14 @@ export class WebDriver {
   }
 
   async cmd(method, path, body) {
+    if (trace) console.log(`wd> ${method} ${path} ${body === undefined ? "" : JSON.stringify(body).slice(0, 120)}`);
+    // A request that gets no answer (a web view that stopped answering)
+    // fails the scenario instead of hanging the run.
     const res = await fetch(this.base + path, {
       method,
       headers: { "content-type": "application/json; charset=utf-8" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const json = await res.json().catch(() => ({}));
     const value = json.value;
@@ -145,7 +172,17 @@ export class WebDriver {
     return this.cmd("POST", this.s("/execute/async"), { script, args });
   }
 
+  /** A PNG of the window. WebKitGTK's WebDriver answers a screenshot only
+   *  after the page's next repaint, and a still page never repaints: the
+   *  session then hangs (it did on every screen without a scroll bar, whose
+   *  fading was the only repaint). So a 1-pixel, nearly transparent element
+   *  in the corner changes on every animation frame while the shot is taken. */
   async screenshot() {
-    return Buffer.from(await this.cmd("GET", this.s("/screenshot")), "base64");
+    await this.exec(PULSE).catch(() => {});
+    try {
+      return Buffer.from(await this.cmd("GET", this.s("/screenshot")), "base64");
+    } finally {
+      await this.exec("document.getElementById('e2e-repaint')?.remove();").catch(() => {});
+    }
   }
 }

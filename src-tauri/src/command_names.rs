@@ -43,4 +43,7 @@ pub const COMMANDS: &[&str] = &[
     "activity_edit",
     "sync_status",
     "sync_now",
+    "retention_due",
+    "memo_add_quick",
+    "client_names",
 ];

@@ -236,3 +236,21 @@ pub async fn sync_status(desk: State<'_, Desk>) -> R<SyncStatus> {
 pub async fn sync_now(desk: State<'_, Desk>) -> R<SyncStatus> {
     desk.sync_now().await
 }
+
+#[tauri::command]
+pub async fn memo_add_quick(
+    desk: State<'_, Desk>,
+    args: MemoAddArgs,
+) -> R<Created<polku_core::MemoId>> {
+    desk.memo_add_quick(args).await
+}
+
+#[tauri::command]
+pub async fn client_names(desk: State<'_, Desk>) -> R<Vec<ClientName>> {
+    desk.client_names().await
+}
+
+#[tauri::command]
+pub async fn retention_due(desk: State<'_, Desk>) -> R<Vec<polku_api::RetentionRow>> {
+    desk.retention_due().await
+}

@@ -152,6 +152,9 @@ fn main() {
             commands::activity_edit,
             commands::sync_status,
             commands::sync_now,
+            commands::retention_due,
+            commands::memo_add_quick,
+            commands::client_names,
         ])
         .build(tauri::generate_context!());
     let app = match app {

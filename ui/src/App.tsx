@@ -3,7 +3,7 @@
 // organisation, user, sync status and language; navigation; main).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, onCommandError } from "./api/commands";
-import type { AppInfo, Codes, Me } from "./api/types";
+import type { AppInfo, Codes, Me, RetentionRow } from "./api/types";
 import { useI18n } from "./i18n";
 import { AppContext, type AppCtx, type Route } from "./context";
 import { Login } from "./screens/Login";
@@ -17,6 +17,9 @@ type Phase =
   | { kind: "change"; me: Me }
   | { kind: "locked"; login: string | null }
   | { kind: "open"; me: Me };
+
+/** The pause in typing after the client list before the retention reminder is asked for. */
+export const RETENTION_PAUSE_MS = 2_000;
 
 /** How often user activity is passed on to the backend's idle timer. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -152,6 +155,30 @@ function OpenApp({
   const [status, setStatus] = useState("");
   const [quickOpen, setQuickOpen] = useState(false);
   const [dataVersion, setDataVersion] = useState(0);
+  const [retention, setRetention] = useState<RetentionRow[]>([]);
+  const { lang } = useI18n();
+  // The reminder at login: the clients past retention. It reads every
+  // client (the backend is busy with it for a moment), so it is asked for
+  // only once the client list is up and the user has paused typing for
+  // RETENTION_PAUSE_MS: a quick entry right after the login never waits.
+  const retentionAsked = useRef(false);
+  const listShown = useCallback(() => {
+    if (retentionAsked.current) return;
+    retentionAsked.current = true;
+    let timer = 0;
+    const ask = () => {
+      window.removeEventListener("keydown", later);
+      api.retentionDue().then(setRetention, () => undefined);
+    };
+    const later = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, RETENTION_PAUSE_MS);
+    };
+    window.addEventListener("keydown", later);
+    later();
+  }, []);
+  // A status message is in the language it was written in: a language change clears it.
+  useEffect(() => setStatus(""), [lang]);
   const ctx = useMemo<AppCtx>(
     () => ({
       me,
@@ -162,8 +189,11 @@ function OpenApp({
       openQuick: () => setQuickOpen(true),
       dataVersion,
       bumpData: () => setDataVersion((n) => n + 1),
+      retention,
+      hideRetention: () => setRetention([]),
+      listShown,
     }),
-    [me, info, route, dataVersion],
+    [me, info, route, dataVersion, retention, listShown],
   );
   return (
     <AppContext.Provider value={ctx}>

@@ -1,6 +1,6 @@
 // What the screens share: the logged-in user, where we are, a status line.
 import { createContext, useContext } from "react";
-import type { AppInfo, Id, Me } from "./api/types";
+import type { AppInfo, Id, Me, RetentionRow } from "./api/types";
 
 export type Route =
   | { view: "clients"; focus?: number }
@@ -21,6 +21,11 @@ export interface AppCtx {
   /** Bumped when data changed elsewhere (quick entry), so lists reload. */
   dataVersion: number;
   bumpData(): void;
+  /** The clients past retention, fetched once after login (the reminder on the client list). */
+  retention?: RetentionRow[];
+  hideRetention?(): void;
+  /** The client list has shown its rows (the reminder is asked for only then, never in its way). */
+  listShown?(): void;
 }
 
 export const AppContext = createContext<AppCtx | null>(null);

@@ -67,3 +67,8 @@ export function personName(first: string, last: string): string {
   if (last && first) return `${last}, ${first}`;
   return last || first;
 }
+
+/** A user the client refers to, by login name (the card never shows a bare id). */
+export function personOf(view: { people?: Record<string, string> }, user: string): string {
+  return view.people?.[user] ?? "–";
+}

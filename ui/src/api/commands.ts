@@ -91,6 +91,9 @@ export const api = {
   ) => call<T.ClientView>("measure_status", { id, period, measure, status, end: end ?? null }),
   memoAdd: (id: T.Id, text: string, kind?: string | null) =>
     call<T.ClientView>("memo_add", { id, text, kind: kind ?? null }),
+  /** The quick entry's memo: saved, no view of the client back. */
+  memoAddQuick: (id: T.Id, text: string, kind?: string | null) =>
+    call<{ id: T.Id }>("memo_add_quick", { id, text, kind: kind ?? null }),
   memoEdit: (id: T.Id, memo: T.Id, text: string) => call<T.ClientView>("memo_edit", { id, memo, text }),
   memoDelete: (id: T.Id, memo: T.Id) => call<T.ClientView>("memo_delete", { id, memo }),
   memoRestore: (id: T.Id, memo: T.Id) => call<T.ClientView>("memo_restore", { id, memo }),
@@ -122,6 +125,8 @@ export const api = {
   // Sync
   syncStatus: () => call<T.SyncStatus>("sync_status"),
   syncNow: () => call<T.SyncStatus>("sync_now"),
+  clientNames: () => call<T.ClientName[]>("client_names"),
+  retentionDue: () => call<T.RetentionRow[]>("retention_due"),
 };
 
 export type Api = typeof api;

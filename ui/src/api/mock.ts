@@ -31,6 +31,8 @@ export interface MockOptions {
   today?: string;
   /** The offline lease of maija has expired (login rejects). */
   leaseExpired?: boolean;
+  /** Clients past retention, for the reminder at login (default none). */
+  retentionDue?: T.RetentionRow[];
 }
 
 export interface MockCall {
@@ -282,6 +284,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       memos: full ? "shown" : "hidden_by_rights",
       missing: missingOf(c),
       conflicts: conflicts.get(c.id) ?? [],
+      // The mock's user ids are their logins.
+      people: Object.fromEntries(
+        [...c.responsible, ...Object.values(copy.memos).map((m) => m.author)].map((u) => [u, u]),
+      ),
     };
   }
 
@@ -382,6 +388,13 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       user();
       return codes;
     },
+    client_names: () =>
+      (handlers.client_list({ query: "", scope: "all", status: "any", missing_only: false }) as T.ClientRow[]).map((r) => ({
+        id: r.id,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        birth_date: r.birth_date,
+      })),
     client_list: (a) => {
       const u = user();
       const q = String(a.query ?? "").trim().toLowerCase();
@@ -575,6 +588,11 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       audit(c.id, "memo.add", "memo");
       return view(c);
     },
+    memo_add_quick: (a) => {
+      const v = handlers.memo_add(a) as T.ClientView;
+      const ids = Object.keys(v.client.memos);
+      return { id: ids[ids.length - 1] };
+    },
     memo_edit: (a) => {
       const c = findClient(a.id);
       const m = c.memos[String(a.memo)];
@@ -727,6 +745,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
     sync_status: () => {
       user();
       return { ...sync };
+    },
+    retention_due: () => {
+      user();
+      return opts.retentionDue ?? [];
     },
     sync_now: () => {
       user();

@@ -252,6 +252,8 @@ export interface ClientView {
   memos: Part;
   missing?: Missing[];
   conflicts?: Conflict[];
+  /** Login names of the users the client refers to, by user id. */
+  people?: Record<string, string>;
 }
 
 export interface ClientInput {
@@ -386,6 +388,20 @@ export interface SyncDocNote {
   doc: string;
   code: string;
   at: Instant;
+}
+
+/** `client_names`: a client by name only (the quick entry's type-ahead). */
+export type ClientName = Pick<ClientRow, "id" | "first_name" | "last_name" | "birth_date">;
+
+/** `retention_due`: a client past retention that the user may see. */
+export interface RetentionRow {
+  client: Id;
+  last_name: string;
+  first_name: string;
+  unit?: string | null;
+  responsible: string[];
+  last_period_end?: IsoDate | null;
+  keep_until: IsoDate;
 }
 
 export interface SyncStatus {

@@ -5,7 +5,7 @@ import { Button, Checkbox, Heading, Paragraph, TextInput } from "suomifi-ui-comp
 import { api } from "../api/commands";
 import type { AttachmentRow, ConsentTopic, ErrorDto, HistoryRow, Memo } from "../api/types";
 import { useI18n } from "../i18n";
-import { fmtDate, fmtInstant, fmtSize, todayIso } from "../format";
+import { fmtDate, fmtInstant, fmtSize, personOf, todayIso } from "../format";
 import { CodeSelect, DateField, ErrorAlert, Form, readDate, Select } from "../components/ui";
 import { useAction, type TabProps } from "./ClientCard";
 import { TextArea } from "./CardRecord";
@@ -252,7 +252,7 @@ function MemoItem({ memo, view, setView }: TabProps & { memo: Memo }) {
     <article className={memo.deleted ? "item deleted" : "item"} data-testid="memo">
       <div className="item-head">
         <span className="muted">
-          {t("memos.meta", { date: fmtDate(memo.date), kind: label("memo_type", memo.kind), author: memo.author })}
+          {t("memos.meta", { date: fmtDate(memo.date), kind: label("memo_type", memo.kind), author: personOf(view, memo.author) })}
           {memo.deleted && ` · ${t("memos.deleted")}`}
         </span>
         <div className="row">

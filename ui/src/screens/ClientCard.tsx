@@ -6,7 +6,7 @@ import { api } from "../api/commands";
 import type { BasicEdit, ClientView, Conflict, ErrorDto, Missing } from "../api/types";
 import { useI18n } from "../i18n";
 import { useApp } from "../context";
-import { fmtDate, personName, todayIso } from "../format";
+import { fmtDate, personName, personOf, todayIso } from "../format";
 import { CodeSelect, DateField, ErrorAlert, Form, Hidden, readDate } from "../components/ui";
 import { BackgroundTab, PeriodsTab, SituationTab } from "./CardRecord";
 import { AttachmentsTab, HistoryTab, MemosTab, ReferralsTab } from "./CardOther";
@@ -327,7 +327,7 @@ function BasicTab({ view, setView }: TabProps) {
           <dt>{t("card.unit")}</dt>
           <dd>{unitName}</dd>
           <dt>{t("card.responsible")}</dt>
-          <dd>{view.client.responsible.join(", ")}</dd>
+          <dd>{view.client.responsible.map((u) => personOf(view, u)).join(", ")}</dd>
           {b.henkilotunnus && (
             <>
               <dt>{t("basic.henkilotunnus")}</dt>

@@ -10,10 +10,44 @@ import { ErrorAlert, Select } from "../components/ui";
 export const ROW_HEIGHT = 44;
 const OVERSCAN = 8;
 
+/** The reminder at login: the clients past retention that the user sees, each opening its card. */
+export function RetentionNotice() {
+  const { t } = useI18n();
+  const { retention, hideRetention, go } = useApp();
+  if (!retention || retention.length === 0) return null;
+  return (
+    <div className="missing-box" role="region" aria-labelledby="retention-title" data-testid="retention-notice">
+      <div className="title-row">
+        <strong id="retention-title">{t("clients.retention.title")}</strong>
+        <Button variant="secondaryNoBorder" className="small-button" onClick={hideRetention} data-testid="retention-hide">
+          {t("clients.retention.hide")}
+        </Button>
+      </div>
+      <p>{t("clients.retention.count", { n: retention.length })}</p>
+      <ul data-testid="retention-list">
+        {retention.map((r) => (
+          <li key={r.client}>
+            <a
+              href={`#client-${r.client}`}
+              onClick={(e) => {
+                e.preventDefault();
+                go({ view: "client", id: r.client });
+              }}
+            >
+              {personName(r.first_name, r.last_name)}
+            </a>{" "}
+            <span className="muted">({t("clients.retention.keep_until", { date: fmtDate(r.keep_until) })})</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 /** The client list: search and filters, then a windowed table (only the rows in view are in the page). */
 export function Clients({ focus }: { focus?: number }) {
   const { t } = useI18n();
-  const { go, dataVersion } = useApp();
+  const { go, dataVersion, listShown } = useApp();
   const [query, setQuery] = useState("");
   const [scope, setScope] = useState<Scope>(() => (sessionStorage.getItem("polku.scope") as Scope) || "own");
   const [status, setStatus] = useState<StatusFilter>("active");
@@ -35,14 +69,19 @@ export function Clients({ focus }: { focus?: number }) {
     searchRef.current?.focus();
   }, [focus]);
 
-  // Ask the backend; a fast typist's intermediate queries are dropped.
+  // Ask the backend; a fast typist's intermediate queries are dropped (the
+  // first list is asked for at once).
+  const firstLoad = useRef(true);
   useEffect(() => {
     let stale = false;
+    const delay = firstLoad.current ? 0 : 120;
+    firstLoad.current = false;
     const id = window.setTimeout(async () => {
       try {
         const r = await api.clientList({ query, scope, status, missing_only: missingOnly });
         if (!stale) {
           setRows(r);
+          listShown?.();
           setError(null);
           setActive(0);
           if (scrollRef.current) scrollRef.current.scrollTop = 0;
@@ -51,7 +90,7 @@ export function Clients({ focus }: { focus?: number }) {
       } catch (e) {
         if (!stale) setError(e as ErrorDto);
       }
-    }, 120);
+    }, delay);
     return () => {
       stale = true;
       window.clearTimeout(id);
@@ -132,6 +171,7 @@ export function Clients({ focus }: { focus?: number }) {
           {t("clients.add")}
         </Button>
       </div>
+      <RetentionNotice />
       <div className="search-bar" role="search">
         <TextInput
           id="client-search"

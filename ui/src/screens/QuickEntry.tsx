@@ -5,21 +5,21 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { Button, Heading, TextInput } from "suomifi-ui-components";
 import { api } from "../api/commands";
-import type { ClientRow, ErrorDto } from "../api/types";
+import type { ClientName, ErrorDto } from "../api/types";
 import { useI18n } from "../i18n";
 import { useApp } from "../context";
 import { fmtDate, personName, todayIso } from "../format";
 import { CodeSelect, DateField, ErrorAlert, readDate } from "../components/ui";
 
-type Who = { kind: "anon" } | { kind: "new" } | { kind: "client"; row: ClientRow };
+type Who = { kind: "anon" } | { kind: "new" } | { kind: "client"; row: ClientName };
 
 const MAX_MATCHES = 8;
 const LAST_CHANNEL = "polku.quick.channel";
 
-function matches(rows: ClientRow[], q: string): ClientRow[] {
+function matches(rows: ClientName[], q: string): ClientName[] {
   const words = q.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [];
-  const out: ClientRow[] = [];
+  const out: ClientName[] = [];
   for (const r of rows) {
     const hay = `${r.first_name} ${r.last_name} ${fmtDate(r.birth_date)}`.toLowerCase();
     if (words.every((w) => hay.includes(w))) {
@@ -39,7 +39,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
   const dialogRef = useRef<HTMLDivElement>(null);
   const whoRef = useRef<HTMLInputElement>(null);
 
-  const [clients, setClients] = useState<ClientRow[]>([]);
+  const [clients, setClients] = useState<ClientName[]>([]);
   const [query, setQuery] = useState("");
   const [highlight, setHighlight] = useState(0);
   const [who, setWho] = useState<Who>({ kind: "anon" });
@@ -63,7 +63,7 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
   useEffect(() => {
     whoRef.current?.focus();
     api
-      .clientList({ query: "", scope: "all", status: "any", missing_only: false })
+      .clientNames()
       .then(setClients)
       .catch(() => undefined);
   }, []);
@@ -92,18 +92,24 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
     if (el && typeof el.focus === "function" && document.contains(el)) el.focus();
   }
 
-  function choose(i: number) {
-    const w = opts[i] ?? opts[0];
-    setWho(w);
-    if (w.kind === "new" && query.trim() && !first && !last) {
-      // "Virtanen Aino" → last name Virtanen, first name Aino.
-      const parts = query.trim().split(/\s+/);
-      if (parts.length === 1) setFirst(parts[0]);
-      else {
-        setLast(parts[0]);
-        setFirst(parts.slice(1).join(" "));
-      }
+  // A new young person's names follow what is typed ("Virtanen Aino" → last
+  // name Virtanen, first name Aino) until the names are edited themselves, so
+  // the fields never look empty while "Uusi nuori" is chosen.
+  const namesEdited = useRef(false);
+  useEffect(() => {
+    if (who.kind !== "new" || namesEdited.current) return;
+    const parts = query.trim().split(/\s+/).filter(Boolean);
+    if (parts.length <= 1) {
+      setFirst(parts[0] ?? "");
+      setLast("");
+    } else {
+      setLast(parts[0]);
+      setFirst(parts.slice(1).join(" "));
     }
+  }, [who.kind, query]);
+
+  function choose(i: number) {
+    setWho(opts[i] ?? opts[0]);
   }
 
   function label(w: Who) {
@@ -165,11 +171,11 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
         localStorage.setItem(LAST_CHANNEL, channel);
         notify(t("quick.saved_contact"));
       } else if (who.kind === "client") {
-        await api.memoAdd(who.row.id, text, memoKind);
+        await api.memoAddQuick(who.row.id, text, memoKind);
         notify(t("quick.saved_memo", { name: personName(who.row.first_name, who.row.last_name) }));
       } else {
         const { id } = await api.clientAdd({ first_name: first.trim(), last_name: last.trim() });
-        if (text.trim()) await api.memoAdd(id, text, memoKind);
+        if (text.trim()) await api.memoAddQuick(id, text, memoKind);
         notify(t("quick.saved_new", { name: personName(first.trim(), last.trim()) }));
       }
       // For the end-to-end log: milliseconds from Enter to the saved entry.
@@ -305,7 +311,10 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
                 <TextInput
                   labelText={t("quick.first")}
                   value={first}
-                  onChange={(x) => setFirst(String(x ?? ""))}
+                  onChange={(x) => {
+                    namesEdited.current = true;
+                    setFirst(String(x ?? ""));
+                  }}
                   status={v.name ? "error" : "default"}
                   statusText={v.name}
                   autoComplete="off"
@@ -316,7 +325,10 @@ export function QuickEntry({ onClose }: { onClose(): void }) {
               <TextInput
                 labelText={t("quick.last")}
                 value={last}
-                onChange={(x) => setLast(String(x ?? ""))}
+                onChange={(x) => {
+                  namesEdited.current = true;
+                  setLast(String(x ?? ""));
+                }}
                 autoComplete="off"
                 data-testid="quick-last"
                 fullWidth

@@ -72,13 +72,17 @@ describe("quick entry by keyboard", () => {
 
   it("type-ahead chooses an existing client and saves a memo", async () => {
     const h = await openApp();
+    const lists = callsOf(h, "client_list").length;
     await h.user.keyboard("{Control>}k{/Control}");
     await h.findByTestId("quick-entry");
+    // The type-ahead asks for names only (client_names), never the full list with its records.
+    await waitFor(() => expect(callsOf(h, "client_names")).toHaveLength(1));
+    expect(callsOf(h, "client_list")).toHaveLength(lists);
     await h.user.keyboard("virta");
     await waitFor(() => expect(h.getAllByTestId("quick-option-client")[0].getAttribute("aria-selected")).toBe("true"));
     await h.user.keyboard("{Tab}{Tab}Tavattiin kirjastolla{Enter}");
-    await waitFor(() => expect(callsOf(h, "memo_add")).toHaveLength(1));
-    const args = callsOf(h, "memo_add")[0].args!;
+    await waitFor(() => expect(callsOf(h, "memo_add_quick")).toHaveLength(1));
+    const args = callsOf(h, "memo_add_quick")[0].args!;
     expect(args.text).toBe("Tavattiin kirjastolla");
     expect(args.kind).toBe("meeting");
     expect(h.backend.clients.find((c) => c.id === args.id)!.basic.last_name).toBe("Virtanen");
@@ -91,24 +95,26 @@ describe("quick entry by keyboard", () => {
     await h.findByTestId("quick-entry");
     await h.user.keyboard("korho{Tab}{Enter}");
     expect(await h.findByText("Kirjoita muistioon tekstiä.")).toBeTruthy();
-    expect(callsOf(h, "memo_add")).toHaveLength(0);
+    expect(callsOf(h, "memo_add_quick")).toHaveLength(0);
   });
 
-  it("a name that matches nobody becomes a new young person: client_add then memo_add", async () => {
+  it("a name that matches nobody becomes a new young person: client_add then memo_add_quick", async () => {
     const h = await openApp();
     await h.user.keyboard("{Control>}k{/Control}");
     await h.findByTestId("quick-entry");
     await h.user.keyboard("Lindqvist Ella");
     await waitFor(() => expect(h.getByTestId("quick-option-new").getAttribute("aria-selected")).toBe("true"));
+    // The names show what was typed already before Tab.
+    await waitFor(() => expect((h.getByTestId("quick-last") as HTMLInputElement).value).toBe("Lindqvist"));
     await h.user.keyboard("{Tab}");
     expect((h.getByTestId("quick-first") as HTMLInputElement).value).toBe("Ella");
     expect((h.getByTestId("quick-last") as HTMLInputElement).value).toBe("Lindqvist");
     await h.user.click(h.getByTestId("quick-text"));
     await h.user.keyboard("Ensitapaaminen{Enter}");
-    await waitFor(() => expect(callsOf(h, "memo_add")).toHaveLength(1));
+    await waitFor(() => expect(callsOf(h, "memo_add_quick")).toHaveLength(1));
     expect(callsOf(h, "client_add")[0].args!.input).toMatchObject({ first_name: "Ella", last_name: "Lindqvist" });
     expect(h.backend.calls.findIndex((c) => c.cmd === "client_add")).toBeLessThan(
-      h.backend.calls.findIndex((c) => c.cmd === "memo_add"),
+      h.backend.calls.findIndex((c) => c.cmd === "memo_add_quick"),
     );
   });
 

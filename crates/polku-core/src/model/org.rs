@@ -225,7 +225,7 @@ impl SettingKey {
         match self {
             SettingKey::RetentionYears => 1,
             SettingKey::OfflineLeaseDays => 14,
-            SettingKey::IdleLockMinutes => 15,
+            SettingKey::IdleLockMinutes => 10,
             SettingKey::SmallCellThreshold => 5,
         }
     }
@@ -321,7 +321,7 @@ mod settings_tests {
     #[test]
     fn absent_new_settings_read_as_their_defaults() {
         let s = Settings::default();
-        assert_eq!(s.idle_lock_minutes(), 15);
+        assert_eq!(s.idle_lock_minutes(), 10);
         assert_eq!(s.small_cell_threshold(), 5);
         assert_eq!(s.offline_lease_days, 14);
         assert_eq!(s.retention_years, 1);

@@ -105,10 +105,19 @@ fn view(s: &mut Session, id: ClientId, now: DateTime<Utc>) -> Result<ClientViewD
         Vec::new()
     };
     let conflicts = s.conflict_rows(id, now)?;
+    let org = s.organisation();
+    let people = view
+        .client
+        .responsible
+        .iter()
+        .chain(view.client.memos.values().map(|m| &m.author))
+        .filter_map(|u| org.users.get(u).map(|x| (*u, x.login.clone())))
+        .collect();
     Ok(ClientViewDto {
         view,
         missing,
         conflicts,
+        people,
     })
 }
 
@@ -147,36 +156,65 @@ impl Desk {
     }
 
     /// `session_state` (not activity; locks first if the idle time is up).
+    /// An open session carries its user ([`Me`]).
     pub async fn session_state(&self) -> SessionState {
         self.expire_idle().await;
         let cap = |m| self.idle_minutes_shown(m);
         let default = polku_core::model::SettingKey::IdleLockMinutes.default_value();
-        match &*guard(&self.inner.state) {
-            State::None => SessionState {
-                state: "none",
-                login: None,
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
-            State::Open(o) => SessionState {
-                state: "open",
-                login: Some(o.login.clone()),
-                must_change_password: o.must_change,
-                idle_lock_minutes: cap(o.idle_minutes),
-            },
-            State::Locking { login } => SessionState {
-                state: "locked",
-                login: Some(login.clone()),
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
-            State::Locked(l) => SessionState {
-                state: "locked",
-                login: Some(l.login().to_owned()),
-                must_change_password: false,
-                idle_lock_minutes: cap(default),
-            },
+        let (mut state, replica) = match &*guard(&self.inner.state) {
+            State::None => (
+                SessionState {
+                    state: "none",
+                    login: None,
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+            State::Open(o) => (
+                SessionState {
+                    state: "open",
+                    login: Some(o.login.clone()),
+                    must_change_password: o.must_change,
+                    idle_lock_minutes: cap(o.idle_minutes),
+                    me: None,
+                },
+                Some(o.replica.clone()),
+            ),
+            State::Locking { login } => (
+                SessionState {
+                    state: "locked",
+                    login: Some(login.clone()),
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+            State::Locked(l) => (
+                SessionState {
+                    state: "locked",
+                    login: Some(l.login().to_owned()),
+                    must_change_password: false,
+                    idle_lock_minutes: cap(default),
+                    me: None,
+                },
+                None,
+            ),
+        };
+        if let Some(replica) = replica {
+            let now = self.now();
+            let me = tokio::task::spawn_blocking(move || me(guard(&replica).session(), now).ok())
+                .await
+                .ok()
+                .flatten();
+            state.me = me.map(|mut m| {
+                m.idle_lock_minutes = self.idle_minutes_shown(m.idle_lock_minutes);
+                m
+            });
         }
+        state
     }
 
     /// `login`: closes any session first; a temporary password opens only
@@ -290,6 +328,26 @@ impl Desk {
     pub async fn client_list(&self, args: ClientListQuery) -> DeskResult<Vec<ClientRow>> {
         dto(self
             .run(Gate::Ordinary, move |s, now| Ok(s.client_rows(&args, now)?))
+            .await)
+    }
+
+    /// `client_names`: the clients the user may see, names and birth dates
+    /// only, from the search index (the quick entry's type-ahead; audited as
+    /// one view of the list). `client_list` reads every record for its
+    /// status and missing columns, which the type-ahead never shows.
+    pub async fn client_names(&self) -> DeskResult<Vec<ClientName>> {
+        dto(self
+            .run(Gate::Ordinary, |s, now| {
+                Ok(s.list_clients(now)?
+                    .into_iter()
+                    .map(|c| ClientName {
+                        id: c.id,
+                        first_name: c.first_name,
+                        last_name: c.last_name,
+                        birth_date: c.birth_date,
+                    })
+                    .collect())
+            })
             .await)
     }
 
@@ -421,6 +479,19 @@ impl Desk {
             Ok(())
         })
         .await
+    }
+
+    /// `memo_add_quick`: the quick entry's memo, saved and nothing more (no
+    /// view of the client back: `memo_add` reads the client again, checks
+    /// what it lacks and its conflicts and audits those views, three times
+    /// the work of the save, which the quick entry never shows).
+    pub async fn memo_add_quick(&self, a: MemoAddArgs) -> DeskResult<Created<polku_core::MemoId>> {
+        dto(self
+            .run(Gate::Ordinary, move |s, now| {
+                let id = s.add_memo(a.id, &a.text, a.kind.as_deref(), now)?;
+                Ok(Created { id })
+            })
+            .await)
     }
 
     /// `memo_edit`.
@@ -564,6 +635,14 @@ impl Desk {
                 )?;
                 Ok(Created { id })
             })
+            .await)
+    }
+
+    /// `retention_due`: the clients past retention that the user may see,
+    /// for the reminder at login (`polku_api::RetentionRow`).
+    pub async fn retention_due(&self) -> DeskResult<Vec<polku_api::RetentionRow>> {
+        dto(self
+            .run(Gate::Ordinary, |s, now| Ok(s.retention_due(now)?))
             .await)
     }
 

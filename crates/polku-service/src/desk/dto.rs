@@ -40,6 +40,9 @@ pub struct SessionState {
     pub must_change_password: bool,
     /// Minutes without a command before the app locks.
     pub idle_lock_minutes: u32,
+    /// The logged-in user, when the session is open (a reloaded UI takes
+    /// it up again without the password).
+    pub me: Option<Me>,
 }
 
 /// A unit as the app names it.
@@ -108,6 +111,23 @@ pub struct ClientViewDto {
     pub missing: Vec<MissingItem>,
     /// Fields with concurrent values.
     pub conflicts: Vec<ConflictRow>,
+    /// The login names of the users the client refers to (responsible
+    /// workers, memo authors), by user id: the UI never shows a bare id.
+    pub people: std::collections::BTreeMap<polku_core::UserId, String>,
+}
+
+/// `client_names`: a client the user may see, by name (the quick entry's
+/// type-ahead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientName {
+    /// The client.
+    pub id: ClientId,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Birth date, when known.
+    pub birth_date: Option<chrono::NaiveDate>,
 }
 
 /// A new id.

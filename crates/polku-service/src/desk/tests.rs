@@ -485,6 +485,7 @@ fn the_desk_contract_shapes() {
                 },
             ],
         }],
+        people: [(polku_core::UserId(uuid(9)), "maija".to_owned())].into(),
     };
     let row = polku_api::ClientRow {
         id: polku_core::ClientId(uuid(4)),
@@ -514,6 +515,7 @@ fn the_desk_contract_shapes() {
             login: Some("maija".into()),
             must_change_password: false,
             idle_lock_minutes: 10,
+            me: Some(me.clone()),
         },
         "me": me,
         "codes": CodesDto::from([("gender".to_owned(), vec![CodeDto {
@@ -663,4 +665,133 @@ fn the_arguments_of_every_command_parse() {
     );
     parse::<ActivityArgs>(json!({ "activity": id }));
     parse::<ActivityEditArgs>(json!({"activity": id, "edit": {"text": "…", "met": []}}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_state_carries_the_logged_in_user_only_while_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, _) = desk(dir.path());
+    assert_eq!(desk.session_state().await.me, None);
+    let me = desk.login(login("admin", PW)).await.expect("login");
+    let state = desk.session_state().await;
+    assert_eq!(state.me.as_ref().map(|m| m.login.as_str()), Some("admin"));
+    assert_eq!(state.me, Some(me));
+    desk.lock().await.expect("lock");
+    let state = desk.session_state().await;
+    assert_eq!((state.state, state.me), ("locked", None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_due_lists_a_client_past_retention_for_the_reminder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, clock) = desk(dir.path());
+    desk.login(login("admin", PW)).await.expect("login");
+    let id = desk
+        .client_add(ClientAddArgs {
+            input: polku_api::ClientInput {
+                first_name: "Aino".into(),
+                last_name: "Vanhanen".into(),
+                ..Default::default()
+            },
+        })
+        .await
+        .expect("add")
+        .id;
+    let due = desk.retention_due().await.expect("due");
+    assert!(
+        !due.iter().any(|r| r.client == id),
+        "not due on the day it was added"
+    );
+    // Three years on (the default retention is one year after the year's end).
+    clock.advance(Duration::days(3 * 366));
+    assert_eq!(desk.session_state().await.state, "locked");
+    desk.unlock(UnlockArgs {
+        password: PW.into(),
+    })
+    .await
+    .expect("unlock");
+    let due = desk.retention_due().await.expect("due");
+    let row = due
+        .iter()
+        .find(|r| r.client == id)
+        .expect("the client is due");
+    assert_eq!(row.last_name, "Vanhanen");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quick_memo_is_saved_with_one_audited_write_and_no_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, _) = desk(dir.path());
+    desk.login(login("admin", PW)).await.expect("login");
+    let id = desk
+        .client_add(ClientAddArgs {
+            input: polku_api::ClientInput {
+                first_name: "Aino".into(),
+                last_name: "Pikanen".into(),
+                ..Default::default()
+            },
+        })
+        .await
+        .expect("add")
+        .id;
+    let audited = |dir: &Path| {
+        let mut s = Workspace::open(dir)
+            .and_then(|w| w.login("admin", PW, Utc::now()))
+            .expect("login");
+        let rows = s
+            .audit_list(&Default::default(), Utc::now())
+            .expect("audit");
+        s.close().expect("close");
+        rows.into_iter()
+            .filter(|r| r.target == Some(id.0))
+            .map(|r| (r.action, r.detail))
+            .collect::<Vec<_>>()
+    };
+    let memo = desk
+        .memo_add_quick(MemoAddArgs {
+            id,
+            text: "Soitettiin.".into(),
+            kind: Some("phone".into()),
+        })
+        .await
+        .expect("quick memo")
+        .id;
+    desk.logout().await.expect("logout");
+    let after = audited(dir.path());
+    let views = after.iter().filter(|(a, _)| a == "view").count();
+    assert_eq!(views, 0, "no view audited for the quick memo: {after:?}");
+    assert!(
+        after.iter().any(|(a, d)| a == "update" && d == "memo_add"),
+        "{after:?}"
+    );
+    desk.login(login("admin", PW)).await.expect("login");
+    let v = desk.client_view(ClientArgs { id }).await.expect("view");
+    assert_eq!(v.view.client.memos[&memo].text, "Soitettiin.");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_names_are_the_clients_of_the_list_by_name_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (desk, _) = desk(dir.path());
+    desk.login(login("admin", PW)).await.expect("login");
+    let list = desk
+        .client_list(polku_api::ClientListQuery {
+            query: String::new(),
+            scope: polku_api::ListScope::All,
+            status: polku_api::ListStatus::Any,
+            missing_only: false,
+        })
+        .await
+        .expect("list");
+    let names = desk.client_names().await.expect("names");
+    assert_eq!(names.len(), 5);
+    assert_eq!(
+        names
+            .iter()
+            .map(|n| (n.id, n.last_name.clone(), n.birth_date))
+            .collect::<Vec<_>>(),
+        list.iter()
+            .map(|r| (r.id, r.last_name.clone(), r.birth_date))
+            .collect::<Vec<_>>()
+    );
 }
