@@ -19,7 +19,7 @@ use super::{
 };
 
 /// The largest attachment moved through the app in one piece.
-pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+pub const MAX_ATTACHMENT_BYTES: u64 = polku_core::limits::MAX_ATTACHMENT_BYTES;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
