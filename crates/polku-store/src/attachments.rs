@@ -124,13 +124,19 @@ impl AttachmentWriter {
     pub fn written(&self) -> u64 {
         self.size
     }
+}
 
-    /// Encrypt and append `bytes`.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.hasher.update(bytes);
-        self.inner.write_all(bytes)?;
-        self.size += bytes.len() as u64;
-        Ok(())
+/// Encrypts and appends what is written.
+impl Write for AttachmentWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -188,16 +194,7 @@ impl Store {
         mut reader: impl Read,
     ) -> Result<AttachmentInfo> {
         let mut writer = self.begin_attachment(id)?;
-        let mut buf = vec![0u8; BUF_LEN];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            writer.write(&buf[..n])?;
-        }
+        io::copy(&mut reader, &mut writer)?;
         self.finish_attachment(writer, None)
     }
 

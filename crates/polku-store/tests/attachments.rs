@@ -253,7 +253,7 @@ fn an_attachment_written_in_pieces_is_stored_only_when_it_matches() {
     let id = AttachmentId::new();
     let mut w = store.begin_attachment(id).expect("begin");
     for piece in bytes.chunks(65_536) {
-        w.write(piece).expect("write");
+        w.write_all(piece).expect("write");
     }
     assert_eq!(w.written(), bytes.len() as u64);
     let info = store
@@ -269,14 +269,14 @@ fn an_attachment_written_in_pieces_is_stored_only_when_it_matches() {
     let mut w = store.begin_attachment(other).expect("begin");
     let mut changed = bytes.clone();
     changed[1000] ^= 1;
-    w.write(&changed).expect("write");
+    w.write_all(&changed).expect("write");
     assert!(matches!(
         store.finish_attachment(w, Some((bytes.len() as u64, digest))),
         Err(StoreError::AttachmentMismatch(i)) if i == other
     ));
     // A wrong size: refused too.
     let mut w = store.begin_attachment(other).expect("begin");
-    w.write(&bytes[..10]).expect("write");
+    w.write_all(&bytes[..10]).expect("write");
     assert!(matches!(
         store.finish_attachment(w, Some((bytes.len() as u64, digest))),
         Err(StoreError::AttachmentMismatch(_))

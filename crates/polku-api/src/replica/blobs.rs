@@ -21,7 +21,7 @@
 //!   another device) deletes the local file; so does a record document
 //!   revoked from this laptop.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use polku_core::doc::RecordDoc;
 use polku_core::model::{AttachmentRef, ClientRecord};
@@ -69,12 +69,16 @@ impl SyncReplica {
     /// Fills the store's attachment references from the record documents
     /// once (stores from before schema v7).
     pub(super) fn ensure_attachment_refs(&mut self) -> Result<(), ReplicaError> {
+        if self.refs_ready {
+            return Ok(());
+        }
         let store = &self.session.store;
         if store
             .get_meta(ATTACHMENT_REFS_META)
             .map_err(storage)?
             .is_some()
         {
+            self.refs_ready = true;
             return Ok(());
         }
         let mut all = Vec::new();
@@ -97,6 +101,7 @@ impl SyncReplica {
                 b.put_meta(ATTACHMENT_REFS_META, b"1")
             })
             .map_err(storage)?;
+        self.refs_ready = true;
         Ok(())
     }
 
@@ -283,7 +288,7 @@ impl SyncReplica {
             self.incoming.remove(&chunk.id);
             return Ok(BlobWritten::Rejected);
         }
-        writer.write(&chunk.data).map_err(storage)?;
+        writer.write_all(&chunk.data).map_err(storage)?;
         if !chunk.is_last() {
             return Ok(BlobWritten::Partial);
         }

@@ -151,6 +151,8 @@ pub struct SyncReplica {
     erased: Option<BTreeSet<DocId>>,
     /// The attachment file being read for the peer.
     outgoing: Option<blobs::Outgoing>,
+    /// The store's attachment references are known to be filled.
+    refs_ready: bool,
     /// Attachment files being received, with the digest each must have.
     incoming: BTreeMap<polku_core::AttachmentId, (polku_store::AttachmentWriter, [u8; 32])>,
 }
@@ -177,6 +179,7 @@ impl SyncReplica {
             deleted_here: false,
             erased: None,
             outgoing: None,
+            refs_ready: false,
             incoming: BTreeMap::new(),
         })
     }
