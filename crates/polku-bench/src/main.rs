@@ -75,6 +75,13 @@ enum What {
         /// printed; more of them make a profile of the resync path).
         #[arg(long, default_value_t = 5)]
         resyncs: usize,
+        /// Laptops whose first syncs run at once, beside the same number one
+        /// after another (0 skips this part).
+        #[arg(long, default_value_t = 10)]
+        laptops: usize,
+        /// Clients in the hub store those laptops sync.
+        #[arg(long, default_value_t = 200)]
+        laptop_clients: usize,
     },
 }
 
@@ -107,7 +114,16 @@ fn run(cli: Cli) -> Result<()> {
             of,
             changed,
             resyncs,
-        } => sync::run(clients, of, changed, resyncs)?,
+            laptops,
+            laptop_clients,
+        } => sync::run(&sync::Options {
+            clients,
+            of,
+            changed,
+            resyncs,
+            laptops,
+            laptop_clients,
+        })?,
     }
     Ok(())
 }

@@ -82,20 +82,25 @@ async fn naive_fetch(
 }
 
 struct Setup {
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _dirs: Vec<tempfile::TempDir>,
+    /// The first laptop's store (the one the single-laptop figures use).
     laptop_dir: std::path::PathBuf,
+    /// Every enrolled laptop's store, the first included.
+    laptop_dirs: Vec<std::path::PathBuf>,
     router: Router,
     hub_addr: iroh::EndpointAddr,
     hub: Arc<Mutex<SyncReplica>>,
     saved_bytes: u64,
+    /// Every hub document as a full save (the naive baseline and the floor).
+    docs: Arc<Vec<Vec<u8>>>,
 }
 
-/// A hub store with `clients` demo clients, a laptop enrolled for a user who may
-/// see every client, and a router serving sync and the naive baseline.
-async fn setup(clients: usize) -> Result<Setup> {
+/// A hub store with `clients` demo clients, `laptops` laptops enrolled for a
+/// user who may see every client, and a router serving sync and the naive
+/// baseline.
+async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
     let now = Utc::now();
     let hub_dir = tempfile::tempdir()?;
-    let laptop_dir = tempfile::tempdir()?;
     Workspace::init_hub_with(
         hub_dir.path(),
         "admin",
@@ -124,7 +129,47 @@ async fn setup(clients: usize) -> Result<Setup> {
     )
     .await?;
     let addrs = endpoint.bound_sockets();
-    let ticket = admin.create_ticket("bench", *hub_node.as_bytes(), addrs.clone(), now)?;
+    let mut dirs = vec![hub_dir];
+    let mut laptop_dirs = Vec::new();
+    for _ in 0..laptops.max(1) {
+        let laptop_dir = tempfile::tempdir()?;
+        enrol(&mut admin, &hub_node, &addrs, laptop_dir.path(), now)?;
+        laptop_dirs.push(laptop_dir.path().to_path_buf());
+        dirs.push(laptop_dir);
+    }
+    let docs = Arc::new(saved_docs(&admin)?);
+    let saved_bytes = docs.iter().map(|d| d.len() as u64).sum();
+    let org = admin.org_id();
+    let hub = Arc::new(Mutex::new(admin.into_replica()?));
+    let log: SessionLog = Arc::new(|_, _| {});
+    let router = Router::builder(endpoint)
+        .accept(
+            polku_net::SYNC_ALPN,
+            SyncProtocol::new(hub.clone(), org, hub_node, log),
+        )
+        .accept(NAIVE_ALPN, Naive(docs.clone()))
+        .spawn();
+    Ok(Setup {
+        laptop_dir: laptop_dirs[0].clone(),
+        laptop_dirs,
+        _dirs: dirs,
+        router,
+        hub_addr: polku_net::hub_addr(*hub_node.as_bytes(), &addrs)?,
+        hub,
+        saved_bytes,
+        docs,
+    })
+}
+
+/// Enrols one more laptop of the user `bench` with its store in `dir`.
+fn enrol(
+    admin: &mut Session,
+    hub_node: &polku_audit::NodeId,
+    addrs: &[std::net::SocketAddr],
+    dir: &std::path::Path,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let ticket = admin.create_ticket("bench", *hub_node.as_bytes(), addrs.to_vec(), now)?;
     let laptop_secret: [u8; 32] = rand::random();
     let laptop_node = NodeKey::from_bytes(&laptop_secret).node_id();
     // The temporary password is changed (to itself) while joining.
@@ -144,37 +189,10 @@ async fn setup(clients: usize) -> Result<Setup> {
     };
     let pin = HubPin {
         node: ticket.hub,
-        addrs: addrs.clone(),
+        addrs: addrs.to_vec(),
     };
-    Workspace::join(
-        laptop_dir.path(),
-        &grant,
-        "bench",
-        PASSWORD,
-        &laptop_secret,
-        &pin,
-        now,
-    )?;
-    let docs = saved_docs(&admin)?;
-    let saved_bytes = docs.iter().map(|d| d.len() as u64).sum();
-    let org = admin.org_id();
-    let hub = Arc::new(Mutex::new(admin.into_replica()?));
-    let log: SessionLog = Arc::new(|_, _| {});
-    let router = Router::builder(endpoint)
-        .accept(
-            polku_net::SYNC_ALPN,
-            SyncProtocol::new(hub.clone(), org, hub_node, log),
-        )
-        .accept(NAIVE_ALPN, Naive(Arc::new(docs)))
-        .spawn();
-    Ok(Setup {
-        laptop_dir: laptop_dir.path().to_path_buf(),
-        _dirs: (hub_dir, laptop_dir),
-        router,
-        hub_addr: polku_net::hub_addr(*hub_node.as_bytes(), &addrs)?,
-        hub,
-        saved_bytes,
-    })
+    Workspace::join(dir, &grant, "bench", PASSWORD, &laptop_secret, &pin, now)?;
+    Ok(())
 }
 
 /// Longest a measured sync may take before the benchmark gives up.
@@ -183,31 +201,190 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 /// One laptop sync; returns (time of the session, bytes both ways, documents
 /// received). Fails after [`SYNC_TIMEOUT`].
 async fn laptop_sync(s: &Setup) -> Result<(Duration, u64, usize)> {
-    tokio::time::timeout(SYNC_TIMEOUT, laptop_sync_inner(s))
-        .await
-        .context("the sync did not finish in time")?
-}
-
-async fn laptop_sync_inner(s: &Setup) -> Result<(Duration, u64, usize)> {
-    let session = Workspace::open(&s.laptop_dir)?.login("bench", PASSWORD, Utc::now())?;
-    let secret = session.transport_secret()?;
-    let org = session.org_id();
-    let replica = Mutex::new(session.into_replica()?);
-    let endpoint = polku_net::bind(secret.for_transport(), LOOPBACK.parse()?, vec![]).await?;
-    let t = Instant::now();
-    let report = polku_net::sync_with_hub(&endpoint, s.hub_addr.clone(), &replica, org).await?;
-    let took = t.elapsed();
-    endpoint.close().await;
-    replica
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_session()
-        .close()?;
+    let laptop = Laptop::open(&s.laptop_dir).await?;
+    let (took, report) = laptop.sync(s.hub_addr.clone()).await?;
+    laptop.close().await?;
     Ok((
         took,
         report.bytes_sent + report.bytes_received,
         report.docs_received,
     ))
+}
+
+/// A laptop logged in and bound, ready to sync (so that what is timed is the
+/// session alone).
+struct Laptop {
+    replica: Mutex<SyncReplica>,
+    endpoint: iroh::Endpoint,
+    org: polku_core::OrgId,
+}
+
+impl Laptop {
+    async fn open(dir: &std::path::Path) -> Result<Laptop> {
+        let session = Workspace::open(dir)?.login("bench", PASSWORD, Utc::now())?;
+        let secret = session.transport_secret()?;
+        let org = session.org_id();
+        let replica = Mutex::new(session.into_replica()?);
+        let endpoint = polku_net::bind(secret.for_transport(), LOOPBACK.parse()?, vec![]).await?;
+        Ok(Laptop {
+            replica,
+            endpoint,
+            org,
+        })
+    }
+
+    /// One session with the hub: its time and report. Fails after
+    /// [`SYNC_TIMEOUT`].
+    async fn sync(&self, hub: iroh::EndpointAddr) -> Result<(Duration, polku_sync::SyncReport)> {
+        let t = Instant::now();
+        let report = tokio::time::timeout(
+            SYNC_TIMEOUT,
+            polku_net::sync_with_hub(&self.endpoint, hub, &self.replica, self.org),
+        )
+        .await
+        .context("the sync did not finish in time")??;
+        Ok((t.elapsed(), report))
+    }
+
+    async fn close(self) -> Result<()> {
+        self.endpoint.close().await;
+        self.replica
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_session()
+            .close()?;
+        Ok(())
+    }
+}
+
+/// Whether a session completed with nothing refused or quarantined.
+fn clean(r: &polku_sync::SyncReport) -> bool {
+    r.completed
+        && r.refused_by_peer.is_empty()
+        && r.refused_here.is_empty()
+        && r.quarantined.is_empty()
+}
+
+/// Plain Automerge per-document sync of `docs` in memory, the floor under any
+/// store-backed sync: each document loaded from its save and synced into an
+/// empty one until neither side has more to send. No storage, no network, no
+/// encryption. Returns (time, bytes of the sync messages).
+fn automerge_floor(docs: &[Vec<u8>]) -> Result<(Duration, u64)> {
+    use automerge::sync::{Message, State, SyncDoc};
+    let t = Instant::now();
+    let mut bytes = 0u64;
+    for saved in docs {
+        let mut a = automerge::AutoCommit::load(saved)?;
+        let mut b = automerge::AutoCommit::new();
+        let (mut sa, mut sb) = (State::new(), State::new());
+        loop {
+            let mut moved = false;
+            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
+                let enc = m.encode();
+                bytes += enc.len() as u64;
+                b.sync()
+                    .receive_sync_message(&mut sb, Message::decode(&enc)?)?;
+                moved = true;
+            }
+            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
+                let enc = m.encode();
+                bytes += enc.len() as u64;
+                a.sync()
+                    .receive_sync_message(&mut sa, Message::decode(&enc)?)?;
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        if a.get_heads() != b.get_heads() {
+            bail!("the in-memory floor did not converge");
+        }
+    }
+    Ok((t.elapsed(), bytes))
+}
+
+/// This process's peak resident set (VmHWM) in KiB, if the kernel tells.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Resets the peak resident set to the current one (Linux clear_refs 5).
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Time to the client list on a laptop that has just synced: the login and
+/// the first full list (what the app shows after login).
+fn time_to_client_list(dir: &std::path::Path) -> Result<(Duration, Duration, usize)> {
+    let t = Instant::now();
+    let mut session = Workspace::open(dir)?.login("bench", PASSWORD, Utc::now())?;
+    let login = t.elapsed();
+    let t = Instant::now();
+    let n = session.list_clients(Utc::now())?.len();
+    let list = t.elapsed();
+    session.close()?;
+    Ok((login, list, n))
+}
+
+/// First syncs of `laptops` laptops against one hub of `clients` clients:
+/// one after another (the baseline), then as many other laptops at once.
+async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
+    let s = setup(clients, 2 * laptops).await?;
+    let (one_by_one, at_once) = s.laptop_dirs.split_at(laptops);
+    let mut sequential = Duration::ZERO;
+    let mut problems = 0usize;
+    for dir in one_by_one {
+        let laptop = Laptop::open(dir).await?;
+        let (took, report) = laptop.sync(s.hub_addr.clone()).await?;
+        sequential += took;
+        problems += usize::from(!clean(&report));
+        laptop.close().await?;
+    }
+    let mut opened = Vec::new();
+    for dir in at_once {
+        opened.push(Arc::new(Laptop::open(dir).await?));
+    }
+    let t = Instant::now();
+    let tasks: Vec<_> = opened
+        .iter()
+        .map(|l| {
+            let (l, hub) = (Arc::clone(l), s.hub_addr.clone());
+            tokio::spawn(async move { l.sync(hub).await })
+        })
+        .collect();
+    let mut completed = 0usize;
+    let mut failed = 0usize;
+    for task in tasks {
+        match task.await? {
+            Ok((_, report)) => {
+                completed += usize::from(report.completed);
+                problems += usize::from(!clean(&report));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("  a concurrent sync failed: {e:#}");
+            }
+        }
+    }
+    let concurrent = t.elapsed();
+    for l in opened {
+        let l = Arc::try_unwrap(l).map_err(|_| anyhow::anyhow!("laptop still shared"))?;
+        l.close().await?;
+    }
+    println!("{laptops} laptops, first sync of {clients} clients each");
+    println!("  one after another {:9.1} ms", ms(sequential));
+    println!(
+        "  all at once       {:9.1} ms  ({completed} of {laptops} completed, {failed} failed, {problems} with a refusal or quarantine; ratio at once/one after another: {:.2} x)",
+        ms(concurrent),
+        concurrent.as_secs_f64() / sequential.as_secs_f64().max(1e-9)
+    );
+    s.router.shutdown().await?;
+    Ok(())
 }
 
 async fn naive(s: &Setup) -> Result<(Duration, u64)> {
@@ -225,18 +402,28 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Run the benchmark and print its figures.
-pub fn run(first_clients: usize, of: usize, changed: usize, resyncs: usize) -> Result<()> {
+pub fn run(opts: &Options) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let Options {
+        clients: first_clients,
+        of,
+        changed,
+        resyncs,
+        laptops,
+        laptop_clients,
+    } = *opts;
     rt.block_on(async {
         println!("polku-bench sync: real stores, iroh on loopback, relays off");
-        let s = setup(first_clients).await?;
+        let s = setup(first_clients, 1).await?;
         eprintln!("  (set up; first sync…)");
         let (t, bytes, docs) = laptop_sync(&s).await?;
+        let (login, list, listed) = time_to_client_list(&s.laptop_dir)?;
         eprintln!("  (first sync done; naive…)");
         let (nt, nbytes) = naive(&s).await?;
+        let (ft, fbytes) = automerge_floor(&s.docs)?;
         println!("first sync, {first_clients} clients ({docs} documents)");
         println!(
             "  polku sync       {:9.1} ms  {:>10} bytes  ({:.2} x the saved size of the documents, {:.1} MiB)",
@@ -246,9 +433,17 @@ pub fn run(first_clients: usize, of: usize, changed: usize, resyncs: usize) -> R
             s.saved_bytes as f64 / 1048576.0
         );
         println!("  naive, all whole {:9.1} ms  {:>10} bytes  (ratio polku/naive: time {:.2} x, bytes {:.2} x)", ms(nt), nbytes, t.as_secs_f64() / nt.as_secs_f64().max(1e-9), bytes as f64 / nbytes.max(1) as f64);
+        println!("  automerge floor  {:9.1} ms  {:>10} bytes  (plain per-document sync in memory; ratio polku/floor: time {:.2} x, bytes {:.2} x)", ms(ft), fbytes, t.as_secs_f64() / ft.as_secs_f64().max(1e-9), bytes as f64 / fbytes.max(1) as f64);
+        println!(
+            "  then on the laptop: login {:.1} ms, client list of {listed} {:.1} ms ({:.2} x the naive sync's time)",
+            ms(login),
+            ms(list),
+            (login + list).as_secs_f64() / nt.as_secs_f64().max(1e-9)
+        );
         s.router.shutdown().await?;
 
-        let s = setup(of).await?;
+        let s = setup(of, 1).await?;
+        let rss_reset = reset_peak_rss();
         laptop_sync(&s).await?;
         {
             let mut hub = s.hub.lock().unwrap_or_else(|p| p.into_inner());
@@ -272,8 +467,36 @@ pub fn run(first_clients: usize, of: usize, changed: usize, resyncs: usize) -> R
         }
         times.sort();
         let t = times[times.len() / 2];
-        println!("  nothing changed  {:9.1} ms  {:>10} bytes  (median of {})", ms(t), bytes, times.len());
+        println!("  nothing changed  {:9.1} ms  {:>10} bytes  (median of {}; ratio naive/polku: time {:.0} x)", ms(t), bytes, times.len(), nt.as_secs_f64() / t.as_secs_f64().max(1e-9));
+        match (rss_reset, peak_rss_kib()) {
+            (true, Some(kib)) => println!(
+                "  peak RSS while serving the {of}-document store: {:.1} MiB (one process: hub and laptop, from the first sync on; an upper bound for the hub)",
+                kib as f64 / 1024.0
+            ),
+            _ => println!("  peak RSS: not available on this system"),
+        }
         s.router.shutdown().await?;
+
+        if laptops > 0 {
+            many_laptops(laptop_clients, laptops).await?;
+        }
         anyhow::Ok(())
     })
+}
+
+/// What `polku-bench sync` runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Clients of the first-sync store.
+    pub clients: usize,
+    /// Documents of the incremental store.
+    pub of: usize,
+    /// Documents changed for the incremental sync.
+    pub changed: usize,
+    /// Unchanged resyncs (their median is printed).
+    pub resyncs: usize,
+    /// Laptops syncing at once (0: skip that part).
+    pub laptops: usize,
+    /// Clients of the store the many laptops sync.
+    pub laptop_clients: usize,
 }
