@@ -491,7 +491,9 @@ impl Replica for SyncReplica {
                     let mut merged: Option<AutoCommit> = None;
                     match (stored, w.base) {
                         (None, _) => {
-                            b.create_doc(w.id, w.kind, &w.doc.save())?;
+                            // From the loaded document: its save is not
+                            // loaded again only to learn its heads.
+                            b.create_doc_from(w.id, w.kind, w.doc.document())?;
                         }
                         (Some(hh), Some(base)) if hh == store_heads_hash(base) => {
                             let bytes = w.doc.save_after(base);

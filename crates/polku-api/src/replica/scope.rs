@@ -2,13 +2,13 @@
 //! of each document, read from the documents themselves and cached by heads
 //! hash, judged by [`polku_core::rights::delivery::may_receive`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::AutoCommit;
 use polku_core::doc::{ActivityMemoDoc, AnonymisedDoc, BasicDoc, BriefDoc, RecordDoc, credential};
 use polku_core::model::{User, record_doc_id};
 use polku_core::rights::{ClientScope, Rights, delivery};
-use polku_core::{DocId, DocKind, UnitId, UserId};
+use polku_core::{ClientId, DocId, DocKind, UnitId, UserId};
 use polku_store::{StoreError, heads_hash as store_heads_hash};
 use polku_sync::ReplicaError;
 
@@ -112,9 +112,10 @@ impl SyncReplica {
         let store = &self.session.store;
         if !self.scopes_filled {
             self.scopes_filled = true;
+            // Record documents are not loaded: their scope is their client's,
+            // known from their derived id (below).
             for kind in [
                 DocKind::Client,
-                DocKind::ClientRecord,
                 DocKind::ActivityMemo,
                 DocKind::BriefContacts,
                 DocKind::Credential,
@@ -132,11 +133,28 @@ impl SyncReplica {
         }
         let live: BTreeSet<DocId> = heads.iter().map(|(id, _, _)| *id).collect();
         self.scopes.retain(|id, _| live.contains(id));
+        // A client's record document has the id derived from the client's
+        // (`record_doc_id`): its scope is that client's, without loading it.
+        let records: BTreeMap<DocId, DocId> = heads
+            .iter()
+            .filter(|(_, kind, _)| *kind == DocKind::Client)
+            .map(|(id, _, _)| (record_doc_id(ClientId(id.0)), *id))
+            .collect();
         for (id, kind, hh) in heads {
             if *kind == DocKind::Organisation {
                 continue;
             }
             if self.scopes.get(id).is_some_and(|(h, _)| h == hh) {
+                continue;
+            }
+            if *kind == DocKind::ClientRecord
+                && let Some(client) = records.get(id)
+            {
+                let scope = DocScope {
+                    of: Some(*client),
+                    ..DocScope::default()
+                };
+                self.scopes.insert(*id, (*hh, Some(scope)));
                 continue;
             }
             let scope = match store.load_doc(*id) {
