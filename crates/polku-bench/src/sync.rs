@@ -270,7 +270,7 @@ fn clean(r: &polku_sync::SyncReport) -> bool {
 /// empty one until neither side has more to send. No storage, no network, no
 /// encryption. Returns (time, bytes of the sync messages).
 fn automerge_floor(docs: &[Vec<u8>]) -> Result<(Duration, u64)> {
-    use automerge::sync::{Message, State, SyncDoc};
+    use automerge::sync::State;
     let t = Instant::now();
     let mut bytes = 0u64;
     for saved in docs {
@@ -278,30 +278,36 @@ fn automerge_floor(docs: &[Vec<u8>]) -> Result<(Duration, u64)> {
         let mut b = automerge::AutoCommit::new();
         let (mut sa, mut sb) = (State::new(), State::new());
         loop {
-            let mut moved = false;
-            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
-                let enc = m.encode();
-                bytes += enc.len() as u64;
-                b.sync()
-                    .receive_sync_message(&mut sb, Message::decode(&enc)?)?;
-                moved = true;
-            }
-            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
-                let enc = m.encode();
-                bytes += enc.len() as u64;
-                a.sync()
-                    .receive_sync_message(&mut sa, Message::decode(&enc)?)?;
-                moved = true;
-            }
-            if !moved {
+            let ab = send(&mut a, &mut sa, &mut b, &mut sb)?;
+            let ba = send(&mut b, &mut sb, &mut a, &mut sa)?;
+            if ab.is_none() && ba.is_none() {
                 break;
             }
+            bytes += ab.unwrap_or(0) + ba.unwrap_or(0);
         }
         if a.get_heads() != b.get_heads() {
             bail!("the in-memory floor did not converge");
         }
     }
     Ok((t.elapsed(), bytes))
+}
+
+/// One sync message from `from` to `to`, encoded and decoded as on a wire;
+/// its length, or `None` if `from` had nothing to send.
+fn send(
+    from: &mut automerge::AutoCommit,
+    from_state: &mut automerge::sync::State,
+    to: &mut automerge::AutoCommit,
+    to_state: &mut automerge::sync::State,
+) -> Result<Option<u64>> {
+    use automerge::sync::{Message, SyncDoc};
+    let Some(m) = from.sync().generate_sync_message(from_state) else {
+        return Ok(None);
+    };
+    let enc = m.encode();
+    to.sync()
+        .receive_sync_message(to_state, Message::decode(&enc)?)?;
+    Ok(Some(enc.len() as u64))
 }
 
 /// This process's peak resident set (VmHWM) in KiB, if the kernel tells.
