@@ -26,6 +26,49 @@ use crate::error::{Result, StoreError};
 
 pub use polku_core::heads::{HeadsHash, heads_hash};
 
+/// A stored document as bytes to send whole. See [`Store::export_doc`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedBytes {
+    /// Its kind.
+    pub kind: DocKind,
+    /// Its snapshot followed by its change rows, decrypted.
+    pub bytes: Vec<u8>,
+    /// Its heads.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// The heads a saved Automerge document names in its header (the first
+/// chunk's), without loading it; `None` if `bytes` do not start with a
+/// document chunk whose header parses. The caller checks them against what
+/// it knows (a wrong guess costs a load, never a wrong answer).
+fn document_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    const DOCUMENT_CHUNK: u8 = 0;
+    let mut input = bytes;
+    let magic = input.get(..4)?;
+    if magic != MAGIC || *input.get(8)? != DOCUMENT_CHUNK {
+        return None;
+    }
+    input = &input[9..];
+    let _chunk_len = leb128::read::unsigned(&mut input).ok()?;
+    let actors = leb128::read::unsigned(&mut input).ok()?;
+    for _ in 0..actors {
+        let len = usize::try_from(leb128::read::unsigned(&mut input).ok()?).ok()?;
+        input = input.get(len..)?;
+    }
+    let count = usize::try_from(leb128::read::unsigned(&mut input).ok()?).ok()?;
+    if count > input.len() / 32 {
+        return None;
+    }
+    let mut heads = Vec::with_capacity(count);
+    for _ in 0..count {
+        let raw: [u8; 32] = input.get(..32)?.try_into().ok()?;
+        heads.push(ChangeHash(raw));
+        input = &input[32..];
+    }
+    Some(heads)
+}
+
 /// Plaintext metadata of one stored document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocInfo {
@@ -396,6 +439,19 @@ impl<'s> Batch<'s> {
         self.insert_doc(id, kind, full_save, &doc.get_heads())
     }
 
+    /// Store a new document from bytes already loaded and checked (a whole
+    /// document received from a peer), stored as they are: `heads` are the
+    /// heads `AutoCommit::load` gave them.
+    pub fn create_doc_saved(
+        &self,
+        id: DocId,
+        kind: DocKind,
+        full_save: &[u8],
+        heads: &[ChangeHash],
+    ) -> Result<HeadsHash> {
+        self.insert_doc(id, kind, full_save, heads)
+    }
+
     /// Store a new document from an in-memory Automerge document.
     pub fn create_doc_from(&self, id: DocId, kind: DocKind, doc: &Automerge) -> Result<HeadsHash> {
         self.insert_doc(id, kind, &doc.save(), &doc.get_heads())
@@ -575,6 +631,39 @@ impl Store {
         since: &[ChangeHash],
     ) -> Result<Option<u64>> {
         self.batch(|b| b.save_changes(id, doc, since))
+    }
+
+    /// A document as bytes `AutoCommit::load` accepts, to send whole to a
+    /// peer: its decrypted snapshot followed by its change rows, with no
+    /// Automerge load or save. Its heads come from the snapshot's header
+    /// when it has no change rows and they match the stored heads hash;
+    /// otherwise the document is loaded once to learn (and check) them.
+    pub fn export_doc(&self, id: DocId) -> Result<ExportedBytes> {
+        let sealed = read_sealed(&self.conn, id)?;
+        let (mut bytes, changes) = sealed.decrypt(&self.keys)?;
+        let header_heads = if changes.is_empty() {
+            document_heads(&bytes).filter(|h| heads_hash(h).0 == sealed.heads_hash)
+        } else {
+            None
+        };
+        let heads = match header_heads {
+            Some(h) => h,
+            None => {
+                bytes.extend_from_slice(&changes);
+                let doc = Automerge::load(&bytes)
+                    .map_err(|_| StoreError::corrupt("document snapshot"))?;
+                let heads = doc.get_heads();
+                if heads_hash(&heads).0 != sealed.heads_hash {
+                    return Err(StoreError::corrupt("document heads"));
+                }
+                heads
+            }
+        };
+        Ok(ExportedBytes {
+            kind: sealed.kind,
+            bytes,
+            heads,
+        })
     }
 
     /// Load a document: decrypt its snapshot, apply its change rows in

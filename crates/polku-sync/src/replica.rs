@@ -131,6 +131,10 @@ pub struct DocWrite<'a> {
     /// Heads of the copy when it was loaded or last saved; `None` if the
     /// store did not hold the document (it arrived in this session).
     pub base: Option<&'a [ChangeHash]>,
+    /// With `base` `None`: the bytes the document arrived in whole, which
+    /// load to exactly the copy's heads. A store may keep them as they are
+    /// instead of saving the copy.
+    pub saved: Option<&'a [u8]>,
 }
 
 /// A received change, for the store's access decision.

@@ -79,9 +79,9 @@ use polku_store::{StoreError, heads_hash as store_heads_hash};
 use polku_sync::docset::apply_in_place;
 use polku_sync::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
 use polku_sync::{
-    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, HeadsHash, LoadedDoc, Peer,
-    PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError, SessionConfig, SyncReport,
-    TombstoneBatch, TombstoneOutcome,
+    AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, ExportedDoc, HeadsHash,
+    LoadedDoc, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
+    SessionConfig, SyncReport, TombstoneBatch, TombstoneOutcome,
 };
 
 use crate::session::{Session, index_bytes};
@@ -452,6 +452,23 @@ impl Replica for SyncReplica {
         }
     }
 
+    /// The stored snapshot and change rows as they are (decrypted, not
+    /// loaded into Automerge and saved again).
+    fn export_doc(&mut self, id: DocId) -> std::result::Result<Option<ExportedDoc>, ReplicaError> {
+        match self.session.store.export_doc(id) {
+            Ok(e) => Ok(Some(ExportedDoc {
+                kind: e.kind,
+                bytes: e.bytes,
+                heads: Some(e.heads),
+            })),
+            Err(StoreError::DocNotFound(_)) => Ok(None),
+            Err(StoreError::Corrupt { .. } | StoreError::InvalidDocument) => {
+                Err(ReplicaError::Unreadable(id))
+            }
+            Err(e) => Err(storage(e)),
+        }
+    }
+
     fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
         let erased = self.erased_set()?.clone();
         // Hub: the audit entries the received changes say record them.
@@ -491,9 +508,17 @@ impl Replica for SyncReplica {
                     let mut merged: Option<AutoCommit> = None;
                     match (stored, w.base) {
                         (None, _) => {
-                            // From the loaded document: its save is not
-                            // loaded again only to learn its heads.
-                            b.create_doc_from(w.id, w.kind, w.doc.document())?;
+                            // A document that arrived whole is kept in the
+                            // bytes it came in; any other is saved from the
+                            // loaded copy (not loaded again to learn heads).
+                            match w.saved {
+                                Some(bytes) => {
+                                    b.create_doc_saved(w.id, w.kind, bytes, &w.doc.get_heads())?;
+                                }
+                                None => {
+                                    b.create_doc_from(w.id, w.kind, w.doc.document())?;
+                                }
+                            }
                         }
                         (Some(hh), Some(base)) if hh == store_heads_hash(base) => {
                             let bytes = w.doc.save_after(base);

@@ -51,6 +51,10 @@ pub(super) struct DocWork {
     dirty: bool,
     /// The last generate produced a message: a reply may come, keep loaded.
     awaiting: bool,
+    /// A document the peer sent whole and this side did not hold: the bytes
+    /// it came in and their heads, stored as they are if the copy still has
+    /// those heads when it is saved (no Automerge save of it here).
+    arrived: Option<(Vec<u8>, Vec<ChangeHash>)>,
 }
 
 impl DocWork {
@@ -65,6 +69,7 @@ impl DocWork {
             received: 0,
             dirty: false,
             awaiting: false,
+            arrived: None,
         }
     }
 
@@ -88,6 +93,7 @@ impl DocWork {
         self.doc = None;
         self.dirty = false;
         self.awaiting = false;
+        self.arrived = None;
     }
 
     /// The sync state to keep when the document ended agreed at `hash`:
@@ -245,7 +251,7 @@ impl Session {
             DocBody::Whole(bytes) => {
                 let max = self.cfg.limits.max_inflated_doc_bytes;
                 let doc = whole.unwrap_or_else(|| load_whole(&bytes, max));
-                self.receive_whole(replica, id, doc)
+                self.receive_whole(replica, id, doc, bytes)
             }
         }
     }
@@ -300,6 +306,7 @@ impl Session {
         replica: &mut R,
         id: DocId,
         incoming: Whole,
+        bytes: Vec<u8>,
     ) -> Result<(), SyncError> {
         if self.docs.get(&id).is_some_and(|w| w.mode == Mode::ReadOnly) {
             return Ok(());
@@ -318,6 +325,9 @@ impl Session {
         let before = doc.get_heads();
         if before.is_empty() {
             *doc = incoming;
+            if w.base.is_none() {
+                w.arrived = Some((bytes, incoming_heads.clone()));
+            }
         } else if !matches!(
             catch_unwind(AssertUnwindSafe(|| doc.merge(&mut incoming))),
             Ok(Ok(_))
@@ -583,14 +593,22 @@ impl Session {
                 doc,
                 base,
                 dirty,
+                arrived,
                 ..
             } = w;
             if let (true, Some(doc)) = (*dirty, doc.as_mut()) {
+                let saved = match arrived {
+                    Some((bytes, heads)) if base.is_none() && *heads == doc.get_heads() => {
+                        Some(bytes.as_slice())
+                    }
+                    _ => None,
+                };
                 writes.push(DocWrite {
                     id: *id,
                     kind: *kind,
                     doc,
                     base: base.as_deref(),
+                    saved,
                 });
             }
         }
@@ -615,6 +633,7 @@ impl Session {
                 self.report.conflicted.push(*id);
             }
             self.recon.set_mine(*id, w.kind, heads_hash(&heads));
+            w.arrived = None;
             w.base = Some(heads.clone());
             w.heads = heads;
             w.dirty = false;
