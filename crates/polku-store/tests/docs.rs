@@ -312,3 +312,66 @@ fn search_index_and_sealed_kv_round_trip() {
     assert!(!store.delete_meta(b"sync/peer-1/doc-2").expect("again"));
     store.verify().expect("verify");
 }
+
+#[test]
+fn export_gives_the_stored_bytes_and_their_heads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+
+    // Snapshot only: the heads come from the document header.
+    let snap = doc_id();
+    let mut doc = sample_doc("Aino");
+    add_memo(&mut doc, "ensimmäinen");
+    let saved = doc.save();
+    store
+        .create_doc(snap, DocKind::Client, &saved)
+        .expect("create");
+    let e = store.export_doc(snap).expect("export");
+    assert_eq!(e.kind, DocKind::Client);
+    assert_eq!(e.heads, doc.get_heads());
+    assert_eq!(e.bytes, saved, "the stored snapshot, not a new save");
+
+    // Stored again elsewhere in the bytes it came in: same document.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let (other, _) = new_store(dir2.path());
+    other
+        .batch(|b| b.create_doc_saved(snap, e.kind, &e.bytes, &e.heads))
+        .expect("store whole");
+    let mut copy = other.load_doc(snap).expect("load copy");
+    assert_eq!(copy.get_heads(), doc.get_heads());
+    assert_eq!(memos(&copy), vec!["ensimmäinen".to_string()]);
+
+    // Snapshot and change rows: the bytes load to the latest heads.
+    for i in 0..3 {
+        add_memo(&mut doc, &format!("memo {i}"));
+        store
+            .append_change(snap, &doc.save_incremental(), &doc.get_heads())
+            .expect("append");
+    }
+    let e = store.export_doc(snap).expect("export with changes");
+    assert_eq!(e.heads, doc.get_heads());
+    let mut loaded = automerge::AutoCommit::load(&e.bytes).expect("load export");
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    assert_eq!(memos(&loaded).len(), 4);
+
+    // Heads that do not match the stored heads hash are refused.
+    let bad = doc_id();
+    let mut doc = sample_doc("x");
+    store
+        .create_doc(bad, DocKind::Client, &doc.save())
+        .expect("create");
+    add_memo(&mut doc, "m");
+    store
+        .append_change(bad, &doc.save_incremental(), &[])
+        .expect("append");
+    assert!(matches!(
+        store.export_doc(bad),
+        Err(StoreError::Corrupt {
+            what: "document heads"
+        })
+    ));
+    assert!(matches!(
+        store.export_doc(doc_id()),
+        Err(StoreError::DocNotFound(_))
+    ));
+}
