@@ -9,6 +9,7 @@ use polku_core::{DocId, DocKind, OrgId, UnitId, UserId};
 use polku_store::{KdfParams, LockedStore, NewUser, Store};
 
 use crate::Result;
+use crate::meta_keys::ATTACHMENT_REFS_META;
 pub(crate) use crate::meta_keys::{HUB_META, LAST_HUB_CONTACT_META, LATEST_SEEN_META, ROLE_META};
 use crate::session::Session;
 use crate::trail::{self, Trail};
@@ -188,6 +189,9 @@ impl Workspace {
                 .map_err(|_| polku_store::StoreError::InvalidInput { what: "node key" })?;
             crate::credentials::put_kdf_policy(b, &kdf)?;
             crate::credentials::write_new(b, admin_id, &credential)?;
+            // A new store has no record documents: its attachment references
+            // are complete (kept so by every write), nothing to fill later.
+            b.put_meta(ATTACHMENT_REFS_META, b"1")?;
             if hub {
                 b.put_meta(ROLE_META, b"hub")?;
             }
@@ -257,6 +261,8 @@ impl Workspace {
         store.batch(|b| {
             b.create_doc(org_id, DocKind::Organisation, &org.save())?;
             b.put_meta(ROLE_META, b"laptop")?;
+            // Complete from the start (see `init`): nothing to fill later.
+            b.put_meta(ATTACHMENT_REFS_META, b"1")?;
             b.put_meta(HUB_META, &hub_bytes)?;
             b.put_meta(LAST_HUB_CONTACT_META, &now.timestamp().to_le_bytes())?;
             b.put_meta(LATEST_SEEN_META, &now.timestamp().to_le_bytes())?;

@@ -83,6 +83,17 @@ enum What {
         #[arg(long, default_value_t = 200)]
         laptop_clients: usize,
     },
+    /// The hub of `sync`'s incremental part, run by `sync` itself in a
+    /// process of its own (its peak RSS is the hub's alone).
+    #[command(hide = true)]
+    SyncHub {
+        /// Hub store directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Loopback UDP port to serve on.
+        #[arg(long)]
+        port: u16,
+    },
 }
 
 fn password() -> Result<String> {
@@ -124,6 +135,7 @@ fn run(cli: Cli) -> Result<()> {
             laptops,
             laptop_clients,
         })?,
+        What::SyncHub { dir, port } => sync::serve_hub(&dir, port)?,
     }
     Ok(())
 }

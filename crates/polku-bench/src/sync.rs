@@ -89,7 +89,6 @@ struct Setup {
     laptop_dirs: Vec<std::path::PathBuf>,
     router: Router,
     hub_addr: iroh::EndpointAddr,
-    hub: Arc<Mutex<SyncReplica>>,
     saved_bytes: u64,
     /// Every hub document as a full save (the naive baseline and the floor).
     docs: Arc<Vec<Vec<u8>>>,
@@ -145,7 +144,7 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
     let router = Router::builder(endpoint)
         .accept(
             polku_net::SYNC_ALPN,
-            SyncProtocol::new(hub.clone(), org, hub_node, log),
+            SyncProtocol::new(hub, org, hub_node, log),
         )
         .accept(NAIVE_ALPN, Naive(docs.clone()))
         .spawn();
@@ -155,7 +154,6 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
         _dirs: dirs,
         router,
         hub_addr: polku_net::hub_addr(*hub_node.as_bytes(), &addrs)?,
-        hub,
         saved_bytes,
         docs,
     })
@@ -200,9 +198,12 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One laptop sync; returns (time of the session, bytes both ways, documents
 /// received). Fails after [`SYNC_TIMEOUT`].
-async fn laptop_sync(s: &Setup) -> Result<(Duration, u64, usize)> {
-    let laptop = Laptop::open(&s.laptop_dir).await?;
-    let (took, report) = laptop.sync(s.hub_addr.clone()).await?;
+async fn laptop_sync(
+    laptop_dir: &std::path::Path,
+    hub: &iroh::EndpointAddr,
+) -> Result<(Duration, u64, usize)> {
+    let laptop = Laptop::open(laptop_dir).await?;
+    let (took, report) = laptop.sync(hub.clone()).await?;
     laptop.close().await?;
     Ok((
         took,
@@ -312,16 +313,21 @@ fn send(
 
 /// This process's peak resident set (VmHWM) in KiB, if the kernel tells.
 fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    peak_rss_of("/proc/self/status")
 }
 
-/// Resets the peak resident set to the current one (Linux clear_refs 5).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// The peak resident set (VmHWM) in KiB in a `/proc/…/status` file.
+fn peak_rss_of(status: &str) -> Option<u64> {
+    status_kib(status, "VmHWM:")
+}
+
+/// A `… kB` line of a `/proc/…/status` file.
+fn status_kib(status: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Time to the client list on a laptop that has just synced: the login and
@@ -393,9 +399,9 @@ async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
     Ok(())
 }
 
-async fn naive(s: &Setup) -> Result<(Duration, u64)> {
+async fn naive(hub: &iroh::EndpointAddr) -> Result<(Duration, u64)> {
     let endpoint = polku_net::bind(&rand::random(), LOOPBACK.parse()?, vec![]).await?;
-    let r = tokio::time::timeout(SYNC_TIMEOUT, naive_fetch(&endpoint, s.hub_addr.clone()))
+    let r = tokio::time::timeout(SYNC_TIMEOUT, naive_fetch(&endpoint, hub.clone()))
         .await
         .context("the naive fetch did not finish in time")
         .and_then(|r| r);
@@ -425,10 +431,10 @@ pub fn run(opts: &Options) -> Result<()> {
         println!("polku-bench sync: real stores, iroh on loopback, relays off");
         let s = setup(first_clients, 1).await?;
         eprintln!("  (set up; first sync…)");
-        let (t, bytes, docs) = laptop_sync(&s).await?;
+        let (t, bytes, docs) = laptop_sync(&s.laptop_dir, &s.hub_addr).await?;
         let (login, list, listed) = time_to_client_list(&s.laptop_dir)?;
         eprintln!("  (first sync done; naive…)");
-        let (nt, nbytes) = naive(&s).await?;
+        let (nt, nbytes) = naive(&s.hub_addr).await?;
         let (ft, fbytes) = automerge_floor(&s.docs)?;
         println!("first sync, {first_clients} clients ({docs} documents)");
         println!(
@@ -448,40 +454,37 @@ pub fn run(opts: &Options) -> Result<()> {
         );
         s.router.shutdown().await?;
 
-        let s = setup(of, 1).await?;
-        let rss_reset = reset_peak_rss();
-        laptop_sync(&s).await?;
-        {
-            let mut hub = s.hub.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Utc::now();
-            let ids: Vec<_> = hub.session_mut().list_clients(now)?.into_iter().take(changed).map(|c| c.id).collect();
-            for id in ids {
-                hub.session_mut().add_memo(id, "Vertailumuistio.", None, now)?;
-            }
-        }
-        let (t, bytes, docs) = laptop_sync(&s).await?;
-        let (nt, nbytes) = naive(&s).await?;
+        let mut s = ChildHub::setup(of).await?;
+        eprintln!("  (hub of {of} documents in its own process; first sync…)");
+        laptop_sync(&s.laptop_dir, &s.hub_addr).await?;
+        let after_first = s.hub.peak_rss_kib();
+        s.hub.command(&format!("memos {changed}"))?;
+        let (t, bytes, docs) = laptop_sync(&s.laptop_dir, &s.hub_addr).await?;
+        let (nt, nbytes) = naive(&s.naive_addr).await?;
         println!("incremental sync, {changed} of {of} documents changed ({docs} received)");
         println!("  polku sync       {:9.1} ms  {:>10} bytes", ms(t), bytes);
         println!("  naive, all whole {:9.1} ms  {:>10} bytes  (ratio naive/polku: time {:.0} x, bytes {:.0} x)", ms(nt), nbytes, nt.as_secs_f64() / t.as_secs_f64().max(1e-9), nbytes as f64 / bytes.max(1) as f64);
         let mut times = Vec::new();
         let mut bytes = 0;
         for _ in 0..resyncs.max(1) {
-            let (t, b, _) = laptop_sync(&s).await?;
+            let (t, b, _) = laptop_sync(&s.laptop_dir, &s.hub_addr).await?;
             times.push(t);
             bytes = b;
         }
         times.sort();
         let t = times[times.len() / 2];
         println!("  nothing changed  {:9.1} ms  {:>10} bytes  (median of {}; ratio naive/polku: time {:.0} x)", ms(t), bytes, times.len(), nt.as_secs_f64() / t.as_secs_f64().max(1e-9));
-        match (rss_reset, peak_rss_kib()) {
-            (true, Some(kib)) => println!(
-                "  peak RSS while serving the {of}-document store: {:.1} MiB (one process: hub and laptop, from the first sync on; an upper bound for the hub)",
-                kib as f64 / 1024.0
+        match (s.hub.peak_rss_kib(), peak_rss_kib()) {
+            (Some(hub), Some(laptop)) => println!(
+                "  hub peak RSS while serving the {of}-document store: {:.1} MiB (its own process, from opening the store to the last resync; {:.1} MiB after the laptop's first sync; the bench process with the laptop and the baseline: {:.1} MiB, ratio hub/bench {:.2} x)",
+                hub as f64 / 1024.0,
+                after_first.unwrap_or(0) as f64 / 1024.0,
+                laptop as f64 / 1024.0,
+                hub as f64 / laptop.max(1) as f64
             ),
             _ => println!("  peak RSS: not available on this system"),
         }
-        s.router.shutdown().await?;
+        s.close().await?;
 
         if laptops > 0 {
             many_laptops(laptop_clients, laptops).await?;
@@ -505,4 +508,220 @@ pub struct Options {
     pub laptops: usize,
     /// Clients of the store the many laptops sync.
     pub laptop_clients: usize,
+}
+
+/// The incremental part's hub, in a process of its own (`polku-bench
+/// sync-hub`), so that its peak RSS is the hub's alone; the naive baseline is
+/// served from this process, from the same documents.
+struct ChildHub {
+    _dirs: Vec<tempfile::TempDir>,
+    laptop_dir: std::path::PathBuf,
+    hub: HubProcess,
+    hub_addr: iroh::EndpointAddr,
+    naive: Router,
+    naive_addr: iroh::EndpointAddr,
+}
+
+impl ChildHub {
+    /// A hub store of `clients` clients with one laptop enrolled, its hub
+    /// process started and a naive server of the same documents.
+    async fn setup(clients: usize) -> Result<ChildHub> {
+        let now = Utc::now();
+        let hub_dir = tempfile::tempdir()?;
+        Workspace::init_hub_with(
+            hub_dir.path(),
+            "admin",
+            PASSWORD,
+            now,
+            KdfParams::INSECURE_FOR_TESTS,
+        )?;
+        let mut admin = Workspace::open(hub_dir.path())?.login("admin", PASSWORD, now)?;
+        admin.add_demo(clients, 1, now)?;
+        admin.add_user(
+            UserInput {
+                login: "bench".into(),
+                display_name: None,
+                role: Role::Admin,
+                units: vec![],
+            },
+            PASSWORD,
+            now,
+        )?;
+        let hub_node = admin.node_id()?;
+        // A free loopback port for the hub process (taken again at once there).
+        let port = std::net::UdpSocket::bind(LOOPBACK)?.local_addr()?.port();
+        let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))];
+        let laptop_dir = tempfile::tempdir()?;
+        enrol(&mut admin, &hub_node, &addrs, laptop_dir.path(), now)?;
+        let docs = Arc::new(saved_docs(&admin)?);
+        admin.close()?;
+        let endpoint = polku_net::bind(
+            &rand::random(),
+            LOOPBACK.parse()?,
+            vec![NAIVE_ALPN.to_vec()],
+        )
+        .await?;
+        let naive_addr = polku_net::hub_addr(*endpoint.id().as_bytes(), &endpoint.bound_sockets())?;
+        let naive = Router::builder(endpoint)
+            .accept(NAIVE_ALPN, Naive(docs))
+            .spawn();
+        let hub = HubProcess::spawn(hub_dir.path(), port)?;
+        if let Some(kib) = hub.rss_kib() {
+            eprintln!(
+                "  (hub process started: {:.1} MiB resident)",
+                kib as f64 / 1024.0
+            );
+        }
+        Ok(ChildHub {
+            laptop_dir: laptop_dir.path().to_path_buf(),
+            _dirs: vec![hub_dir, laptop_dir],
+            hub,
+            hub_addr: polku_net::hub_addr(*hub_node.as_bytes(), &addrs)?,
+            naive,
+            naive_addr,
+        })
+    }
+
+    async fn close(self) -> Result<()> {
+        self.hub.stop()?;
+        self.naive.shutdown().await?;
+        Ok(())
+    }
+}
+
+/// A running `polku-bench sync-hub`: commands on its stdin, one line of
+/// answer each on its stdout.
+struct HubProcess {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl HubProcess {
+    fn spawn(dir: &std::path::Path, port: u16) -> Result<HubProcess> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("sync-hub")
+            .arg("--dir")
+            .arg(dir)
+            .arg("--port")
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the hub process")?;
+        let stdin = child.stdin.take().context("hub stdin")?;
+        let stdout = std::io::BufReader::new(child.stdout.take().context("hub stdout")?);
+        let mut hub = HubProcess {
+            child,
+            stdin,
+            stdout,
+        };
+        hub.answer().context("the hub process did not start")?;
+        Ok(hub)
+    }
+
+    fn answer(&mut self) -> Result<String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        match line.trim_end().strip_prefix("ok") {
+            Some(rest) => Ok(rest.trim().to_string()),
+            None => bail!("the hub process answered {:?}", line.trim_end()),
+        }
+    }
+
+    fn command(&mut self, cmd: &str) -> Result<String> {
+        use std::io::Write;
+        writeln!(self.stdin, "{cmd}")?;
+        self.stdin.flush()?;
+        self.answer()
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        peak_rss_of(&format!("/proc/{}/status", self.child.id()))
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        status_kib(&format!("/proc/{}/status", self.child.id()), "VmRSS:")
+    }
+
+    fn stop(mut self) -> Result<()> {
+        self.command("quit")?;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the hub process ended with {status}");
+        }
+        Ok(())
+    }
+}
+
+/// `polku-bench sync-hub`: serve sync from the hub store in `dir` on
+/// loopback port `port` until told to quit. Reads commands from stdin, one a
+/// line: `memos N` (a memo on each of N clients), `quit`. Answers `ok` on
+/// stdout once started and after each command.
+pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let session = Workspace::open(dir)?.login("admin", PASSWORD, Utc::now())?;
+    let secret = session.transport_secret()?;
+    let node = session.node_id()?;
+    let org = session.org_id();
+    let hub = Arc::new(Mutex::new(session.into_replica()?));
+    let router = rt.block_on(async {
+        let endpoint = polku_net::bind(
+            secret.for_transport(),
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            vec![polku_net::SYNC_ALPN.to_vec()],
+        )
+        .await?;
+        let log: SessionLog = Arc::new(|_, _| {});
+        anyhow::Ok(
+            Router::builder(endpoint)
+                .accept(
+                    polku_net::SYNC_ALPN,
+                    SyncProtocol::new(hub.clone(), org, node, log),
+                )
+                .spawn(),
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ok")?;
+    out.flush()?;
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("memos"), Some(n)) => {
+                let n: usize = n.parse().context("memos N")?;
+                let mut hub = hub.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Utc::now();
+                let ids: Vec<_> = hub
+                    .session_mut()
+                    .list_clients(now)?
+                    .into_iter()
+                    .take(n)
+                    .map(|c| c.id)
+                    .collect();
+                for id in ids {
+                    hub.session_mut()
+                        .add_memo(id, "Vertailumuistio.", None, now)?;
+                }
+                writeln!(out, "ok")?;
+            }
+            (Some("quit"), None) => {
+                rt.block_on(router.shutdown())?;
+                writeln!(out, "ok")?;
+                out.flush()?;
+                return Ok(());
+            }
+            _ => writeln!(out, "unknown command")?,
+        }
+        out.flush()?;
+    }
+    rt.block_on(router.shutdown())?;
+    Ok(())
 }

@@ -38,7 +38,7 @@ use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, SecretKey};
 use polku_audit::NodeId;
 use polku_core::OrgId;
 use polku_sync::protocol::{ErrorCode, Message, ProtocolError};
-use polku_sync::{Frame, Replica, Role, Session, SessionConfig, SyncError, SyncReport};
+use polku_sync::{Frame, Replica, Role, Session, SessionConfig, Sink, SyncError, SyncReport};
 use serde::{Deserialize, Serialize};
 
 pub use polku_sync::protocol::ALPN as SYNC_ALPN;
@@ -202,7 +202,7 @@ async fn why_refused<W: Work>(
     let Ok(Ok(frame)) = frame else {
         return err;
     };
-    match work.run(session, Some(frame)).await {
+    match work.run(session, Some(frame), None).await {
         Ok((_, Err(remote @ SyncError::Remote(_)))) => remote.into(),
         _ => err,
     }
@@ -213,11 +213,13 @@ fn step<R: Replica>(
     session: &mut Session,
     replica: &Mutex<R>,
     frame: Option<Vec<u8>>,
+    sink: Option<Sink>,
 ) -> Result<Vec<Frame>, SyncError> {
     let mut r = lock(replica);
-    match frame {
-        None => session.start(&mut *r),
-        Some(frame) => session.handle(&mut *r, &frame),
+    match (frame, sink) {
+        (None, _) => session.start(&mut *r),
+        (Some(frame), None) => session.handle(&mut *r, &frame),
+        (Some(frame), Some(sink)) => session.handle_streaming(&mut *r, &frame, sink),
     }
 }
 
@@ -271,10 +273,15 @@ async fn write_frame(
 /// Where a session's work runs. The replica is locked only for it, never
 /// across network waits.
 trait Work {
+    /// Whether [`Work::run`] hands frames to a sink while it runs (else it
+    /// returns them all at the end).
+    const STREAMS: bool;
+
     fn run(
         &self,
         session: Session,
         frame: Option<Vec<u8>>,
+        sink: Option<Sink>,
     ) -> impl Future<Output = Result<(Session, Result<Vec<Frame>, SyncError>), NetError>> + Send;
 }
 
@@ -283,17 +290,22 @@ trait Work {
 struct Local<'a, R>(&'a Mutex<R>);
 
 impl<R: Replica + Send> Work for Local<'_, R> {
+    // The work runs on the driving task's own thread: nothing could write
+    // the frames meanwhile.
+    const STREAMS: bool = false;
+
     async fn run(
         &self,
         mut session: Session,
         frame: Option<Vec<u8>>,
+        _sink: Option<Sink>,
     ) -> Result<(Session, Result<Vec<Frame>, SyncError>), NetError> {
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let out = if multi {
-            tokio::task::block_in_place(|| step(&mut session, self.0, frame))
+            tokio::task::block_in_place(|| step(&mut session, self.0, frame, None))
         } else {
-            step(&mut session, self.0, frame)
+            step(&mut session, self.0, frame, None)
         };
         Ok((session, out))
     }
@@ -303,14 +315,17 @@ impl<R: Replica + Send> Work for Local<'_, R> {
 struct Shared<R>(Arc<Mutex<R>>);
 
 impl<R: Replica + Send + 'static> Work for Shared<R> {
+    const STREAMS: bool = true;
+
     async fn run(
         &self,
         mut session: Session,
         frame: Option<Vec<u8>>,
+        sink: Option<Sink>,
     ) -> Result<(Session, Result<Vec<Frame>, SyncError>), NetError> {
         let replica = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let out = step(&mut session, &replica, frame);
+            let out = step(&mut session, &replica, frame, sink);
             (session, out)
         })
         .await
@@ -364,7 +379,7 @@ async fn drive<W: Work>(
     let mut frames_read = 0usize;
     let mut written = 0usize;
     let mut held = Held::new(reading.budget);
-    let (mut session, first) = work.run(session, None).await?;
+    let (mut session, first) = work.run(session, None, None).await?;
     for f in first? {
         if let Err(err) = write_frame(send, recv, f.as_bytes(), &mut written, reading.cut).await {
             return Err(why_refused(session, work, recv, &reading, &mut held, err).await);
@@ -401,11 +416,22 @@ async fn drive<W: Work>(
                 return Err(err);
             }
         };
-        let (s, out) = work.run(session, Some(frame)).await?;
+        let (s, out, streamed) = if W::STREAMS {
+            match run_streaming(work, session, frame, send, recv, &mut written, reading.cut).await?
+            {
+                Streamed::Ran(s, out, streamed) => (s, out, streamed),
+                Streamed::WriteFailed(s, err) => {
+                    return Err(why_refused(s, work, recv, &reading, &mut held, err).await);
+                }
+            }
+        } else {
+            let (s, out) = work.run(session, Some(frame), None).await?;
+            (s, out, false)
+        };
         session = s;
         match out {
             Ok(frames) => {
-                if !frames.is_empty() || session.is_done() {
+                if streamed || !frames.is_empty() || session.is_done() {
                     // The peer's turn was processed: what it buffered is gone.
                     held.release();
                 }
@@ -430,6 +456,72 @@ async fn drive<W: Work>(
     }
     let _ = send.finish();
     Ok(session.report().clone())
+}
+
+/// How a streaming run ended.
+enum Streamed {
+    /// The work ran; whether it streamed any frame (all written).
+    Ran(Session, Result<Vec<Frame>, SyncError>, bool),
+    /// Writing a streamed frame failed (the work ran to its end anyway).
+    WriteFailed(Session, NetError),
+}
+
+/// Runs the session on `frame`, writing the frames of its turn as the work
+/// hands them over, so that the peer receives the first documents while the
+/// rest are built. The channel is unbounded on purpose: the work holds the
+/// replica's lock, and must never wait for a slow peer's network while it
+/// does (a slow laptop would hold up every other).
+async fn run_streaming<W: Work>(
+    work: &W,
+    session: Session,
+    frame: Vec<u8>,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    written: &mut usize,
+    cut: Option<Cut>,
+) -> Result<Streamed, NetError> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Frame>();
+    let sink = Sink::new(move |f| {
+        // After a failed write the receiver is gone: the frame is dropped.
+        let _ = tx.send(f);
+    });
+    let task = work.run(session, Some(frame), Some(sink));
+    tokio::pin!(task);
+    let mut streamed = false;
+    let mut failed: Option<NetError> = None;
+    let mut open = true;
+    let (session, out) = loop {
+        tokio::select! {
+            f = rx.recv(), if open => match f {
+                Some(f) => {
+                    streamed = true;
+                    if let Err(e) = write_frame(send, recv, f.as_bytes(), written, cut).await {
+                        failed = Some(e);
+                        // Dropping the receiver lets the work finish without waiting.
+                        rx.close();
+                        while rx.try_recv().is_ok() {}
+                        open = false;
+                    }
+                }
+                None => open = false,
+            },
+            r = &mut task => break r?,
+        }
+    };
+    // The work is done: write what it handed over last.
+    if failed.is_none() {
+        while let Ok(f) = rx.try_recv() {
+            streamed = true;
+            if let Err(e) = write_frame(send, recv, f.as_bytes(), written, cut).await {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    Ok(match failed {
+        Some(e) => Streamed::WriteFailed(session, e),
+        None => Streamed::Ran(session, out, streamed),
+    })
 }
 
 /// Receives the outcome of each session a [`SyncProtocol`] served. Called on

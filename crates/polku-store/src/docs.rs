@@ -261,24 +261,29 @@ pub(crate) fn decode_parallel(
     keys: &StoreKeys,
     docs: &[SealedDoc],
 ) -> Result<Vec<(DocId, AutoCommit)>> {
+    decode_map_parallel(keys, docs, &|_, doc| doc)
+}
+
+/// Decodes sealed documents on all cores and maps each one with `f` as soon
+/// as it is decoded (so at most one decoded document per thread is held).
+pub(crate) fn decode_map_parallel<T: Send>(
+    keys: &StoreKeys,
+    docs: &[SealedDoc],
+    f: &(dyn Fn(DocId, AutoCommit) -> T + Sync),
+) -> Result<Vec<(DocId, T)>> {
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
+    let one = |d: &SealedDoc| -> Result<(DocId, T)> { Ok((d.id, f(d.id, d.decode(keys)?))) };
     if threads <= 1 || docs.len() < 16 {
-        return docs.iter().map(|d| Ok((d.id, d.decode(keys)?))).collect();
+        return docs.iter().map(one).collect();
     }
     let chunk = docs.len().div_ceil(threads);
     thread::scope(|s| {
         let handles: Vec<_> = docs
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|d| Ok((d.id, d.decode(keys)?)))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Result<Vec<_>>>()))
             .collect();
         let mut out = Vec::with_capacity(docs.len());
         for h in handles {
@@ -677,6 +682,18 @@ impl Store {
     pub fn load_all(&self, kind: DocKind) -> Result<Vec<(DocId, AutoCommit)>> {
         let sealed = read_all_sealed(&self.conn, kind)?;
         decode_parallel(&self.keys, &sealed)
+    }
+
+    /// [`Store::load_all`] mapped: each document of `kind` is handed to `f`
+    /// as soon as it is decoded and dropped after, so what is held at once
+    /// is the sealed rows and the results, not every loaded document.
+    pub fn map_all<T: Send>(
+        &self,
+        kind: DocKind,
+        f: impl Fn(DocId, AutoCommit) -> T + Sync,
+    ) -> Result<Vec<(DocId, T)>> {
+        let sealed = read_all_sealed(&self.conn, kind)?;
+        decode_map_parallel(&self.keys, &sealed, &f)
     }
 
     /// Replace the snapshot of `id` with a fresh full save and delete its

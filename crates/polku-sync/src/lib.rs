@@ -95,4 +95,4 @@ pub use replica::{
     TombstoneBatch, TombstoneOutcome,
 };
 pub use report::SyncReport;
-pub use session::{Limits, Session, SessionConfig};
+pub use session::{Limits, Session, SessionConfig, Sink};

@@ -122,13 +122,14 @@ impl SyncReplica {
                 DocKind::Anonymised,
             ] {
                 // A damaged document fails the bulk load: fall back to one by one.
-                let Ok(all) = store.load_all(kind) else {
+                // Each document is reduced to its scope as it is decoded:
+                // the hub never holds every loaded document at once.
+                let Ok(all) = store.map_all(kind, |_, mut doc| {
+                    (store_heads_hash(&doc.get_heads()), scope_of(kind, doc))
+                }) else {
                     continue;
                 };
-                for (id, mut doc) in all {
-                    let hh = store_heads_hash(&doc.get_heads());
-                    self.scopes.insert(id, (hh, scope_of(kind, doc)));
-                }
+                self.scopes.extend(all);
             }
         }
         let live: BTreeSet<DocId> = heads.iter().map(|(id, _, _)| *id).collect();

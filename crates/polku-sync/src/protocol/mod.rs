@@ -44,8 +44,10 @@ pub const FRAME_HEADER_LEN: usize = 4;
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
 /// Size a sender aims for when it packs many documents' messages into one
-/// frame (1 MiB); a single larger message goes in a frame of its own.
-pub const TARGET_FRAME_LEN: usize = 1024 * 1024;
+/// frame (256 KiB: small enough that a receiver stores the first documents
+/// while the next frames arrive); a single larger message goes in a frame of
+/// its own.
+pub const TARGET_FRAME_LEN: usize = 256 * 1024;
 
 /// Most per-document messages in one [`Message::DocSync`] frame.
 pub const MAX_DOCS_PER_FRAME: usize = 4096;

@@ -146,6 +146,15 @@ const PARALLEL_DECODE_MIN: usize = 16;
 /// for sync messages, `Some(None)` for bytes that do not load. The result
 /// does not depend on the threads.
 pub(super) fn decode_wholes(list: &[DocMessage], max: usize) -> Vec<Option<Whole>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    decode_wholes_on(list, max, threads)
+}
+
+/// [`decode_wholes`] on at most `threads` threads.
+fn decode_wholes_on(list: &[DocMessage], max: usize, threads: usize) -> Vec<Option<Whole>> {
     let mut out: Vec<Option<Whole>> = list.iter().map(|_| None).collect();
     let jobs: Vec<(usize, &[u8])> = list
         .iter()
@@ -155,10 +164,6 @@ pub(super) fn decode_wholes(list: &[DocMessage], max: usize) -> Vec<Option<Whole
             DocBody::Sync(_) => None,
         })
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
     if threads <= 1 || jobs.len() < PARALLEL_DECODE_MIN {
         for (i, bytes) in jobs {
             out[i] = Some(load_whole(bytes, max));
@@ -188,6 +193,17 @@ pub(super) fn decode_wholes(list: &[DocMessage], max: usize) -> Vec<Option<Whole
     out
 }
 
+/// Frames of new whole documents decoded at once while earlier ones are
+/// stored (see [`Session::receive_early`]).
+const EARLY_IN_FLIGHT: usize = 2;
+
+/// A frame's new whole documents, being decoded on a thread of their own.
+#[derive(Debug)]
+pub(super) struct EarlyBatch {
+    decoding: std::thread::JoinHandle<(Vec<DocMessage>, Vec<Option<Whole>>)>,
+    len: usize,
+}
+
 /// A stored sync state; a bad one is replaced by a fresh state (costs bytes, not correctness).
 pub(super) fn decode_state(bytes: &[u8]) -> sync::State {
     match catch_unwind(|| sync::State::decode(bytes)) {
@@ -197,6 +213,98 @@ pub(super) fn decode_state(bytes: &[u8]) -> sync::State {
 }
 
 impl Session {
+    /// Laptop, mid-turn: a frame of per-document messages from the hub. The
+    /// whole documents this side does not hold and has not started are
+    /// decoded at once on a thread of their own and stored as soon as the
+    /// frame before them is (a first sync decodes, checks and stores while
+    /// the rest arrives, and never holds every document at once); what is
+    /// left is returned, to be applied with the rest of the turn at its end.
+    /// The hub judges a laptop's documents together at the end of the turn
+    /// (a client's basic data before its record), so it does not do this.
+    pub(super) fn receive_early<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        list: Vec<DocMessage>,
+    ) -> Result<Vec<DocMessage>, SyncError> {
+        let (early, rest): (Vec<DocMessage>, Vec<DocMessage>) = list.into_iter().partition(|m| {
+            matches!(m.body, DocBody::Whole(_))
+                && !self.recon.current.contains_key(&m.id)
+                && !self.docs.contains_key(&m.id)
+                && !self.early_ids.contains(&m.id)
+        });
+        if early.is_empty() {
+            return Ok(rest);
+        }
+        if self.docs.len() + self.early_ids.len() + early.len() > self.cfg.limits.max_docs {
+            return Err(SyncError::LimitExceeded("documents"));
+        }
+        self.early_ids.extend(early.iter().map(|m| m.id));
+        let max = self.cfg.limits.max_inflated_doc_bytes;
+        let len = early.len();
+        let decoding = std::thread::spawn(move || {
+            let wholes = decode_wholes_on(&early, max, 1);
+            (early, wholes)
+        });
+        self.early.push_back(EarlyBatch { decoding, len });
+        while self.early.len() > EARLY_IN_FLIGHT {
+            self.store_early(replica)?;
+        }
+        Ok(rest)
+    }
+
+    /// Stores every batch still being decoded (at the end of the turn).
+    pub(super) fn store_all_early<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<(), SyncError> {
+        while !self.early.is_empty() {
+            self.store_early(replica)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch being decoded, then receives, checks and
+    /// stores its documents, and lets go of the session's copies of those
+    /// that have nothing to send back.
+    fn store_early<R: Replica + ?Sized>(&mut self, replica: &mut R) -> Result<(), SyncError> {
+        let Some(batch) = self.early.pop_front() else {
+            return Ok(());
+        };
+        let (list, wholes) = match batch.decoding.join() {
+            Ok(done) => done,
+            // The decoder catches Automerge's panics; should it still fail,
+            // nothing of the batch is known: the session ends.
+            Err(_) => return Err(SyncError::LimitExceeded("decoder")),
+        };
+        debug_assert_eq!(list.len(), batch.len);
+        let ids: Vec<DocId> = list.iter().map(|m| m.id).collect();
+        for (m, whole) in list.into_iter().zip(wholes) {
+            self.early_ids.remove(&m.id);
+            self.receive_doc(replica, m, whole)?;
+        }
+        self.run_checks(replica)?;
+        self.save_dirty(replica)?;
+        let mut released = Vec::new();
+        for id in ids {
+            if self.to_generate.contains(&id) {
+                continue;
+            }
+            if let Some(w) = self.docs.get_mut(&id)
+                && !w.dirty
+                && !w.awaiting
+                && let Some(doc) = w.doc.take()
+            {
+                released.push(doc);
+            }
+        }
+        // Freeing thousands of documents is work of its own: not on the
+        // session's thread.
+        if !released.is_empty() {
+            std::thread::spawn(move || drop(released));
+        }
+        Ok(())
+    }
+
     /// One per-document message from the peer; `whole` is its body decoded
     /// by [`decode_wholes`] when it is a whole document.
     pub(super) fn receive_doc<R: Replica + ?Sized>(

@@ -16,7 +16,16 @@
 //! plain "write my turn, read theirs" loop, whatever its flow-control
 //! windows. The peer's frames of a turn are decoded and validated as they
 //! arrive but **applied only at `TurnEnd`**: a malformed frame anywhere in a
-//! turn ends the session and nothing of that turn is applied.
+//! turn ends the session and nothing of that turn is applied. One exception,
+//! on the laptop: whole documents from the hub that the laptop does not hold
+//! are decoded and stored as their frames arrive (`receive_early`), so that a
+//! first sync stores while it receives; a later bad frame ends the session
+//! with those documents stored, as after a cut connection (the next session
+//! finds them with the hub's heads and moves nothing for them).
+//!
+//! A transport may take a turn's frames one by one as they are built
+//! ([`Session::handle_streaming`]), so that the peer receives the first
+//! documents of a large turn while this side builds the rest.
 //!
 //! 1. Turn 0 (laptop): `Hello` (with the head of the laptop's own audit
 //!    chain). The hub checks it (version, organisation, node id against the
@@ -54,7 +63,7 @@ mod docs;
 mod outbox;
 mod recon;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::ChangeHash;
 use polku_audit::{Entry, NodeId};
@@ -68,8 +77,9 @@ use crate::protocol::{
 };
 use crate::replica::{Peer, Replica};
 use crate::report::SyncReport;
-use docs::DocWork;
+use docs::{DocWork, EarlyBatch};
 use outbox::Outbox;
+pub use outbox::Sink;
 use recon::push_doc_set;
 
 /// Bounds on what a peer may make a session do.
@@ -239,6 +249,12 @@ pub struct Session {
     deferred_tombstones: Vec<crate::protocol::Tombstone>,
     peer_done: Vec<(DocId, Option<HeadsHash>)>,
     blobs: blobs::Blobs,
+    /// Set for one [`Session::handle_streaming`] call.
+    sink: Option<Sink>,
+    /// Laptop: new whole documents of the hub's turn being decoded as their
+    /// frames arrive (oldest first), and their ids.
+    early: VecDeque<EarlyBatch>,
+    early_ids: BTreeSet<DocId>,
 }
 
 impl Session {
@@ -274,6 +290,9 @@ impl Session {
             deferred_tombstones: Vec::new(),
             peer_done: Vec::new(),
             blobs: blobs::Blobs::default(),
+            sink: None,
+            early: VecDeque::new(),
+            early_ids: BTreeSet::new(),
         }
     }
 
@@ -334,6 +353,24 @@ impl Session {
                 Err(err)
             }
         }
+    }
+
+    /// [`Session::handle`], handing the frames of a turn this side sends to
+    /// `sink` as each is complete (so the transport writes them while the
+    /// rest of the turn is built, and a turn of every document is never held
+    /// whole); what it returns are only the frames that did not go to the
+    /// sink (`Done`, a farewell). The frames and their order are the same as
+    /// [`Session::handle`]'s.
+    pub fn handle_streaming<R: Replica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        frame: &[u8],
+        sink: Sink,
+    ) -> Result<Vec<Frame>, SyncError> {
+        self.sink = Some(sink);
+        let out = self.handle(replica, frame);
+        self.sink = None;
+        out
     }
 
     /// Whether the session completed (both sides' `Done`, bookkeeping committed).
@@ -409,6 +446,19 @@ impl Session {
             (_, msg @ Message::Revoke(_)) if self.cfg.role == Role::Hub => {
                 Err(Self::unexpected(&msg, "from a laptop"))
             }
+            (Phase::Open, Message::DocSync(list))
+                if self.cfg.role == Role::Laptop && self.opened && self.recon.reconciled =>
+            {
+                let rest = self.receive_early(replica, list)?;
+                if !rest.is_empty() {
+                    self.inbox_bytes += frame.len();
+                    if self.inbox_bytes > self.cfg.limits.max_turn_bytes {
+                        return Err(SyncError::LimitExceeded("bytes per turn"));
+                    }
+                    self.inbox.push(Message::DocSync(rest));
+                }
+                Ok(Vec::new())
+            }
             (_, other) => {
                 self.inbox_bytes += frame.len();
                 if self.inbox_bytes > self.cfg.limits.max_turn_bytes {
@@ -474,8 +524,11 @@ impl Session {
             self.opened = true;
         }
         let rest: Vec<Message> = msgs.collect();
+        // New whole documents stored as their frames arrived are all in
+        // before the rest of the turn is applied.
+        self.store_all_early(replica)?;
         // Everything that can reject the turn is checked before the replica
-        // is touched: a bad turn changes nothing.
+        // is touched: a bad turn changes nothing (but for those documents).
         self.check_turn(&rest)?;
         let mut later = Vec::with_capacity(rest.len());
         for msg in rest {
@@ -698,7 +751,7 @@ impl Session {
         replica: &mut R,
         t: u32,
     ) -> Result<Vec<Frame>, SyncError> {
-        let mut out = Outbox::new();
+        let mut out = Outbox::with_sink(self.sink.take());
         if !self.announced {
             self.announced = true;
             if self.cfg.role == Role::Hub {
@@ -758,6 +811,9 @@ impl Session {
         )?;
         self.release_idle_docs();
         let (frames, idle) = out.finish(t);
+        self.sink = out.take_sink();
+        self.report.frames_sent += out.streamed.0;
+        self.report.bytes_sent += out.streamed.1;
         self.my_idle = idle;
         Ok(frames)
     }

@@ -2,15 +2,36 @@
 
 use crate::protocol::{DocMessage, Frame, MAX_DOCS_PER_FRAME, Message, TARGET_FRAME_LEN};
 
+/// Where a streaming session hands each frame of a turn as soon as it is
+/// complete (the transport writes it while the rest of the turn is built).
+pub struct Sink(Box<dyn FnMut(Frame) + Send>);
+
+impl Sink {
+    /// A sink calling `f` with each frame, in order.
+    pub fn new(f: impl FnMut(Frame) + Send + 'static) -> Self {
+        Self(Box::new(f))
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
 /// The frames of one turn being built. Per-document messages are batched
 /// into frames of about [`TARGET_FRAME_LEN`] bytes and at most
-/// [`MAX_DOCS_PER_FRAME`] documents.
+/// [`MAX_DOCS_PER_FRAME`] documents. With a [`Sink`], every frame goes to it
+/// as soon as it is complete instead of being kept.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
     frames: Vec<Frame>,
     content: bool,
     docs: Vec<DocMessage>,
     docs_bytes: usize,
+    sink: Option<Sink>,
+    /// Frames and bytes handed to the sink.
+    pub(super) streamed: (u64, u64),
 }
 
 impl Outbox {
@@ -18,11 +39,35 @@ impl Outbox {
         Self::default()
     }
 
+    /// An outbox handing its frames to `sink`, if any.
+    pub(super) fn with_sink(sink: Option<Sink>) -> Self {
+        Self {
+            sink,
+            ..Self::default()
+        }
+    }
+
+    /// The sink back, once the turn is finished.
+    pub(super) fn take_sink(&mut self) -> Option<Sink> {
+        self.sink.take()
+    }
+
+    fn emit(&mut self, frame: Frame) {
+        match self.sink.as_mut() {
+            Some(sink) => {
+                self.streamed.0 += 1;
+                self.streamed.1 += frame.len() as u64;
+                (sink.0)(frame);
+            }
+            None => self.frames.push(frame),
+        }
+    }
+
     /// Adds a message as a frame of its own.
     pub(super) fn push(&mut self, msg: Message) {
         self.flush_docs();
         self.content = true;
-        self.frames.push(msg.encode());
+        self.emit(msg.encode());
     }
 
     /// Adds items as one or more list frames of at most `per_frame` items;
@@ -64,7 +109,7 @@ impl Outbox {
         }
         let docs = std::mem::take(&mut self.docs);
         self.docs_bytes = 0;
-        self.frames.push(Message::DocSync(docs).encode());
+        self.emit(Message::DocSync(docs).encode());
     }
 
     /// Whether the turn holds anything so far.
@@ -74,11 +119,11 @@ impl Outbox {
 
     /// Closes turn `turn`: the frames, and whether the turn was idle
     /// (nothing but its `TurnEnd`).
-    pub(super) fn finish(mut self, turn: u32) -> (Vec<Frame>, bool) {
+    pub(super) fn finish(&mut self, turn: u32) -> (Vec<Frame>, bool) {
         self.flush_docs();
         let idle = !self.content;
-        self.frames.push(Message::TurnEnd { turn }.encode());
-        (self.frames, idle)
+        self.emit(Message::TurnEnd { turn }.encode());
+        (std::mem::take(&mut self.frames), idle)
     }
 
     /// The frames, without a `TurnEnd`.
