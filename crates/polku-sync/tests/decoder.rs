@@ -6,7 +6,7 @@ use polku_core::{DocId, DocKind, OrgId};
 use polku_sync::docset::{HeadsHash, SetDigest};
 use polku_sync::mem::MemReplica;
 use polku_sync::protocol::{
-    DocBody, DocMessage, DocSetChunk, FrameDecoder, Hello, MAX_FRAME_LEN, Message,
+    DocBody, DocMessage, DocSetChunk, FinalHeads, FrameDecoder, Hello, MAX_FRAME_LEN, Message,
     PROTOCOL_VERSION, Role, decode_frame, decode_payload, frame_len,
 };
 use polku_sync::{Session, SessionConfig};
@@ -38,7 +38,7 @@ fn samples() -> Vec<Vec<u8>> {
         Message::AuditEntries(vec![vec![1; 30]]),
         Message::Done {
             last: false,
-            changed: vec![(id, None)],
+            changed: vec![(id, FinalHeads::Deleted), (id, FinalHeads::AsAnnounced)],
         },
     ]
     .iter()
@@ -137,7 +137,21 @@ fn message() -> impl Strategy<Value = Message> {
             )),
         proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..3)
             .prop_map(Message::AuditEntries),
-        (any::<bool>(), list(5)).prop_map(|(last, changed)| Message::Done { last, changed }),
+        (any::<bool>(), list(5), any::<u64>()).prop_map(|(last, entries, pick)| Message::Done {
+            last,
+            changed: entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, h))| {
+                    let f = match h {
+                        None => FinalHeads::Deleted,
+                        Some(_) if pick >> (i % 64) & 1 == 1 => FinalHeads::AsAnnounced,
+                        Some(h) => FinalHeads::Heads(h),
+                    };
+                    (id, f)
+                })
+                .collect(),
+        }),
         (
             any::<bool>(),
             proptest::collection::vec(any::<[u8; 16]>(), 0..4)

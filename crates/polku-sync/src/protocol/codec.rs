@@ -23,7 +23,7 @@
 //! | 8 | AuditHeads | count, then per chain: node (32), seq u64, entry hash (32) |
 //! | 9 | AuditEntries | count, then per entry: len u16, bytes (`polku_audit::Entry::encode`) |
 //! | 10 | Tombstones | count, then per tombstone: id, kind u8, erased at i64 (µs since the Unix epoch), erasing node (32), user id, signature (64) |
-//! | 11 | Done | last u8 (0/1), count, then per document: id, present u8, hash if present |
+//! | 11 | Done | last u8 (0/1), count, then per document: id, final u8 (0 deleted, 1 heads, 2 as the receiver announced), hash if 1 |
 //! | 12 | Error | code u8 |
 //! | 13 | BlobWant | count, then attachment ids |
 //! | 14 | BlobChunk | attachment id, offset u64, total u64, len u32, bytes (`offset + len <= total`, `len <= MAX_BLOB_CHUNK_LEN`, `len > 0` unless `total = 0`) |
@@ -42,10 +42,10 @@ use polku_core::{AttachmentId, DocId, DocKind, OrgId, UserId};
 use uuid::Uuid;
 
 use super::{
-    AuditHead, BlobChunk, DocBody, DocMessage, DocSetChunk, ErrorCode, FRAME_HEADER_LEN, Hello,
-    MAX_AUDIT_ENTRIES_PER_FRAME, MAX_BLOB_CHUNK_LEN, MAX_DOC_MESSAGE_LEN, MAX_DOCS_PER_FRAME,
-    MAX_ENTRIES_PER_FRAME, MAX_FRAME_LEN, Message, PROTOCOL_VERSION, ProtocolError, Refusal,
-    RefusedReason, Role, Tombstone,
+    AuditHead, BlobChunk, DocBody, DocMessage, DocSetChunk, ErrorCode, FRAME_HEADER_LEN,
+    FinalHeads, Hello, MAX_AUDIT_ENTRIES_PER_FRAME, MAX_BLOB_CHUNK_LEN, MAX_DOC_MESSAGE_LEN,
+    MAX_DOCS_PER_FRAME, MAX_ENTRIES_PER_FRAME, MAX_FRAME_LEN, Message, PROTOCOL_VERSION,
+    ProtocolError, Refusal, RefusedReason, Role, Tombstone,
 };
 use crate::docset::{HeadsHash, SetDigest};
 
@@ -214,9 +214,16 @@ pub(super) fn encode(msg: &Message) -> Vec<u8> {
             out.push(TAG_DONE);
             out.push(u8::from(*last));
             put_u32(&mut out, changed.len());
-            for (id, h) in changed {
+            for (id, f) in changed {
                 put_id(&mut out, id);
-                put_opt_hash(&mut out, h);
+                match f {
+                    FinalHeads::Deleted => out.push(0),
+                    FinalHeads::Heads(h) => {
+                        out.push(1);
+                        out.extend_from_slice(&h.0);
+                    }
+                    FinalHeads::AsAnnounced => out.push(2),
+                }
             }
         }
         Message::Error(code) => {
@@ -536,7 +543,13 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             let mut changed = Vec::with_capacity(cap);
             for _ in 0..count {
                 let id = r.doc_id()?;
-                changed.push((id, r.opt_hash("final heads")?));
+                let f = match r.u8()? {
+                    0 => FinalHeads::Deleted,
+                    1 => FinalHeads::Heads(HeadsHash(r.array()?)),
+                    2 => FinalHeads::AsAnnounced,
+                    _ => return Err(ProtocolError::InvalidValue("final heads")),
+                };
+                changed.push((id, f));
             }
             Message::Done { last, changed }
         }
@@ -651,7 +664,11 @@ mod tests {
             )]),
             Message::Done {
                 last: true,
-                changed: vec![(id, None), (id, Some(HeadsHash([8; 32])))],
+                changed: vec![
+                    (id, FinalHeads::Deleted),
+                    (id, FinalHeads::Heads(HeadsHash([8; 32]))),
+                    (id, FinalHeads::AsAnnounced),
+                ],
             },
             Message::Error(ErrorCode::DeviceRevoked),
             Message::BlobWant(vec![AttachmentId(Uuid::from_bytes([6; 16]))]),

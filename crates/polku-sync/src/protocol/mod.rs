@@ -18,7 +18,8 @@
 //! Version 2 (this one) replaced version 1, which was never released: a hello
 //! carries the sender's audit-chain head and a tombstone is signed by the
 //! node that erased (see [`codec`]). Version 2 is not released either; its
-//! attachment-file messages (tags 13–15) were added before any release. A version 1 frame is refused with
+//! attachment-file messages (tags 13–15) and `Done`'s "as announced" final
+//! heads ([`FinalHeads::AsAnnounced`]) were added before any release. A version 1 frame is refused with
 //! [`ProtocolError::UnsupportedVersion`].
 
 pub mod codec;
@@ -476,16 +477,29 @@ pub enum Message {
     /// Wanted attachment files the sender cannot give (it does not hold
     /// them, or the receiver may not have them).
     BlobNone(Vec<AttachmentId>),
-    /// The sender is finished: the final heads hashes of the documents whose
-    /// heads changed on its side during the session (`None` = deleted).
+    /// The sender is finished: the final heads of the documents whose heads
+    /// changed on its side during the session.
     Done {
         /// Whether this is the last `Done` frame.
         last: bool,
         /// Changed documents.
-        changed: Vec<(DocId, Option<HeadsHash>)>,
+        changed: Vec<(DocId, FinalHeads)>,
     },
     /// The sender ends the session.
     Error(ErrorCode),
+}
+
+/// A document's final heads in [`Message::Done`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalHeads {
+    /// Deleted on the sender's side.
+    Deleted,
+    /// These heads.
+    Heads(HeadsHash),
+    /// The heads the receiver announced for it at the start of the session
+    /// (a document received whole and stored as it came: 32 bytes less each,
+    /// which in a first sync is most of what the laptop sends).
+    AsAnnounced,
 }
 
 impl Message {

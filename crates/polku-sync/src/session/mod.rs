@@ -72,8 +72,8 @@ use polku_core::{DocId, DocKind, OrgId};
 use crate::docset::{self, DocSet, HeadsHash};
 use crate::error::SyncError;
 use crate::protocol::{
-    AuditHead, Frame, Hello, MAX_AUDIT_ENTRIES_PER_FRAME, MAX_ENTRIES_PER_FRAME, Message,
-    PROTOCOL_VERSION, Refusal, Role, decode_frame,
+    AuditHead, FinalHeads, Frame, Hello, MAX_AUDIT_ENTRIES_PER_FRAME, MAX_ENTRIES_PER_FRAME,
+    Message, PROTOCOL_VERSION, Refusal, Role, decode_frame,
 };
 use crate::replica::{Peer, Replica};
 use crate::report::SyncReport;
@@ -476,7 +476,7 @@ impl Session {
         &mut self,
         replica: &mut R,
         last: bool,
-        changed: Vec<(DocId, Option<HeadsHash>)>,
+        changed: Vec<(DocId, FinalHeads)>,
     ) -> Result<Vec<Frame>, SyncError> {
         match self.phase {
             Phase::AwaitDone | Phase::PeerDone => {}
@@ -490,7 +490,19 @@ impl Session {
                 });
             }
         }
-        self.peer_done.extend(changed);
+        for (id, f) in changed {
+            let hash = match f {
+                FinalHeads::Deleted => None,
+                FinalHeads::Heads(h) => Some(h),
+                // What I announced: my start set, which the peer rebuilt
+                // exactly (the digest said so).
+                FinalHeads::AsAnnounced => match self.recon.start.get(&id) {
+                    Some(h) => Some(*h),
+                    None => return Err(SyncError::InconsistentDocSet),
+                },
+            };
+            self.peer_done.push((id, hash));
+        }
         if self.peer_done.len() > self.cfg.limits.max_docs {
             return Err(SyncError::LimitExceeded("documents"));
         }

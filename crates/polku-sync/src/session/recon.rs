@@ -9,7 +9,7 @@ use super::outbox::Outbox;
 use super::{DocWork, Phase, Session, docs};
 use crate::docset::{self, DocSet, HeadsHash, SetDigest};
 use crate::error::SyncError;
-use crate::protocol::{DocSetChunk, Frame, MAX_ENTRIES_PER_FRAME, Message, Role};
+use crate::protocol::{DocSetChunk, FinalHeads, Frame, MAX_ENTRIES_PER_FRAME, Message, Role};
 use crate::replica::{DocStatus, PeerCommit, Replica};
 
 impl Session {
@@ -161,7 +161,23 @@ impl Session {
     pub(super) fn done_frames(&mut self) -> Vec<Frame> {
         self.report.docs_sent = self.docs_sent.len();
         self.report.docs_received = self.docs_received.len();
-        let changed: Vec<_> = self.recon.changed.iter().map(|(i, h)| (*i, *h)).collect();
+        // A final hash equal to what the peer announced is said in one byte.
+        let announced = self.recon.peer_start.as_ref();
+        let changed: Vec<_> = self
+            .recon
+            .changed
+            .iter()
+            .map(|(i, h)| {
+                let f = match h {
+                    None => FinalHeads::Deleted,
+                    Some(h) if announced.and_then(|a| a.get(i)) == Some(h) => {
+                        FinalHeads::AsAnnounced
+                    }
+                    Some(h) => FinalHeads::Heads(*h),
+                };
+                (*i, f)
+            })
+            .collect();
         let mut out = Outbox::new();
         let mut chunks = changed.chunks(MAX_ENTRIES_PER_FRAME).peekable();
         if chunks.peek().is_none() {
