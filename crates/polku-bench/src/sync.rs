@@ -139,7 +139,10 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
     let docs = Arc::new(saved_docs(&admin)?);
     let saved_bytes = docs.iter().map(|d| d.len() as u64).sum();
     let org = admin.org_id();
-    let hub = Arc::new(Mutex::new(admin.into_replica()?));
+    let mut hub = admin.into_replica()?;
+    // As `polku hub` does before it serves anyone.
+    hub.warm()?;
+    let hub = Arc::new(Mutex::new(hub));
     let log: SessionLog = Arc::new(|_, _| {});
     let router = Router::builder(endpoint)
         .accept(
@@ -670,7 +673,9 @@ pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
     let secret = session.transport_secret()?;
     let node = session.node_id()?;
     let org = session.org_id();
-    let hub = Arc::new(Mutex::new(session.into_replica()?));
+    let mut hub = session.into_replica()?;
+    hub.warm()?;
+    let hub = Arc::new(Mutex::new(hub));
     let router = rt.block_on(async {
         let endpoint = polku_net::bind(
             secret.for_transport(),

@@ -354,7 +354,10 @@ pub async fn serve_hub(
     }
     let secret = session.transport_secret()?;
     let org = session.org_id();
-    let replica = Arc::new(Mutex::new(session.into_replica()?));
+    let mut replica = session.into_replica()?;
+    // Before anyone is served: the first laptop does not wait for it.
+    replica.warm()?;
+    let replica = Arc::new(Mutex::new(replica));
     let endpoint = polku_net::bind(
         secret.for_transport(),
         bind,

@@ -184,6 +184,25 @@ impl SyncReplica {
         })
     }
 
+    /// Fills what a hub's sessions read from its caches (every document's
+    /// scope, the erased ids, the attachment references) before it serves
+    /// anyone, so that the first laptop does not wait for it. Nothing on a
+    /// laptop.
+    pub fn warm(&mut self) -> Result<()> {
+        if !self.hub {
+            return Ok(());
+        }
+        let heads = self.session.store.list_doc_heads()?;
+        let erased = self.erased_set().map_err(replica_to_api)?.clone();
+        let heads: Vec<_> = heads
+            .into_iter()
+            .filter(|(id, _, _)| !erased.contains(id))
+            .collect();
+        self.refresh_scopes(&heads).map_err(replica_to_api)?;
+        self.ensure_attachment_refs().map_err(replica_to_api)?;
+        Ok(())
+    }
+
     /// The session back.
     pub fn into_session(self) -> Session {
         self.session
@@ -543,11 +562,9 @@ impl Replica for SyncReplica {
                     }
                     match w.kind {
                         DocKind::Client => {
-                            let doc = merged.unwrap_or_else(|| w.doc.clone());
-                            let Ok(mut bd) = BasicDoc::from_automerge(doc) else {
-                                continue;
-                            };
-                            let Ok(basic) = bd.get() else {
+                            // Read in place: the session's copy is not cloned.
+                            let doc = merged.as_mut().unwrap_or(&mut *w.doc);
+                            let Ok(basic) = BasicDoc::read(doc) else {
                                 continue;
                             };
                             if DocId::from(basic.id) != w.id {
@@ -558,23 +575,20 @@ impl Replica for SyncReplica {
                                 index_bytes(&summary).map_err(|_| StoreError::InvalidDocument)?;
                             b.put_index(w.id, &index)?;
                             if let Some(view) = views::encode(&basic) {
-                                b.put_view(w.id, store_heads_hash(&bd.heads()), &view)?;
+                                b.put_view(w.id, store_heads_hash(&doc.get_heads()), &view)?;
                             }
                             summaries.push(summary);
                         }
                         DocKind::ClientRecord => {
-                            let doc = merged.unwrap_or_else(|| w.doc.clone());
-                            let Ok(mut rd) = RecordDoc::from_automerge(doc) else {
-                                continue;
-                            };
-                            let Ok(record) = rd.get() else {
+                            let doc = merged.as_mut().unwrap_or(&mut *w.doc);
+                            let Ok(record) = RecordDoc::read(doc) else {
                                 continue;
                             };
                             if record.id != w.id {
                                 continue;
                             }
                             if let Some(view) = views::encode(&record) {
-                                b.put_view(w.id, store_heads_hash(&rd.heads()), &view)?;
+                                b.put_view(w.id, store_heads_hash(&doc.get_heads()), &view)?;
                             }
                             gone_files
                                 .extend(b.set_attachment_refs(w.id, &blobs::refs_of(&record))?);

@@ -378,6 +378,14 @@ impl<T: DocModel> Doc<T> {
         self.am.get_heads()
     }
 
+    /// Hydrates the value of an Automerge document of this kind without
+    /// wrapping (or copying) it; its kind and layout version are checked.
+    pub fn read(am: &AutoCommit) -> Result<T, DocError> {
+        check_kind(am, T::KIND)?;
+        let root = am.hydrate(ROOT, None)?;
+        T::from_am(Some(&root), At::root())
+    }
+
     /// Hydrates the value.
     pub fn get(&self) -> Result<T, DocError> {
         let root = self.am.hydrate(ROOT, None)?;

@@ -193,9 +193,10 @@ fn decode_wholes_on(list: &[DocMessage], max: usize, threads: usize) -> Vec<Opti
     out
 }
 
-/// Frames of new whole documents decoded at once while earlier ones are
-/// stored (see [`Session::receive_early`]).
-const EARLY_IN_FLIGHT: usize = 2;
+/// Frames of new whole documents being decoded while an earlier one is
+/// stored (see [`Session::receive_early`]): one decoding thread beside the
+/// session's own keeps two cores busy.
+const EARLY_IN_FLIGHT: usize = 1;
 
 /// A frame's new whole documents, being decoded on a thread of their own.
 #[derive(Debug)]
