@@ -99,26 +99,7 @@ struct Setup {
 /// baseline.
 async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
     let now = Utc::now();
-    let hub_dir = tempfile::tempdir()?;
-    Workspace::init_hub_with(
-        hub_dir.path(),
-        "admin",
-        PASSWORD,
-        now,
-        KdfParams::INSECURE_FOR_TESTS,
-    )?;
-    let mut admin = Workspace::open(hub_dir.path())?.login("admin", PASSWORD, now)?;
-    admin.add_demo(clients, 1, now)?;
-    admin.add_user(
-        UserInput {
-            login: "bench".into(),
-            display_name: None,
-            role: Role::Admin,
-            units: vec![],
-        },
-        PASSWORD,
-        now,
-    )?;
+    let (hub_dir, mut admin) = hub_store(clients, now)?;
     let hub_secret = admin.transport_secret()?;
     let hub_node = admin.node_id()?;
     let endpoint = polku_net::bind(
@@ -160,6 +141,32 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
         saved_bytes,
         docs,
     })
+}
+
+/// A new hub store of `clients` demo clients and a user `bench` who may see
+/// every client; its admin logged in.
+fn hub_store(clients: usize, now: chrono::DateTime<Utc>) -> Result<(tempfile::TempDir, Session)> {
+    let hub_dir = tempfile::tempdir()?;
+    Workspace::init_hub_with(
+        hub_dir.path(),
+        "admin",
+        PASSWORD,
+        now,
+        KdfParams::INSECURE_FOR_TESTS,
+    )?;
+    let mut admin = Workspace::open(hub_dir.path())?.login("admin", PASSWORD, now)?;
+    admin.add_demo(clients, 1, now)?;
+    admin.add_user(
+        UserInput {
+            login: "bench".into(),
+            display_name: None,
+            role: Role::Admin,
+            units: vec![],
+        },
+        PASSWORD,
+        now,
+    )?;
+    Ok((hub_dir, admin))
 }
 
 /// Enrols one more laptop of the user `bench` with its store in `dir`.
@@ -530,26 +537,7 @@ impl ChildHub {
     /// process started and a naive server of the same documents.
     async fn setup(clients: usize) -> Result<ChildHub> {
         let now = Utc::now();
-        let hub_dir = tempfile::tempdir()?;
-        Workspace::init_hub_with(
-            hub_dir.path(),
-            "admin",
-            PASSWORD,
-            now,
-            KdfParams::INSECURE_FOR_TESTS,
-        )?;
-        let mut admin = Workspace::open(hub_dir.path())?.login("admin", PASSWORD, now)?;
-        admin.add_demo(clients, 1, now)?;
-        admin.add_user(
-            UserInput {
-                login: "bench".into(),
-                display_name: None,
-                role: Role::Admin,
-                units: vec![],
-            },
-            PASSWORD,
-            now,
-        )?;
+        let (hub_dir, mut admin) = hub_store(clients, now)?;
         let hub_node = admin.node_id()?;
         // A free loopback port for the hub process (taken again at once there).
         let port = std::net::UdpSocket::bind(LOOPBACK)?.local_addr()?.port();

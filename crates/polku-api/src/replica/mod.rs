@@ -192,15 +192,22 @@ impl SyncReplica {
         if !self.hub {
             return Ok(());
         }
-        let heads = self.session.store.list_doc_heads()?;
-        let erased = self.erased_set().map_err(replica_to_api)?.clone();
-        let heads: Vec<_> = heads
-            .into_iter()
-            .filter(|(id, _, _)| !erased.contains(id))
-            .collect();
+        let heads = self.live_heads().map_err(replica_to_api)?;
         self.refresh_scopes(&heads).map_err(replica_to_api)?;
         self.ensure_attachment_refs().map_err(replica_to_api)?;
         Ok(())
+    }
+
+    /// Every stored document but the erased ones, with kind and heads hash.
+    fn live_heads(
+        &mut self,
+    ) -> std::result::Result<Vec<(DocId, DocKind, polku_store::HeadsHash)>, ReplicaError> {
+        let heads = self.session.store.list_doc_heads().map_err(storage)?;
+        let erased = self.erased_set()?;
+        Ok(heads
+            .into_iter()
+            .filter(|(id, _, _)| !erased.contains(id))
+            .collect())
     }
 
     /// The session back.
@@ -393,12 +400,7 @@ impl Replica for SyncReplica {
     }
 
     fn doc_set(&mut self, peer: &Peer) -> std::result::Result<Vec<DocEntry>, ReplicaError> {
-        let heads = self.session.store.list_doc_heads().map_err(storage)?;
-        let erased = self.erased_set()?.clone();
-        let heads: Vec<_> = heads
-            .into_iter()
-            .filter(|(id, _, _)| !erased.contains(id))
-            .collect();
+        let heads = self.live_heads()?;
         if !self.hub {
             return Ok(heads
                 .into_iter()
@@ -415,11 +417,7 @@ impl Replica for SyncReplica {
         let heads = if crate::extract::gets_extract(&user, &rights)
             && self.session.refresh_extract().map_err(api_storage)?
         {
-            let erased = self.erased_set()?.clone();
-            let all = self.session.store.list_doc_heads().map_err(storage)?;
-            all.into_iter()
-                .filter(|(id, _, _)| !erased.contains(id))
-                .collect()
+            self.live_heads()?
         } else {
             heads
         };

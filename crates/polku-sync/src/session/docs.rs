@@ -202,7 +202,6 @@ const EARLY_IN_FLIGHT: usize = 1;
 #[derive(Debug)]
 pub(super) struct EarlyBatch {
     decoding: std::thread::JoinHandle<(Vec<DocMessage>, Vec<Option<Whole>>)>,
-    len: usize,
 }
 
 /// A stored sync state; a bad one is replaced by a fresh state (costs bytes, not correctness).
@@ -241,12 +240,11 @@ impl Session {
         }
         self.early_ids.extend(early.iter().map(|m| m.id));
         let max = self.cfg.limits.max_inflated_doc_bytes;
-        let len = early.len();
         let decoding = std::thread::spawn(move || {
             let wholes = decode_wholes_on(&early, max, 1);
             (early, wholes)
         });
-        self.early.push_back(EarlyBatch { decoding, len });
+        self.early.push_back(EarlyBatch { decoding });
         while self.early.len() > EARLY_IN_FLIGHT {
             self.store_early(replica)?;
         }
@@ -273,11 +271,11 @@ impl Session {
         };
         let (list, wholes) = match batch.decoding.join() {
             Ok(done) => done,
-            // The decoder catches Automerge's panics; should it still fail,
-            // nothing of the batch is known: the session ends.
-            Err(_) => return Err(SyncError::LimitExceeded("decoder")),
+            // The decoder catches Automerge's panics per document; should its
+            // thread fail anyway, nothing of the batch is known and the
+            // session ends (the next one starts those documents again).
+            Err(_) => return Err(SyncError::LimitExceeded("decoder thread")),
         };
-        debug_assert_eq!(list.len(), batch.len);
         let ids: Vec<DocId> = list.iter().map(|m| m.id).collect();
         for (m, whole) in list.into_iter().zip(wholes) {
             self.early_ids.remove(&m.id);
