@@ -208,7 +208,11 @@ fn clients_in(r: &SyncReplica, unit: UnitId) -> BTreeSet<DocId> {
 
 /// Edits a client's documents directly in a store (bypassing the API's rights).
 fn edit_in_store(r: &SyncReplica, id: DocId, f: impl FnOnce(&mut polku_core::model::Client)) {
-    let store = r.session().store();
+    edit_in(r.session().store(), id, f);
+}
+
+/// Edits a client's documents directly in `store`.
+fn edit_in(store: &polku_store::Store, id: DocId, f: impl FnOnce(&mut polku_core::model::Client)) {
     let record = store.load_doc(record_doc_id(ClientId::from(id.0))).ok();
     let mut doc = ClientDoc::from_parts(store.load_doc(id).expect("load"), record).expect("doc");
     doc.update(f).expect("update");
@@ -415,6 +419,48 @@ fn a_client_moved_to_another_unit_leaves_the_laptop() {
     // And a further sync is quiet.
     let (hub, _) = sync_ok(&mut w);
     assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+}
+
+#[test]
+fn a_hub_that_served_unchanged_resyncs_sees_another_process_move_a_client() {
+    let mut w = world();
+    sync_ok(&mut w);
+    // Unchanged resyncs: the hub answers them from what it read before.
+    let (hub, _) = sync_ok(&mut w);
+    assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+    let moved = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    assert!(docs_of(&w.laptop, DocKind::Client).contains(&moved));
+
+    // Another process (the admin's CLI) moves the client to another unit.
+    let admin = login(w.hub_dir.path(), "admin", ADMIN_PW);
+    let keskusta = w.keskusta;
+    edit_in(admin.store(), moved, |c| c.unit = Some(keskusta));
+    admin.close().expect("close");
+
+    let (hub, laptop) = sync_ok(&mut w);
+    assert!(laptop.revoked.contains(&moved), "{laptop:?}");
+    assert!(hub.revoked_at_peer.contains(&moved), "{hub:?}");
+    assert!(!docs_of(&w.laptop, DocKind::Client).contains(&moved));
+    // An unchanged resync again, then the laptop's own new client (written
+    // after the laptop answered from what it read before) still goes up.
+    let (hub, _) = sync_ok(&mut w);
+    assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+    let now = Utc::now();
+    let own = w
+        .laptop
+        .session_mut()
+        .add_client(
+            ClientInput {
+                first_name: "Testi".into(),
+                last_name: "Nuori".into(),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add client");
+    let (hub, _) = sync_ok(&mut w);
+    assert!(hub.docs_received > 0, "{hub:?}");
+    assert!(docs_of(&w.hub, DocKind::Client).contains(&DocId::from(own)));
 }
 
 #[test]

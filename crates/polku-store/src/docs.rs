@@ -342,13 +342,19 @@ impl<'s> Batch<'s> {
         Ok(f(anchor, self.keys))
     }
 
-    /// Write the anchor (if a mutable row changed) and commit.
-    pub(crate) fn commit(self) -> Result<()> {
-        if let Some(mut a) = self.anchor.into_inner() {
-            a.store(&self.tx, self.keys)?;
-        }
+    /// Write the anchor (if a mutable row changed) and commit. Returns
+    /// whether a mutable row changed (call [`Store::commit_batch`] on a
+    /// store's own batches, which counts them in its write mark).
+    pub(crate) fn commit(self) -> Result<bool> {
+        let touched = match self.anchor.into_inner() {
+            Some(mut a) => {
+                a.store(&self.tx, self.keys)?;
+                true
+            }
+            None => false,
+        };
         self.tx.commit()?;
-        Ok(())
+        Ok(touched)
     }
 
     /// The anchored rows of every document matched by `filter` (SQL over
@@ -600,7 +606,7 @@ impl Store {
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::BeforeCommit);
         }
-        batch.commit()?;
+        self.commit_batch(batch)?;
         #[cfg(feature = "tamper")]
         if changed {
             crate::write_hook::at(crate::write_hook::WritePoint::AfterCommit);
@@ -734,7 +740,7 @@ impl Store {
             "DELETE FROM doc_changes WHERE doc_id = ?1",
             [raw_id.as_slice()],
         )?;
-        batch.commit()?;
+        self.commit_batch(batch)?;
         Ok(true)
     }
 

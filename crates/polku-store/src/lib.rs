@@ -94,6 +94,8 @@ pub static TEST_ONLY_MARKER: [u8; 34] = *b"POLKU-TEST-ONLY-FEATURE-IN-BINARY!";
 #[cfg(feature = "tamper")]
 pub mod write_hook;
 pub use schema::SCHEMA_VERSION;
-pub use store::{ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings};
+pub use store::{
+    ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings, WriteMark,
+};
 pub use sync_book::{LEGACY_PREFIX, NodeBytes, SyncProblemRow};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};

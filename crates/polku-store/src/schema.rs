@@ -258,6 +258,7 @@ pub(crate) fn migrate(conn: &Connection, keys: &StoreKeys) -> Result<u32> {
             // The sync layer's rows leave the sealed key/value area.
             let b = Batch::new(tx, keys);
             sync_book::migrate_from_meta(&b, chrono::Utc::now())?;
+            // Before any cache of this connection exists: nothing to count.
             b.commit()?;
         } else {
             tx.commit()?;

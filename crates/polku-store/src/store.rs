@@ -41,6 +41,36 @@ pub struct Store {
     pub(crate) dir: PathBuf,
     pub(crate) keys: StoreKeys,
     user: UserId,
+    /// Write transactions of this connection that changed a mutable row
+    /// (documents, index entries, views, sync bookkeeping): see
+    /// [`Store::write_mark`].
+    pub(crate) own_writes: std::cell::Cell<u64>,
+}
+
+/// Where the store's mutable rows stand: two equal marks mean no document,
+/// index entry, view or sync bookkeeping row changed in between, through
+/// this connection or any other (another process included). A cache of
+/// what those rows say (a hub's document sets) is valid while the mark is
+/// the same. Audit entries and settings are not covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteMark {
+    /// SQLite's `data_version`: moves when another connection commits.
+    foreign: i64,
+    /// This connection's write transactions that changed a mutable row.
+    own: u64,
+}
+
+impl WriteMark {
+    /// Whether `after` is this mark moved by exactly one write transaction
+    /// of this connection (and nothing else).
+    pub fn one_own_write_before(&self, after: &WriteMark) -> bool {
+        after.foreign == self.foreign && after.own == self.own + 1
+    }
+
+    /// Whether no other connection wrote between this mark and `later`.
+    pub fn same_foreign(&self, later: &WriteMark) -> bool {
+        later.foreign == self.foreign
+    }
 }
 
 impl fmt::Debug for Store {
@@ -261,6 +291,7 @@ impl LockedStore {
                 dir: self.dir,
                 keys,
                 user: key.user_id,
+                own_writes: std::cell::Cell::new(0),
             },
             unwrap,
             migrate,
@@ -335,6 +366,7 @@ impl Store {
             dir,
             keys,
             user: first_user.user_id,
+            own_writes: std::cell::Cell::new(0),
         })
     }
 
@@ -441,7 +473,7 @@ impl Store {
             rows.collect::<std::result::Result<_, _>>()?
         };
         tx.execute("DELETE FROM attachments", [])?;
-        batch.commit()?;
+        self.commit_batch(batch)?;
         for raw in attachments {
             if let Ok(id) = Uuid::from_slice(&raw) {
                 match fs::remove_file(self.attachment_path(polku_core::AttachmentId(id))) {
@@ -491,6 +523,26 @@ impl Store {
         self.checkpoint()?;
         let Store { conn, .. } = self;
         conn.close().map_err(|(_, e)| StoreError::from(e))
+    }
+
+    /// Where the store's mutable rows stand now (see [`WriteMark`]).
+    pub fn write_mark(&self) -> Result<WriteMark> {
+        let foreign = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))?;
+        Ok(WriteMark {
+            foreign,
+            own: self.own_writes.get(),
+        })
+    }
+
+    /// Commits `batch`, counting it in the write mark if it changed a
+    /// mutable row.
+    pub(crate) fn commit_batch(&self, batch: Batch<'_>) -> Result<()> {
+        if batch.commit()? {
+            self.own_writes.set(self.own_writes.get() + 1);
+        }
+        Ok(())
     }
 
     /// A write transaction on the store.
@@ -567,6 +619,49 @@ mod tests {
             .create_doc(id, DocKind::Client, &bytes)
             .expect("create");
         store.load_doc(id).expect("load");
+    }
+
+    #[test]
+    fn the_write_mark_moves_with_every_document_write_here_or_elsewhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = test_store(dir.path());
+        let id = DocId(Uuid::now_v7());
+        let m0 = store.write_mark().expect("mark");
+        assert_eq!(
+            store.write_mark().expect("mark"),
+            m0,
+            "reading moves nothing"
+        );
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(ROOT, "n", 1).expect("put");
+        store
+            .create_doc(id, DocKind::Client, &doc.save())
+            .expect("create");
+        let m1 = store.write_mark().expect("mark");
+        assert!(m0.one_own_write_before(&m1), "{m0:?} -> {m1:?}");
+        let before = doc.get_heads();
+        doc.put(ROOT, "n", 2).expect("put");
+        store
+            .save_changes(id, doc.document(), &before)
+            .expect("save");
+        let m2 = store.write_mark().expect("mark");
+        assert!(m1.one_own_write_before(&m2), "{m1:?} -> {m2:?}");
+        // A batch that writes no mutable row does not count.
+        store.batch(|_| Ok(())).expect("empty batch");
+        assert_eq!(store.write_mark().expect("mark"), m2);
+        // Another process's write (another connection) moves it too.
+        let other = Store::unlock(dir.path(), "tester", "pw").expect("other");
+        other.batch(|b| b.delete_doc(id)).expect("foreign delete");
+        let m3 = store.write_mark().expect("mark");
+        assert_ne!(m3, m2);
+        assert!(!m2.one_own_write_before(&m3));
+        // Deleting here moves it.
+        store
+            .create_doc(id, DocKind::Client, &doc.save())
+            .expect("again");
+        let m4 = store.write_mark().expect("mark");
+        store.batch(|b| b.delete_doc(id)).expect("delete");
+        assert!(m4.one_own_write_before(&store.write_mark().expect("mark")));
     }
 
     #[test]

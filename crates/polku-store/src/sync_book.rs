@@ -484,6 +484,14 @@ impl Store {
         )
     }
 
+    /// Whether any audit expectation is pending (`pending`) or confirmed.
+    pub fn has_audit_expectations(&self, pending: bool) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_audit_expect WHERE pending = ?1)")?
+            .query_row([i64::from(pending)], |r| r.get::<_, bool>(0))?)
+    }
+
     /// One audit expectation.
     pub fn audit_expectation(&self, node: &NodeBytes, pending: bool) -> Result<Option<Vec<u8>>> {
         Ok(self

@@ -232,9 +232,24 @@ impl SyncReplica {
             return Ok(());
         }
         let store = &self.session.store;
+        // Already expected as far (confirmed): a pending expectation would
+        // confirm to nothing, and nothing is written.
+        let confirmed = store
+            .audit_expectation(peer.node.as_bytes(), false)
+            .map_err(storage)?
+            .and_then(|v| decode_expectation(&v));
+        if confirmed.is_some_and(|(s, _)| s >= head.seq) {
+            return Ok(());
+        }
+        self.cache.fresh(store)?;
+        let before = store.write_mark().map_err(storage)?;
         store
             .batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
-            .map_err(storage)
+            .map_err(storage)?;
+        // Bookkeeping only: the cached document reads stay valid.
+        let after = store.write_mark().map_err(storage)?;
+        self.cache.carry_over(before, after);
+        Ok(())
     }
 
     /// The received entries this node accepts from `peer`; the rest are

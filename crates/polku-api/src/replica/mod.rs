@@ -60,6 +60,7 @@ mod audit_sync;
 mod blobs;
 pub(crate) use blobs::refs_of;
 mod bookkeeping;
+mod cache;
 mod checks;
 mod scope;
 mod tombstones;
@@ -155,6 +156,8 @@ pub struct SyncReplica {
     refs_ready: bool,
     /// Attachment files being received, with the digest each must have.
     incoming: BTreeMap<polku_core::AttachmentId, (polku_store::AttachmentWriter, [u8; 32])>,
+    /// Reads kept while the store is unchanged (`cache.rs`).
+    cache: cache::Cached,
 }
 
 impl Session {
@@ -181,6 +184,7 @@ impl SyncReplica {
             outgoing: None,
             refs_ready: false,
             incoming: BTreeMap::new(),
+            cache: cache::Cached::default(),
         })
     }
 
@@ -199,15 +203,21 @@ impl SyncReplica {
     }
 
     /// Every stored document but the erased ones, with kind and heads hash.
+    /// Read from the store once while it is unchanged.
     fn live_heads(
         &mut self,
     ) -> std::result::Result<Vec<(DocId, DocKind, polku_store::HeadsHash)>, ReplicaError> {
+        if let Some(live) = &self.cache.fresh(&self.session.store)?.live {
+            return Ok(live.clone());
+        }
         let heads = self.session.store.list_doc_heads().map_err(storage)?;
         let erased = self.erased_set()?;
-        Ok(heads
+        let live: Vec<_> = heads
             .into_iter()
             .filter(|(id, _, _)| !erased.contains(id))
-            .collect())
+            .collect();
+        self.cache.fresh(&self.session.store)?.live = Some(live.clone());
+        Ok(live)
     }
 
     /// The session back.
@@ -390,7 +400,19 @@ impl Replica for SyncReplica {
             };
         }
         // Fail closed: without a fresh organisation document, admit nobody.
-        self.reload_org().map_err(|_| Denial::NotEnrolled)?;
+        // Fresh: read again unless no document changed since it was read
+        // (a revocation by another process moves the store's write mark too).
+        let cache = self
+            .cache
+            .fresh(&self.session.store)
+            .map_err(|_| Denial::NotEnrolled)?;
+        if !cache.org_read {
+            self.reload_org().map_err(|_| Denial::NotEnrolled)?;
+            self.cache
+                .fresh(&self.session.store)
+                .map_err(|_| Denial::NotEnrolled)?
+                .org_read = true;
+        }
         match delivery::admitted_user(&self.session.org, &node_hex(&peer.node)) {
             Ok(_) => Ok(()),
             Err(delivery::NotAdmitted::NotEnrolled) => Err(Denial::NotEnrolled),
@@ -415,15 +437,22 @@ impl Replica for SyncReplica {
             return Ok(Vec::new());
         };
         let heads = if crate::extract::gets_extract(&user, &rights)
-            && self.session.refresh_extract().map_err(api_storage)?
+            && !self.cache.fresh(&self.session.store)?.extract_current
         {
-            self.live_heads()?
+            let refreshed = self.session.refresh_extract().map_err(api_storage)?;
+            // What the extract was computed from has not moved since (its
+            // own write moved the mark: the heads are read again).
+            self.cache.fresh(&self.session.store)?.extract_current = true;
+            if refreshed { self.live_heads()? } else { heads }
         } else {
             heads
         };
+        if let Some(set) = &self.cache.fresh(&self.session.store)?.peer(&peer.node).set {
+            return Ok(set.clone());
+        }
         self.refresh_scopes(&heads)?;
         let org_doc = self.session.org_id;
-        Ok(heads
+        let set: Vec<DocEntry> = heads
             .into_iter()
             .filter(|(id, kind, _)| match kind {
                 DocKind::Organisation => *id == org_doc,
@@ -438,7 +467,9 @@ impl Replica for SyncReplica {
                 kind,
                 heads: to_sync_hash(hh),
             })
-            .collect())
+            .collect();
+        self.cache.fresh(&self.session.store)?.peer(&peer.node).set = Some(set.clone());
+        Ok(set)
     }
 
     fn doc_status(&mut self, id: DocId) -> std::result::Result<DocStatus, ReplicaError> {
@@ -665,7 +696,14 @@ impl Replica for SyncReplica {
     }
 
     fn peer_record(&mut self, peer: &Peer) -> std::result::Result<PeerRecord, ReplicaError> {
-        bookkeeping::peer_record(&self.session.store, &peer.node).map_err(storage)
+        let store = &self.session.store;
+        let cached = self.cache.fresh(store)?.peer(&peer.node);
+        if let Some(record) = &cached.record {
+            return Ok(record.clone());
+        }
+        let record = bookkeeping::peer_record(store, &peer.node).map_err(storage)?;
+        cached.record = Some(record.clone());
+        Ok(record)
     }
 
     fn sync_states(
@@ -686,22 +724,26 @@ impl Replica for SyncReplica {
     ) -> std::result::Result<(), ReplicaError> {
         let mut record = self.peer_record(peer)?;
         // Nothing to agree anew (an unchanged resync): the stored record
-        // stays as it is, and a laptop writes nothing at all.
+        // stays as it is, and a laptop writes nothing at all (nor a hub,
+        // unless it has audit expectations to confirm).
         let unchanged = commit.agreed.is_empty()
             && commit.sync_states.is_empty()
             && commit.tombstone_cursor == record.tombstone_cursor;
-        if unchanged && !self.hub {
+        let store = &self.session.store;
+        let expectations = self.hub && store.has_audit_expectations(true).map_err(storage)?;
+        if unchanged && !expectations {
             return self.checkpoint_if_deleted();
         }
         apply_in_place(&mut record.agreed, &commit.agreed);
+        record.tombstone_cursor = commit.tombstone_cursor;
         let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
             .ok_or(corrupt("sync record"))?;
-        let store = &self.session.store;
-        let hub = self.hub;
         let node = peer.node.as_bytes();
+        self.cache.fresh(store)?;
+        let before_mark = store.write_mark().map_err(storage)?;
         store
             .batch(|b| {
-                if hub {
+                if expectations {
                     audit_sync::confirm_expectations(store, b)?;
                 }
                 if unchanged {
@@ -725,6 +767,13 @@ impl Replica for SyncReplica {
                 Ok(())
             })
             .map_err(storage)?;
+        // Only bookkeeping was written: what the cache holds of documents
+        // stays valid, and the record is the one just written.
+        let after = store.write_mark().map_err(storage)?;
+        self.cache.carry_over(before_mark, after);
+        if !unchanged {
+            self.cache.fresh(store)?.peer(&peer.node).record = Some(record);
+        }
         self.checkpoint_if_deleted()
     }
 

@@ -159,6 +159,8 @@ impl SyncReplica {
 
     /// The caches after an erasure.
     fn forget_erased(&mut self, t: &Tombstone) -> std::result::Result<(), ReplicaError> {
+        // The live heads and document sets leave out erased ids.
+        self.cache.clear();
         for doc in erased_ids(t) {
             self.scopes.remove(&doc);
             self.erased_set()?.insert(doc);
@@ -178,6 +180,7 @@ impl SyncReplica {
         let erasure = self.session.erase_client(id, reason, now)?;
         // The tombstone is the log's last one.
         self.erased = None;
+        self.cache.clear();
         for doc in [DocId::from(id), record_doc_id(id)] {
             self.scopes.remove(&doc);
         }

@@ -39,8 +39,10 @@ pub(super) enum Mode {
 pub(super) struct DocWork {
     kind: DocKind,
     mode: Mode,
-    /// The session's copy, loaded on demand and released when idle.
-    doc: Option<AutoCommit>,
+    /// The session's copy, loaded on demand and released when idle. Boxed:
+    /// an `AutoCommit` is kilobytes inline, and a first sync has a
+    /// `DocWork` for every document, almost all without a copy loaded.
+    doc: Option<Box<AutoCommit>>,
     /// Heads of the stored copy as last loaded or saved; `None` if the store
     /// does not hold the document.
     base: Option<Vec<ChangeHash>>,
@@ -389,7 +391,7 @@ impl Session {
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(());
         };
-        let (Some(doc), state) = (w.doc.as_mut(), &mut w.state) else {
+        let (Some(doc), state) = (w.doc.as_deref_mut(), &mut w.state) else {
             return Ok(());
         };
         let before = doc.get_heads();
@@ -425,7 +427,7 @@ impl Session {
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(());
         };
-        let Some(doc) = w.doc.as_mut() else {
+        let Some(doc) = w.doc.as_deref_mut() else {
             return Ok(());
         };
         let incoming_heads = incoming.get_heads();
@@ -480,7 +482,7 @@ impl Session {
             let Some(after) = self
                 .docs
                 .get_mut(&id)
-                .and_then(|w| w.doc.as_mut())
+                .and_then(|w| w.doc.as_deref_mut())
                 .map(|d| d.get_heads())
             else {
                 continue;
@@ -504,7 +506,7 @@ impl Session {
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(());
         };
-        let Some(doc) = w.doc.as_ref() else {
+        let Some(doc) = w.doc.as_deref() else {
             return Ok(());
         };
         let new_here = w.base.is_none() && before.is_empty();
@@ -573,12 +575,12 @@ impl Session {
                 let heads = l.doc.get_heads();
                 w.base = Some(heads.clone());
                 w.heads = heads;
-                w.doc = Some(l.doc);
+                w.doc = Some(Box::new(l.doc));
             }
             None => {
                 w.base = None;
                 w.heads.clear();
-                w.doc = Some(AutoCommit::new());
+                w.doc = Some(Box::new(AutoCommit::new()));
             }
         }
         Ok(true)
@@ -665,7 +667,7 @@ impl Session {
         let Some(w) = self.docs.get_mut(&id) else {
             return Ok(None);
         };
-        let (Some(doc), state) = (w.doc.as_mut(), &mut w.state) else {
+        let (Some(doc), state) = (w.doc.as_deref_mut(), &mut w.state) else {
             return Ok(None);
         };
         match catch_unwind(AssertUnwindSafe(|| doc.sync().generate_sync_message(state))) {
@@ -703,7 +705,7 @@ impl Session {
                 arrived,
                 ..
             } = w;
-            if let (true, Some(doc)) = (*dirty, doc.as_mut()) {
+            if let (true, Some(doc)) = (*dirty, doc.as_deref_mut()) {
                 let saved = match arrived {
                     Some((bytes, heads)) if base.is_none() && *heads == doc.get_heads() => {
                         Some(bytes.as_slice())
@@ -728,7 +730,7 @@ impl Session {
             if !w.dirty {
                 continue;
             }
-            let Some(doc) = w.doc.as_mut() else {
+            let Some(doc) = w.doc.as_deref_mut() else {
                 continue;
             };
             let heads = doc.get_heads();
@@ -791,5 +793,20 @@ fn check_rank(kind: DocKind) -> u8 {
     match kind {
         DocKind::ClientRecord => 1,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_in_play_without_a_copy_is_small() {
+        // A first sync keeps one per document of the store (tens of
+        // thousands on a hub); an unboxed AutoCommit made each kilobytes.
+        let w = DocWork::for_whole(DocKind::Client);
+        assert!(w.doc.is_none());
+        let size = std::mem::size_of::<DocWork>();
+        assert!(size <= 512, "DocWork is {size} bytes");
     }
 }

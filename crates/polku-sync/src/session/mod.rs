@@ -69,7 +69,7 @@ use automerge::ChangeHash;
 use polku_audit::{Entry, NodeId};
 use polku_core::{DocId, DocKind, OrgId};
 
-use crate::docset::{self, DocSet, HeadsHash};
+use crate::docset::{self, DocSet, HeadsHash, SetDigest};
 use crate::error::SyncError;
 use crate::protocol::{
     AuditHead, FinalHeads, Frame, Hello, MAX_AUDIT_ENTRIES_PER_FRAME, MAX_ENTRIES_PER_FRAME,
@@ -192,9 +192,23 @@ struct Recon {
     peer_wants_full: bool,
     /// The to-do list was computed.
     reconciled: bool,
+    /// The digest of `agreed`, once computed.
+    agreed_digest: Option<SetDigest>,
+    /// My start set equals the agreed set (my delta was empty).
+    mine_as_agreed: bool,
+    /// The peer's start set equals the agreed set (its delta was empty and
+    /// the digest matched).
+    theirs_as_agreed: bool,
 }
 
 impl Recon {
+    /// The digest of the agreed set (computed once).
+    fn agreed_digest(&mut self) -> SetDigest {
+        *self
+            .agreed_digest
+            .get_or_insert_with(|| docset::digest(&self.agreed))
+    }
+
     /// Records my document's new heads.
     fn set_mine(&mut self, id: DocId, kind: DocKind, hash: HeadsHash) {
         self.current.insert(id, hash);
@@ -592,10 +606,11 @@ impl Session {
         replica.admit(&self.peer).map_err(SyncError::Denied)?;
         replica.peer_audit_head(&self.peer, hello.audit_head)?;
         let record = replica.peer_record(&self.peer)?;
-        for e in replica.doc_set(&self.peer)? {
-            self.recon.start.insert(e.id, e.heads);
-            self.recon.kinds.insert(e.id, e.kind);
-        }
+        let ds = replica.doc_set(&self.peer)?;
+        // Built in bulk (the replica's set comes in id order, so sorting
+        // it first is one pass).
+        self.recon.start = ds.iter().map(|e| (e.id, e.heads)).collect();
+        self.recon.kinds = ds.iter().map(|e| (e.id, e.kind)).collect();
         self.recon.current = self.recon.start.clone();
         self.recon.agreed = record.agreed;
         self.tombstone_cursor = record.tombstone_cursor;
@@ -770,7 +785,14 @@ impl Session {
                 out.push(self.hello(replica)?);
             }
             let delta = docset::delta(&self.recon.start, &self.recon.agreed);
-            let digest = docset::digest(&self.recon.start);
+            // An empty delta: my set is the agreed one, whose digest the
+            // peer's announcement may already have needed.
+            self.recon.mine_as_agreed = delta.is_empty();
+            let digest = if delta.is_empty() {
+                self.recon.agreed_digest()
+            } else {
+                docset::digest(&self.recon.start)
+            };
             push_doc_set(&mut out, false, digest, delta);
             let heads = replica.audit_heads(&self.peer)?;
             out.push_chunks(heads, MAX_ENTRIES_PER_FRAME, Message::AuditHeads, true);

@@ -28,6 +28,18 @@ impl Session {
             return Ok(());
         }
         let entries = std::mem::take(&mut self.recon.incoming);
+        if !chunk.full && entries.is_empty() {
+            // Nothing changed on the peer's side since the agreement: its
+            // set is the agreed one if the digests say so.
+            if self.recon.agreed_digest() == chunk.digest {
+                self.recon.theirs_as_agreed = true;
+                self.recon.peer_start = Some(self.recon.agreed.clone());
+            } else {
+                self.recon.need_full = true;
+                self.report.full_set_exchanged = true;
+            }
+            return Ok(());
+        }
         let rebuilt = if chunk.full {
             let mut set = DocSet::new();
             docset::apply_in_place(&mut set, &entries);
@@ -203,9 +215,19 @@ impl Session {
                 when: "before the peer's set was known",
             });
         };
-        docset::apply_in_place(&mut theirs, &self.peer_done);
-        let agreed = docset::agreed_after(&self.recon.current, &theirs);
-        let updates = docset::delta(&agreed, &self.recon.agreed);
+        // Neither side changed anything and both started from the agreed
+        // set: the agreement stands as it is (no walk over the sets).
+        let unchanged = self.recon.mine_as_agreed
+            && self.recon.theirs_as_agreed
+            && self.recon.changed.is_empty()
+            && self.peer_done.is_empty();
+        let updates = if unchanged {
+            Vec::new()
+        } else {
+            docset::apply_in_place(&mut theirs, &self.peer_done);
+            let agreed = docset::agreed_after(&self.recon.current, &theirs);
+            docset::delta(&agreed, &self.recon.agreed)
+        };
         let mut sync_states = Vec::new();
         for (id, hash) in &updates {
             match hash {

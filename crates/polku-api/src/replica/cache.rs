@@ -1,0 +1,135 @@
+//! What a replica reads from its store in every session (the live document
+//! heads, the organisation document, a hub's per-peer document set and each
+//! peer's bookkeeping record), kept in memory while the store's
+//! [`WriteMark`] stays where it was: any write of a document, index entry,
+//! view or bookkeeping row, by this process or another, drops it (but for
+//! the records, which only this replica's commits write, and which go only
+//! when another process wrote). An unchanged resync then reads none of it
+//! again.
+
+use std::collections::VecDeque;
+
+use polku_audit::NodeId;
+use polku_core::{DocId, DocKind};
+use polku_store::{Store, WriteMark};
+use polku_sync::{DocEntry, PeerRecord, ReplicaError};
+
+use super::storage;
+
+/// Peers whose document set and record are kept (the most recent ones): a
+/// hub's memory stays bounded whatever the number of devices.
+const MAX_PEERS: usize = 16;
+
+/// One peer's cached reads.
+#[derive(Debug, Default)]
+pub(super) struct PeerCache {
+    /// The document set offered to the peer (hub; a laptop offers `live`).
+    pub(super) set: Option<Vec<DocEntry>>,
+    /// The bookkeeping record as stored.
+    pub(super) record: Option<PeerRecord>,
+}
+
+/// The cached reads and the mark they are valid at.
+#[derive(Debug, Default)]
+pub(super) struct Cached {
+    mark: Option<WriteMark>,
+    /// Every stored document but the erased ones.
+    pub(super) live: Option<Vec<(DocId, DocKind, polku_store::HeadsHash)>>,
+    /// Hub: the organisation document was read at this mark.
+    pub(super) org_read: bool,
+    /// Hub: the statistics extract was found current at this mark.
+    pub(super) extract_current: bool,
+    /// Most recent first.
+    peers: VecDeque<(NodeId, PeerCache)>,
+}
+
+impl Cached {
+    /// Drops everything (erased ids changed, or the store moved).
+    pub(super) fn clear(&mut self) {
+        *self = Cached::default();
+    }
+
+    /// The cache, emptied first if the store was written since it was filled.
+    /// Peers' records survive this process's own writes: only this
+    /// replica's commits write them, and those keep the cache in step.
+    pub(super) fn fresh(&mut self, store: &Store) -> Result<&mut Cached, ReplicaError> {
+        let mark = store.write_mark().map_err(storage)?;
+        if self.mark != Some(mark) {
+            let own_only = self.mark.is_some_and(|m| m.same_foreign(&mark));
+            let records: Vec<(NodeId, PeerRecord)> = if own_only {
+                self.peers
+                    .drain(..)
+                    .filter_map(|(n, p)| p.record.map(|r| (n, r)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            self.clear();
+            self.mark = Some(mark);
+            for (n, record) in records {
+                self.peers.push_back((
+                    n,
+                    PeerCache {
+                        set: None,
+                        record: Some(record),
+                    },
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// After a write of bookkeeping only (a session's commit) that moved the
+    /// mark from `before` by exactly that write: the cache stays valid (the
+    /// caller updates the record it wrote). Anything else drops it.
+    pub(super) fn carry_over(&mut self, before: WriteMark, after: WriteMark) {
+        if self.mark == Some(before) && (before == after || before.one_own_write_before(&after)) {
+            self.mark = Some(after);
+        } else {
+            self.clear();
+        }
+    }
+
+    /// The peer's entry (created, and moved to the front).
+    pub(super) fn peer(&mut self, node: &NodeId) -> &mut PeerCache {
+        match self.peers.iter().position(|(n, _)| n == node) {
+            Some(0) => {}
+            Some(i) => {
+                if let Some(e) = self.peers.remove(i) {
+                    self.peers.push_front(e);
+                }
+            }
+            None => {
+                self.peers.push_front((*node, PeerCache::default()));
+                self.peers.truncate(MAX_PEERS);
+            }
+        }
+        &mut self.peers[0].1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(n: u8) -> NodeId {
+        NodeId::from_bytes([n; 32])
+    }
+
+    #[test]
+    fn at_most_the_most_recent_peers_are_kept() {
+        let mut c = Cached::default();
+        for n in 0..(MAX_PEERS as u8 + 4) {
+            c.peer(&node(n)).record = Some(PeerRecord::default());
+        }
+        assert_eq!(c.peers.len(), MAX_PEERS);
+        // The first ones went; a peer used again moves to the front.
+        assert!(c.peers.iter().all(|(n, _)| *n != node(0)));
+        let last = node(MAX_PEERS as u8 + 3);
+        let oldest = c.peers.back().map(|(n, _)| *n).expect("some");
+        c.peer(&oldest);
+        assert_eq!(c.peers[0].0, oldest);
+        assert_eq!(c.peers[1].0, last);
+        assert!(c.peer(&oldest).record.is_some());
+    }
+}
