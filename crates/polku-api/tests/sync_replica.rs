@@ -463,6 +463,91 @@ fn a_hub_that_served_unchanged_resyncs_sees_another_process_move_a_client() {
     assert!(docs_of(&w.hub, DocKind::Client).contains(&DocId::from(own)));
 }
 
+/// The document set a hub replica just logged in offers the laptop: worked
+/// out in full, from nothing it read before.
+fn offered_in_full(w: &World) -> Vec<polku_sync::DocEntry> {
+    let mut fresh = login(w.hub_dir.path(), "admin", ADMIN_PW)
+        .into_replica()
+        .expect("replica");
+    let peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    fresh.admit(&peer).expect("admitted");
+    let set = fresh.doc_set(&peer).expect("set");
+    fresh.into_session().close().expect("close");
+    set
+}
+
+#[test]
+fn the_hubs_set_worked_out_from_the_last_one_is_the_set_worked_out_in_full() {
+    let mut w = world();
+    let now = Utc::now();
+    sync_ok(&mut w);
+    let peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    let mut ita = hub_clients_in(&w, w.ita).into_iter();
+    let (moved, memo_for, gone) = (
+        ita.next().expect("client"),
+        ita.next().expect("client"),
+        ita.next().expect("client"),
+    );
+    let into_ita = *hub_clients_in(&w, w.keskusta)
+        .iter()
+        .next()
+        .expect("client");
+    // A client leaves the unit, another comes in, one gets a memo (its
+    // record document), and a new one is added.
+    let (ita_unit, keskusta) = (w.ita, w.keskusta);
+    edit_in_store(&w.hub, moved, |c| c.unit = Some(keskusta));
+    edit_in_store(&w.hub, into_ita, |c| c.unit = Some(ita_unit));
+    w.hub
+        .session_mut()
+        .add_memo(ClientId::from(memo_for.0), "Tavattu.", None, now)
+        .expect("memo");
+    w.hub
+        .session_mut()
+        .add_client(
+            ClientInput {
+                first_name: "Uusi".into(),
+                last_name: "Nuori".into(),
+                unit: Some("Itä".into()),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add");
+    w.hub.admit(&peer).expect("admitted");
+    let worked_out = w.hub.doc_set(&peer).expect("set");
+    assert_eq!(worked_out, offered_in_full(&w));
+    let ids: BTreeSet<DocId> = worked_out.iter().map(|e| e.id).collect();
+    assert!(!ids.contains(&moved) && ids.contains(&into_ita) && ids.contains(&gone));
+    assert!(!ids.contains(&record_doc_id(ClientId::from(moved.0))));
+    assert!(ids.contains(&record_doc_id(ClientId::from(into_ita.0))));
+
+    // An erasure (which drops what the hub kept): the same again.
+    sync_ok(&mut w);
+    assert!(w.hub.erase_doc(gone, now).expect("erase"));
+    w.hub.admit(&peer).expect("admitted");
+    let worked_out = w.hub.doc_set(&peer).expect("set");
+    assert_eq!(worked_out, offered_in_full(&w));
+    assert!(worked_out.iter().all(|e| e.id != gone));
+
+    // Sync, then a change of the organisation document (the user's role):
+    // worked out in full again, and the same.
+    sync_ok(&mut w);
+    w.hub
+        .session_mut()
+        .set_role("maija", Role::Admin, now)
+        .expect("role");
+    w.hub.admit(&peer).expect("admitted");
+    let worked_out = w.hub.doc_set(&peer).expect("set");
+    assert_eq!(worked_out, offered_in_full(&w));
+    assert!(worked_out.iter().any(|e| e.id == moved));
+}
+
 #[test]
 fn a_device_revoked_by_another_process_is_refused() {
     let mut w = world();

@@ -65,6 +65,10 @@ enum What {
         /// Clients in the hub store.
         #[arg(long, default_value_t = 2000)]
         clients: usize,
+        /// First syncs (each of a new laptop, each followed by the naive
+        /// baseline): the medians are printed, and their ratio.
+        #[arg(long, default_value_t = 3)]
+        first_runs: usize,
         /// Documents in the incremental test store.
         #[arg(long, default_value_t = 10_000)]
         of: usize,
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         What::Sync {
             clients,
+            first_runs,
             of,
             changed,
             resyncs,
@@ -129,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
             laptop_clients,
         } => sync::run(&sync::Options {
             clients,
+            first_runs,
             of,
             changed,
             resyncs,

@@ -409,6 +409,26 @@ async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
     Ok(())
 }
 
+/// A connection to the naive server that reads nothing of it: connect, one
+/// stream, the first byte of the answer, close. What any session pays before
+/// its first frame.
+async fn connection_alone(server: &iroh::EndpointAddr) -> Result<Duration> {
+    let endpoint = polku_net::bind(&rand::random(), LOOPBACK.parse()?, vec![]).await?;
+    let t = Instant::now();
+    let conn = endpoint
+        .connect(server.clone(), NAIVE_ALPN)
+        .await
+        .context("connect")?;
+    let (mut send, mut recv) = conn.open_bi().await.context("stream")?;
+    send.write_all(&[1]).await.context("hello")?;
+    let mut first = [0u8; 1];
+    recv.read_exact(&mut first).await.context("answer")?;
+    let took = t.elapsed();
+    conn.close(0u32.into(), b"done");
+    endpoint.close().await;
+    Ok(took)
+}
+
 async fn naive(hub: &iroh::EndpointAddr) -> Result<(Duration, u64)> {
     let endpoint = polku_net::bind(&rand::random(), LOOPBACK.parse()?, vec![]).await?;
     let r = tokio::time::timeout(SYNC_TIMEOUT, naive_fetch(&endpoint, hub.clone()))
@@ -431,6 +451,7 @@ pub fn run(opts: &Options) -> Result<()> {
         .build()?;
     let Options {
         clients: first_clients,
+        first_runs,
         of,
         changed,
         resyncs,
@@ -439,14 +460,27 @@ pub fn run(opts: &Options) -> Result<()> {
     } = *opts;
     rt.block_on(async {
         println!("polku-bench sync: real stores, iroh on loopback, relays off");
-        let s = setup(first_clients, 1).await?;
-        eprintln!("  (set up; first sync…)");
-        let (t, bytes, docs) = laptop_sync(&s.laptop_dir, &s.hub_addr).await?;
+        let runs = first_runs.max(1);
+        let s = setup(first_clients, runs).await?;
+        eprintln!("  (set up; first syncs…)");
+        // Each run: a new laptop's first sync, then the naive baseline; the
+        // machine's noise moves both, and the medians are compared.
+        let (mut times, mut naive_times) = (Vec::new(), Vec::new());
+        let (mut bytes, mut docs, mut nbytes) = (0, 0, 0);
+        for dir in &s.laptop_dirs {
+            let (t, b, d) = laptop_sync(dir, &s.hub_addr).await?;
+            let (nt, nb) = naive(&s.hub_addr).await?;
+            times.push(t);
+            naive_times.push(nt);
+            (bytes, docs, nbytes) = (b, d, nb);
+        }
         let (login, list, listed) = time_to_client_list(&s.laptop_dir)?;
-        eprintln!("  (first sync done; naive…)");
-        let (nt, nbytes) = naive(&s.hub_addr).await?;
         let (ft, fbytes) = automerge_floor(&s.docs)?;
-        println!("first sync, {first_clients} clients ({docs} documents)");
+        let (times_in_order, naive_in_order) = (times.clone(), naive_times.clone());
+        times.sort();
+        naive_times.sort();
+        let (t, nt) = (times[times.len() / 2], naive_times[naive_times.len() / 2]);
+        println!("first sync, {first_clients} clients ({docs} documents; medians of {runs} runs, each a new laptop then the naive baseline)");
         println!(
             "  polku sync       {:9.1} ms  {:>10} bytes  ({:.2} x the saved size of the documents, {:.1} MiB)",
             ms(t),
@@ -455,6 +489,15 @@ pub fn run(opts: &Options) -> Result<()> {
             s.saved_bytes as f64 / 1048576.0
         );
         println!("  naive, all whole {:9.1} ms  {:>10} bytes  (ratio polku/naive: time {:.2} x, bytes {:.2} x)", ms(nt), nbytes, t.as_secs_f64() / nt.as_secs_f64().max(1e-9), bytes as f64 / nbytes.max(1) as f64);
+        println!(
+            "  each run, polku / naive: {}",
+            times_in_order
+                .iter()
+                .zip(&naive_in_order)
+                .map(|(p, n)| format!("{:.0}/{:.0} ms", ms(*p), ms(*n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         println!("  automerge floor  {:9.1} ms  {:>10} bytes  (plain per-document sync in memory; ratio polku/floor: time {:.2} x, bytes {:.2} x)", ms(ft), fbytes, t.as_secs_f64() / ft.as_secs_f64().max(1e-9), bytes as f64 / fbytes.max(1) as f64);
         println!(
             "  then on the laptop: login {:.1} ms, client list of {listed} {:.1} ms ({:.2} x the naive sync's time)",
@@ -492,6 +535,13 @@ pub fn run(opts: &Options) -> Result<()> {
         times.sort();
         let t = times[times.len() / 2];
         println!("  nothing changed  {:9.1} ms  {:>10} bytes  (median of {}; ratio naive/polku: time {:.0} x)", ms(t), bytes, times.len(), nt.as_secs_f64() / t.as_secs_f64().max(1e-9));
+        let mut conns = Vec::new();
+        for _ in 0..resyncs.max(1) {
+            conns.push(connection_alone(&s.naive_addr).await?);
+        }
+        conns.sort();
+        let q = conns[conns.len() / 2];
+        println!("  of which a QUIC connection alone (handshake, one stream, one byte each way) {:.1} ms (median of {}; {:.2} x the unchanged resync)", ms(q), conns.len(), q.as_secs_f64() / t.as_secs_f64().max(1e-9));
         // The same from a laptop logged in just before each sync (its
         // store's sets are read in the session).
         let mut cold = Vec::new();
@@ -525,6 +575,8 @@ pub fn run(opts: &Options) -> Result<()> {
 pub struct Options {
     /// Clients of the first-sync store.
     pub clients: usize,
+    /// First syncs measured (their medians are printed).
+    pub first_runs: usize,
     /// Documents of the incremental store.
     pub of: usize,
     /// Documents changed for the incremental sync.

@@ -16,6 +16,9 @@ use polku_sync::{DocEntry, PeerRecord, ReplicaError};
 
 use super::storage;
 
+/// A document's id, kind and heads hash, as the store lists them.
+pub(super) type Heads = (DocId, DocKind, polku_store::HeadsHash);
+
 /// Peers whose document set and record are kept (the most recent ones): a
 /// hub's memory stays bounded whatever the number of devices.
 const MAX_PEERS: usize = 16;
@@ -34,13 +37,24 @@ pub(super) struct PeerCache {
 pub(super) struct Cached {
     mark: Option<WriteMark>,
     /// Every stored document but the erased ones.
-    pub(super) live: Option<Vec<(DocId, DocKind, polku_store::HeadsHash)>>,
+    pub(super) live: Option<Vec<Heads>>,
     /// Hub: the organisation document was read at this mark.
     pub(super) org_read: bool,
     /// Hub: the statistics extract was found current at this mark.
     pub(super) extract_current: bool,
     /// Most recent first.
     peers: VecDeque<(NodeId, PeerCache)>,
+    /// What was read before the store last moved (hub): the base an
+    /// incremental document set starts from.
+    stale: Option<Stale>,
+}
+
+/// Live heads and the document sets computed from them, before the store
+/// moved: consistent with each other, not with the store.
+#[derive(Debug, Default)]
+struct Stale {
+    live: Vec<Heads>,
+    sets: Vec<(NodeId, Vec<DocEntry>)>,
 }
 
 impl Cached {
@@ -56,15 +70,23 @@ impl Cached {
         let mark = store.write_mark().map_err(storage)?;
         if self.mark != Some(mark) {
             let own_only = self.mark.is_some_and(|m| m.same_foreign(&mark));
-            let records: Vec<(NodeId, PeerRecord)> = if own_only {
-                self.peers
-                    .drain(..)
-                    .filter_map(|(n, p)| p.record.map(|r| (n, r)))
-                    .collect()
-            } else {
-                Vec::new()
+            let mut records = Vec::new();
+            let mut sets = Vec::new();
+            for (n, p) in self.peers.drain(..) {
+                if let Some(set) = p.set {
+                    sets.push((n, set));
+                }
+                if let (true, Some(r)) = (own_only, p.record) {
+                    records.push((n, r));
+                }
+            }
+            // The newest consistent pair of live heads and sets is kept.
+            let stale = match self.live.take() {
+                Some(live) if !sets.is_empty() => Some(Stale { live, sets }),
+                _ => self.stale.take(),
             };
             self.clear();
+            self.stale = stale;
             self.mark = Some(mark);
             for (n, record) in records {
                 self.peers.push_back((
@@ -88,6 +110,14 @@ impl Cached {
         } else {
             self.clear();
         }
+    }
+
+    /// The live heads and the peer's document set as they were before the
+    /// store last moved, if both are known.
+    pub(super) fn stale_for(&self, node: &NodeId) -> Option<(&[Heads], &[DocEntry])> {
+        let stale = self.stale.as_ref()?;
+        let set = stale.sets.iter().find(|(n, _)| n == node)?;
+        Some((&stale.live, &set.1))
     }
 
     /// The peer's entry (created, and moved to the front).

@@ -450,24 +450,21 @@ impl Replica for SyncReplica {
         if let Some(set) = &self.cache.fresh(&self.session.store)?.peer(&peer.node).set {
             return Ok(set.clone());
         }
-        self.refresh_scopes(&heads)?;
-        let org_doc = self.session.org_id;
-        let set: Vec<DocEntry> = heads
-            .into_iter()
-            .filter(|(id, kind, _)| match kind {
-                DocKind::Organisation => *id == org_doc,
-                _ => match self.resolved_scope(*id) {
-                    Some(scope) => Self::may_view(&user, &rights, *kind, scope),
-                    // Unreadable: its scope cannot be decided, it is not offered.
-                    None => false,
-                },
-            })
-            .map(|(id, kind, hh)| DocEntry {
-                id,
-                kind,
-                heads: to_sync_hash(hh),
-            })
-            .collect();
+        let set = match self.incremental_set(&user, &rights, &peer.node, &heads)? {
+            Some(set) => set,
+            None => {
+                self.refresh_scopes(&heads)?;
+                heads
+                    .into_iter()
+                    .filter(|(id, kind, _)| self.offered(&user, &rights, *id, *kind))
+                    .map(|(id, kind, hh)| DocEntry {
+                        id,
+                        kind,
+                        heads: to_sync_hash(hh),
+                    })
+                    .collect()
+            }
+        };
         self.cache.fresh(&self.session.store)?.peer(&peer.node).set = Some(set.clone());
         Ok(set)
     }

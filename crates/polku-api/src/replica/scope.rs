@@ -158,14 +158,153 @@ impl SyncReplica {
                 self.scopes.insert(*id, (*hh, Some(scope)));
                 continue;
             }
-            let scope = match store.load_doc(*id) {
-                Ok(doc) => scope_of(*kind, doc),
-                Err(StoreError::Corrupt { .. }) => None,
-                Err(e) => return Err(storage(e)),
-            };
-            self.scopes.insert(*id, (*hh, scope));
+            self.read_scope(*id, *kind, *hh)?;
         }
         Ok(())
+    }
+
+    /// Reads one document's scope into the cache.
+    fn read_scope(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        hh: polku_store::HeadsHash,
+    ) -> Result<(), ReplicaError> {
+        let scope = match self.session.store.load_doc(id) {
+            Ok(doc) => scope_of(kind, doc),
+            Err(StoreError::Corrupt { .. }) => None,
+            Err(e) => return Err(storage(e)),
+        };
+        self.scopes.insert(id, (hh, scope));
+        Ok(())
+    }
+
+    /// Whether the peer's user is offered the document (the organisation
+    /// document: only this organisation's; one whose scope cannot be read:
+    /// never).
+    pub(super) fn offered(&self, user: &User, rights: &Rights, id: DocId, kind: DocKind) -> bool {
+        match kind {
+            DocKind::Organisation => id == self.session.org_id,
+            _ => match self.resolved_scope(id) {
+                Some(scope) => Self::may_view(user, rights, kind, scope),
+                None => false,
+            },
+        }
+    }
+
+    /// The peer's document set from the one computed before the store last
+    /// moved, judging again only what changed since: documents whose heads
+    /// moved, appeared or went, and the record documents of clients among
+    /// them (their scope is their client's). `None` (compute it in full)
+    /// when there is no such set, the organisation document changed (the
+    /// user's rights with it) or much changed.
+    pub(super) fn incremental_set(
+        &mut self,
+        user: &User,
+        rights: &Rights,
+        node: &polku_audit::NodeId,
+        heads: &[(DocId, DocKind, polku_store::HeadsHash)],
+    ) -> Result<Option<Vec<polku_sync::DocEntry>>, ReplicaError> {
+        if !self.scopes_filled {
+            return Ok(None);
+        }
+        let Some((old_live, old_set)) = self.cache.stale_for(node) else {
+            return Ok(None);
+        };
+        let mut changed = Vec::new();
+        let mut removed = Vec::new();
+        let mut a = old_live.iter().peekable();
+        let mut b = heads.iter().peekable();
+        loop {
+            match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(o), Some(n)) if o.0 == n.0 => {
+                    if o.2 != n.2 || o.1 != n.1 {
+                        changed.push(**n);
+                    }
+                    a.next();
+                    b.next();
+                }
+                (Some(o), Some(n)) if o.0 < n.0 => {
+                    removed.push((o.0, o.1));
+                    a.next();
+                }
+                (Some(o), None) => {
+                    removed.push((o.0, o.1));
+                    a.next();
+                }
+                (_, Some(n)) => {
+                    changed.push(**n);
+                    b.next();
+                }
+            }
+        }
+        let org_moved = changed
+            .iter()
+            .map(|(_, k, _)| *k)
+            .chain(removed.iter().map(|(_, k)| *k))
+            .any(|k| k == DocKind::Organisation);
+        if org_moved || changed.len() + removed.len() > heads.len() / 4 {
+            return Ok(None);
+        }
+        let old_set = old_set.to_vec();
+        // Scopes of what changed, then which entries are judged again.
+        let mut judge: BTreeSet<DocId> = BTreeSet::new();
+        for (id, kind) in &removed {
+            self.scopes.remove(id);
+            judge.insert(*id);
+            if *kind == DocKind::Client {
+                judge.insert(record_doc_id(ClientId(id.0)));
+            }
+        }
+        for (id, kind, hh) in &changed {
+            judge.insert(*id);
+            match kind {
+                DocKind::Client => {
+                    judge.insert(record_doc_id(ClientId(id.0)));
+                    self.read_scope(*id, *kind, *hh)?;
+                }
+                DocKind::ClientRecord => {
+                    // Its client, as its id derives, when already known.
+                    let derived = self
+                        .scopes
+                        .get(id)
+                        .and_then(|(_, s)| s.as_ref())
+                        .and_then(|s| s.of)
+                        .filter(|c| record_doc_id(ClientId(c.0)) == *id);
+                    match derived {
+                        Some(client) => {
+                            let scope = DocScope {
+                                of: Some(client),
+                                ..DocScope::default()
+                            };
+                            self.scopes.insert(*id, (*hh, Some(scope)));
+                        }
+                        None => self.read_scope(*id, *kind, *hh)?,
+                    }
+                }
+                _ => self.read_scope(*id, *kind, *hh)?,
+            }
+        }
+        let mut set: Vec<polku_sync::DocEntry> = old_set
+            .into_iter()
+            .filter(|e| !judge.contains(&e.id))
+            .collect();
+        for id in &judge {
+            let Ok(i) = heads.binary_search_by(|(x, _, _)| x.cmp(id)) else {
+                continue;
+            };
+            let (id, kind, hh) = heads[i];
+            if self.offered(user, rights, id, kind) {
+                set.push(polku_sync::DocEntry {
+                    id,
+                    kind,
+                    heads: super::to_sync_hash(hh),
+                });
+            }
+        }
+        set.sort_by_key(|e| e.id);
+        Ok(Some(set))
     }
 
     /// The scope facts of a document from the cache, a record document's
