@@ -206,6 +206,22 @@ fn clients_in(r: &SyncReplica, unit: UnitId) -> BTreeSet<DocId> {
         .collect()
 }
 
+/// A new (synthetic) client added through the API, in `unit` (`None`: the
+/// user's first).
+fn new_client(r: &mut SyncReplica, unit: Option<&str>, now: chrono::DateTime<Utc>) -> ClientId {
+    r.session_mut()
+        .add_client(
+            ClientInput {
+                first_name: "Testi".into(),
+                last_name: "Nuori".into(),
+                unit: unit.map(Into::into),
+                ..ClientInput::default()
+            },
+            now,
+        )
+        .expect("add client")
+}
+
 /// Edits a client's documents directly in a store (bypassing the API's rights).
 fn edit_in_store(r: &SyncReplica, id: DocId, f: impl FnOnce(&mut polku_core::model::Client)) {
     edit_in(r.session().store(), id, f);
@@ -284,18 +300,7 @@ fn laptop_work_reaches_the_hub_and_refused_changes_stay_on_the_laptop() {
     sync_ok(&mut w);
 
     // Maija adds a client (her own) with a memo on the laptop.
-    let own = w
-        .laptop
-        .session_mut()
-        .add_client(
-            ClientInput {
-                first_name: "Testi".into(),
-                last_name: "Nuori".into(),
-                ..ClientInput::default()
-            },
-            now,
-        )
-        .expect("add client");
+    let own = new_client(&mut w.laptop, None, now);
     w.laptop
         .session_mut()
         .add_memo(own, "Tavattu kirjastolla.", None, now)
@@ -446,18 +451,7 @@ fn a_hub_that_served_unchanged_resyncs_sees_another_process_move_a_client() {
     let (hub, _) = sync_ok(&mut w);
     assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
     let now = Utc::now();
-    let own = w
-        .laptop
-        .session_mut()
-        .add_client(
-            ClientInput {
-                first_name: "Testi".into(),
-                last_name: "Nuori".into(),
-                ..ClientInput::default()
-            },
-            now,
-        )
-        .expect("add client");
+    let own = new_client(&mut w.laptop, None, now);
     let (hub, _) = sync_ok(&mut w);
     assert!(hub.docs_received > 0, "{hub:?}");
     assert!(docs_of(&w.hub, DocKind::Client).contains(&DocId::from(own)));
@@ -507,18 +501,7 @@ fn the_hubs_set_worked_out_from_the_last_one_is_the_set_worked_out_in_full() {
         .session_mut()
         .add_memo(ClientId::from(memo_for.0), "Tavattu.", None, now)
         .expect("memo");
-    w.hub
-        .session_mut()
-        .add_client(
-            ClientInput {
-                first_name: "Uusi".into(),
-                last_name: "Nuori".into(),
-                unit: Some("Itä".into()),
-                ..ClientInput::default()
-            },
-            now,
-        )
-        .expect("add");
+    new_client(&mut w.hub, Some("Itä"), now);
     w.hub.admit(&peer).expect("admitted");
     let worked_out = w.hub.doc_set(&peer).expect("set");
     assert_eq!(worked_out, offered_in_full(&w));

@@ -241,15 +241,9 @@ impl SyncReplica {
         if confirmed.is_some_and(|(s, _)| s >= head.seq) {
             return Ok(());
         }
-        self.cache.fresh(store)?;
-        let before = store.write_mark().map_err(storage)?;
-        store
-            .batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
-            .map_err(storage)?;
-        // Bookkeeping only: the cached document reads stay valid.
-        let after = store.write_mark().map_err(storage)?;
-        self.cache.carry_over(before, after);
-        Ok(())
+        self.cache.bookkeeping_write(store, || {
+            store.batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
+        })
     }
 
     /// The received entries this node accepts from `peer`; the rest are

@@ -101,15 +101,24 @@ impl Cached {
         Ok(self)
     }
 
-    /// After a write of bookkeeping only (a session's commit) that moved the
-    /// mark from `before` by exactly that write: the cache stays valid (the
-    /// caller updates the record it wrote). Anything else drops it.
-    pub(super) fn carry_over(&mut self, before: WriteMark, after: WriteMark) {
-        if self.mark == Some(before) && (before == after || before.one_own_write_before(&after)) {
+    /// Runs `write`, a write of sync bookkeeping only (a commit, an audit
+    /// expectation). If it moved the mark by exactly itself, the cache stays
+    /// valid (a caller that wrote a record puts it in); anything else that
+    /// moved the mark drops the cache.
+    pub(super) fn bookkeeping_write<T>(
+        &mut self,
+        store: &Store,
+        write: impl FnOnce() -> Result<T, polku_store::StoreError>,
+    ) -> Result<T, ReplicaError> {
+        let before = self.fresh(store)?.mark;
+        let out = write().map_err(storage)?;
+        let after = store.write_mark().map_err(storage)?;
+        if before.is_some_and(|b| b == after || b.one_own_write_before(&after)) {
             self.mark = Some(after);
         } else {
             self.clear();
         }
+        Ok(out)
     }
 
     /// The live heads and the peer's document set as they were before the

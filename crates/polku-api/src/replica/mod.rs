@@ -736,10 +736,10 @@ impl Replica for SyncReplica {
         let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
             .ok_or(corrupt("sync record"))?;
         let node = peer.node.as_bytes();
-        self.cache.fresh(store)?;
-        let before_mark = store.write_mark().map_err(storage)?;
-        store
-            .batch(|b| {
+        // Only bookkeeping is written: what the cache holds of documents
+        // stays valid, and the record is the one written here.
+        self.cache.bookkeeping_write(store, || {
+            store.batch(|b| {
                 if expectations {
                     audit_sync::confirm_expectations(store, b)?;
                 }
@@ -763,11 +763,7 @@ impl Replica for SyncReplica {
                 }
                 Ok(())
             })
-            .map_err(storage)?;
-        // Only bookkeeping was written: what the cache holds of documents
-        // stays valid, and the record is the one just written.
-        let after = store.write_mark().map_err(storage)?;
-        self.cache.carry_over(before_mark, after);
+        })?;
         if !unchanged {
             self.cache.fresh(store)?.peer(&peer.node).record = Some(record);
         }
