@@ -112,29 +112,31 @@ impl Session {
             brief,
         };
         let digest = *digest.as_bytes();
-        match stored {
-            Some(am) => {
-                let mut doc = ExtractDoc::from_automerge(am)?;
-                doc.mark_saved();
-                doc.set(&extract)?;
-                let bytes = doc.save_incremental();
-                let heads = doc.heads();
-                self.store.batch(|b| {
+        // Loaded again inside the write transaction: another connection to
+        // this store (the hub's other sync sessions) may have written the
+        // extract since it was read above, and a change appended to an older
+        // copy would leave the stored heads behind.
+        self.store.batch(|b| {
+            match self.store.load_doc(doc_id) {
+                Ok(am) => {
+                    let mut doc =
+                        ExtractDoc::from_automerge(am).map_err(|_| StoreError::InvalidDocument)?;
+                    doc.mark_saved();
+                    doc.set(&extract).map_err(|_| StoreError::InvalidDocument)?;
+                    let bytes = doc.save_incremental();
                     if !bytes.is_empty() {
-                        b.append_change(doc_id, &bytes, &heads)?;
+                        b.append_change(doc_id, &bytes, &doc.heads())?;
                     }
-                    b.put_meta(DIGEST_KEY, &digest)
-                })?;
+                }
+                Err(StoreError::DocNotFound(_)) => {
+                    let mut doc =
+                        ExtractDoc::new(&extract).map_err(|_| StoreError::InvalidDocument)?;
+                    b.create_doc(doc_id, DocKind::StatsExtract, &doc.save())?;
+                }
+                Err(e) => return Err(e),
             }
-            None => {
-                let mut doc = ExtractDoc::new(&extract)?;
-                let bytes = doc.save();
-                self.store.batch(|b| {
-                    b.create_doc(doc_id, DocKind::StatsExtract, &bytes)?;
-                    b.put_meta(DIGEST_KEY, &digest)
-                })?;
-            }
-        }
+            b.put_meta(DIGEST_KEY, &digest)
+        })?;
         Ok(true)
     }
 

@@ -123,6 +123,9 @@ pub struct Session {
     pub(crate) dirty: BTreeSet<ClientId>,
     /// Refused enrolments (hub), for summing a flood into one audit entry.
     pub(crate) enrol_refusals: crate::devices::RefusalLimiter,
+    /// Another connection of a session opened (and audited) elsewhere
+    /// ([`Session::another_connection`]): it logs nobody in or out.
+    another: bool,
 }
 
 impl Session {
@@ -269,6 +272,31 @@ impl Session {
             index,
             dirty: BTreeSet::new(),
             enrol_refusals: Default::default(),
+            another: false,
+        })
+    }
+
+    /// The same logged-in session over another connection to its store
+    /// ([`Store::another_connection`]), for work beside this one's (the
+    /// hub's sync sessions on several cores). No login is audited (this
+    /// session's login was) and closing it audits no logout; its audit
+    /// entries continue the device's one chain (each is appended after the
+    /// stored last one, inside its own write transaction).
+    pub fn another_connection(&self) -> Result<Session> {
+        let store = self.store.another_connection()?;
+        let trail = Trail::open(&store)?;
+        Ok(Session {
+            store,
+            trail,
+            org_id: self.org_id,
+            org: self.org.clone(),
+            user: self.user.clone(),
+            rights: self.rights.clone(),
+            must_change_password: self.must_change_password,
+            index: self.index.clone(),
+            dirty: BTreeSet::new(),
+            enrol_refusals: Default::default(),
+            another: true,
         })
     }
 
@@ -937,7 +965,9 @@ impl Session {
     }
 
     fn close_with(mut self, now: DateTime<Utc>, detail: Detail) -> Result<()> {
-        self.record_always(now, AuditAction::Logout, None, detail)?;
+        if !self.another {
+            self.record_always(now, AuditAction::Logout, None, detail)?;
+        }
         for id in std::mem::take(&mut self.dirty) {
             match self.load_client_any(id) {
                 Ok(mut doc) => self.write_views(&mut doc)?,

@@ -730,6 +730,113 @@ fn one_hub_replica_serves_two_laptops_syncing_at_once_from_two_threads() {
 }
 
 #[test]
+fn two_hub_replicas_on_their_own_connections_serve_two_laptops_at_once() {
+    // As `polku hub` serves on several cores: a second replica over its own
+    // connection to the hub's store, each laptop's sessions on one of them,
+    // truly at once (no lock shared), then crossed over.
+    let mut w = world();
+    let (laptop2, _dir2) = second_laptop(&mut w, [8; 32]);
+    let before = hub_clients_in(&w, w.ita).len();
+    let second = w.hub.another().expect("another replica");
+    let hubs = [Arc::new(Mutex::new(w.hub)), Arc::new(Mutex::new(second))];
+    let opened = Arc::new(Barrier::new(2));
+    let round = |laptops: Vec<SyncReplica>, crossed: bool| -> Vec<SyncReplica> {
+        let threads: Vec<_> = laptops
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut laptop)| {
+                let hub = Arc::clone(&hubs[(i + usize::from(crossed)) % 2]);
+                let opened = Arc::clone(&opened);
+                std::thread::spawn(move || {
+                    let (h, l) = sync_shared(&hub, &mut laptop, &opened);
+                    assert!(h.completed && l.completed, "{h:?} {l:?}");
+                    assert!(
+                        h.refused_here.is_empty() && l.refused_by_peer.is_empty(),
+                        "hub refused {:?}, laptop refused {:?} (laptop {i}, crossed {crossed})",
+                        h.refused_here,
+                        l.refused_here
+                    );
+                    laptop
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("sync thread"))
+            .collect()
+    };
+    let mut laptops = round(vec![w.laptop, laptop2], false);
+    // Each laptop adds a client; then both add a memo to the first one.
+    let now = Utc::now();
+    let mut added = Vec::new();
+    for laptop in &mut laptops {
+        added.push(new_client(laptop, Some("Itä"), now));
+    }
+    laptops = round(laptops, false);
+    laptops = round(laptops, true);
+    // Then each in turn adds a memo to the first one (its record document
+    // is created once, on one laptop).
+    let shared = added[0];
+    for i in 0..2 {
+        laptops[i]
+            .session_mut()
+            .add_memo(shared, &format!("Muistio {i}."), None, now)
+            .expect("memo");
+        laptops = round(laptops, false);
+        laptops = round(laptops, true);
+    }
+    let ita = clients_in(&hubs[1].lock().expect("hub"), w.ita);
+    assert_eq!(ita.len(), before + 2, "both new clients reached the hub");
+    for laptop in &mut laptops {
+        assert_eq!(docs_of(laptop, DocKind::Client), ita);
+        let memos = laptop
+            .session_mut()
+            .show_client(shared, now)
+            .expect("show")
+            .memos;
+        for i in 0..2 {
+            let text = format!("Muistio {i}.");
+            assert!(memos.values().any(|m| m.text == text), "{text} missing");
+        }
+    }
+    // One replica erases a client: the other refuses it as erased at once,
+    // and a laptop syncing with that other one loses it too.
+    let gone = DocId::from(shared);
+    assert!(
+        hubs[0]
+            .lock()
+            .expect("hub")
+            .erase_doc(gone, Utc::now())
+            .expect("erase")
+    );
+    assert_eq!(
+        hubs[1]
+            .lock()
+            .expect("hub")
+            .doc_status(gone)
+            .expect("status"),
+        polku_sync::DocStatus::Erased
+    );
+    laptops = round(laptops, true);
+    for laptop in &mut laptops {
+        assert!(laptop.is_erased(gone).expect("erased"));
+        assert!(!docs_of(laptop, DocKind::Client).contains(&gone));
+    }
+    drop(laptops);
+    let [a, b] = hubs.map(|h| {
+        Arc::try_unwrap(h)
+            .unwrap_or_else(|_| panic!("threads done"))
+            .into_inner()
+            .expect("hub lock")
+    });
+    b.into_session().close().expect("close the second");
+    let mut admin = a.into_session();
+    admin.verify_store().expect("hub store");
+    let verified = admin.audit_verify(Utc::now()).expect("runs");
+    assert!(verified.is_ok(), "the hub's audit chain: {verified:?}");
+}
+
+#[test]
 fn a_sync_renews_the_offline_lease_and_normal_logins_work_again() {
     let w = world();
     let laptop_dir = w._laptop_dir.path().to_path_buf();

@@ -12,7 +12,7 @@ use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use polku_api::{HubPin, KdfParams, Session, SyncReplica, UserInput, Workspace};
 use polku_audit::NodeKey;
 use polku_core::model::Role;
-use polku_net::{SessionLog, SyncProtocol};
+use polku_net::{HubLimits, HubReplicas, SessionLog, SyncProtocol};
 
 const NAIVE_ALPN: &[u8] = b"polku/bench-naive/1";
 const LOOPBACK: &str = "127.0.0.1:0";
@@ -120,15 +120,12 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
     let docs = Arc::new(saved_docs(&admin)?);
     let saved_bytes = docs.iter().map(|d| d.len() as u64).sum();
     let org = admin.org_id();
-    let mut hub = admin.into_replica()?;
-    // As `polku hub` does before it serves anyone.
-    hub.warm()?;
-    let hub = Arc::new(Mutex::new(hub));
+    let hub = hub_replicas(admin.into_replica()?)?;
     let log: SessionLog = Arc::new(|_, _| {});
     let router = Router::builder(endpoint)
         .accept(
             polku_net::SYNC_ALPN,
-            SyncProtocol::new(hub, org, hub_node, log),
+            SyncProtocol::over(hub, org, hub_node, log, HubLimits::default()),
         )
         .accept(NAIVE_ALPN, Naive(docs.clone()))
         .spawn();
@@ -141,6 +138,18 @@ async fn setup(clients: usize, laptops: usize) -> Result<Setup> {
         saved_bytes,
         docs,
     })
+}
+
+/// The hub's replicas, as `polku hub` serves on: one per core, each warmed
+/// before anyone is served.
+fn hub_replicas(first: SyncReplica) -> Result<Arc<HubReplicas<SyncReplica>>> {
+    let mut first = first;
+    first.warm()?;
+    Ok(HubReplicas::build(
+        first,
+        HubReplicas::<SyncReplica>::per_core(),
+        SyncReplica::another,
+    )?)
 }
 
 /// A new hub store of `clients` demo clients and a user `bench` who may see
@@ -326,6 +335,25 @@ fn peak_rss_kib() -> Option<u64> {
     peak_rss_of("/proc/self/status")
 }
 
+/// CPU time this process used so far (user and system, all threads), from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Cores busy on average over `wall`, given the CPU time used in it.
+fn cores(cpu: Option<Duration>, wall: Duration) -> String {
+    cpu.map_or_else(
+        || "?".to_owned(),
+        |c| format!("{:.2}", c.as_secs_f64() / wall.as_secs_f64().max(1e-9)),
+    )
+}
+
 /// The peak resident set (VmHWM) in KiB in a `/proc/…/status` file.
 fn peak_rss_of(status: &str) -> Option<u64> {
     status_kib(status, "VmHWM:")
@@ -359,10 +387,15 @@ async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
     let s = setup(clients, 2 * laptops).await?;
     let (one_by_one, at_once) = s.laptop_dirs.split_at(laptops);
     let mut sequential = Duration::ZERO;
+    let mut sequential_cpu = Some(Duration::ZERO);
     let mut problems = 0usize;
     for dir in one_by_one {
         let laptop = Laptop::open(dir).await?;
+        let before = cpu_time();
         let (took, report) = laptop.sync(s.hub_addr.clone()).await?;
+        sequential_cpu = sequential_cpu
+            .zip(cpu_time().zip(before))
+            .map(|(sum, (after, before))| sum + after.saturating_sub(before));
         sequential += took;
         problems += usize::from(!clean(&report));
         laptop.close().await?;
@@ -372,6 +405,7 @@ async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
         opened.push(Arc::new(Laptop::open(dir).await?));
     }
     let t = Instant::now();
+    let cpu_before = cpu_time();
     let tasks: Vec<_> = opened
         .iter()
         .map(|l| {
@@ -394,16 +428,25 @@ async fn many_laptops(clients: usize, laptops: usize) -> Result<()> {
         }
     }
     let concurrent = t.elapsed();
+    let concurrent_cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     for l in opened {
         let l = Arc::try_unwrap(l).map_err(|_| anyhow::anyhow!("laptop still shared"))?;
         l.close().await?;
     }
     println!("{laptops} laptops, first sync of {clients} clients each");
-    println!("  one after another {:9.1} ms", ms(sequential));
     println!(
-        "  all at once       {:9.1} ms  ({completed} of {laptops} completed, {failed} failed, {problems} with a refusal or quarantine; ratio at once/one after another: {:.2} x)",
+        "  one after another {:9.1} ms  (hub and laptops in this process: {} cores busy on average)",
+        ms(sequential),
+        cores(sequential_cpu, sequential)
+    );
+    println!(
+        "  all at once       {:9.1} ms  ({completed} of {laptops} completed, {failed} failed, {problems} with a refusal or quarantine; ratio at once/one after another: {:.2} x; {} cores busy on average, of {})",
         ms(concurrent),
-        concurrent.as_secs_f64() / sequential.as_secs_f64().max(1e-9)
+        concurrent.as_secs_f64() / sequential.as_secs_f64().max(1e-9),
+        cores(concurrent_cpu, concurrent),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     s.router.shutdown().await?;
     Ok(())
@@ -731,9 +774,7 @@ pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
     let secret = session.transport_secret()?;
     let node = session.node_id()?;
     let org = session.org_id();
-    let mut hub = session.into_replica()?;
-    hub.warm()?;
-    let hub = Arc::new(Mutex::new(hub));
+    let hub = hub_replicas(session.into_replica()?)?;
     let router = rt.block_on(async {
         let endpoint = polku_net::bind(
             secret.for_transport(),
@@ -746,7 +787,7 @@ pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
             Router::builder(endpoint)
                 .accept(
                     polku_net::SYNC_ALPN,
-                    SyncProtocol::new(hub.clone(), org, node, log),
+                    SyncProtocol::over(hub.clone(), org, node, log, HubLimits::default()),
                 )
                 .spawn(),
         )
@@ -760,19 +801,21 @@ pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
         match (words.next(), words.next()) {
             (Some("memos"), Some(n)) => {
                 let n: usize = n.parse().context("memos N")?;
-                let mut hub = hub.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Utc::now();
-                let ids: Vec<_> = hub
-                    .session_mut()
-                    .list_clients(now)?
-                    .into_iter()
-                    .take(n)
-                    .map(|c| c.id)
-                    .collect();
-                for id in ids {
-                    hub.session_mut()
-                        .add_memo(id, "Vertailumuistio.", None, now)?;
-                }
+                hub.exclusive(|hub| -> Result<()> {
+                    let now = Utc::now();
+                    let ids: Vec<_> = hub
+                        .session_mut()
+                        .list_clients(now)?
+                        .into_iter()
+                        .take(n)
+                        .map(|c| c.id)
+                        .collect();
+                    for id in ids {
+                        hub.session_mut()
+                            .add_memo(id, "Vertailumuistio.", None, now)?;
+                    }
+                    Ok(())
+                })?;
                 writeln!(out, "ok")?;
             }
             (Some("quit"), None) => {

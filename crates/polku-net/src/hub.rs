@@ -24,7 +24,9 @@
 //!    turn it belongs to; one session buffers at most
 //!    [`HubLimits::max_session_bytes`] per turn.
 //! 6. [`polku_sync::Session::handle`] (the replica's SQLite and Automerge
-//!    work) runs on tokio's blocking pool, the replica locked only for it.
+//!    work) runs on tokio's blocking pool, on the one of the hub's replicas
+//!    ([`HubReplicas`]) the session was given at its start, locked only for
+//!    that step: sessions of different laptops run at once.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,7 +42,8 @@ use polku_sync::{Replica, Role, Session, SessionConfig, SyncReport};
 use tokio::sync::Semaphore;
 
 use crate::frames::{Budget, ReadRules};
-use crate::{ERROR_LINGER, NetError, READ_TIMEOUT, SessionLog, Shared, drive, lock, peer_of};
+use crate::replicas::HubReplicas;
+use crate::{ERROR_LINGER, NetError, READ_TIMEOUT, SessionLog, Shared, drive, peer_of};
 
 /// Admission checks run at once on the blocking pool.
 const ADMISSION_CHECKS: usize = 4;
@@ -137,7 +140,7 @@ impl Drop for Count<'_> {
 }
 
 struct Inner<R> {
-    replica: Arc<Mutex<R>>,
+    replicas: Arc<HubReplicas<R>>,
     org: OrgId,
     local: NodeId,
     log: SessionLog,
@@ -187,9 +190,22 @@ impl<R: Replica + Send + 'static> SyncProtocol<R> {
         log: SessionLog,
         limits: HubLimits,
     ) -> Self {
+        let replicas = HubReplicas::of(vec![replica]).expect("one replica");
+        Self::over(replicas, org, local, log, limits)
+    }
+
+    /// Serve sessions over several replicas of one store at once (see
+    /// [`HubReplicas`]).
+    pub fn over(
+        replicas: Arc<HubReplicas<R>>,
+        org: OrgId,
+        local: NodeId,
+        log: SessionLog,
+        limits: HubLimits,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                replica,
+                replicas,
                 org,
                 local,
                 log,
@@ -250,7 +266,7 @@ async fn refuse(connection: &Connection, frame: &[u8]) {
 impl<R: Replica + Send + 'static> Inner<R> {
     /// Whether the replica admits `peer`, checked on a blocking thread.
     async fn precheck(&self, peer: NodeId) -> Result<(), NetError> {
-        let replica = self.replica.clone();
+        let replicas = self.replicas.clone();
         let peer = Peer {
             node: peer,
             role: Role::Laptop,
@@ -260,7 +276,7 @@ impl<R: Replica + Send + 'static> Inner<R> {
             .acquire()
             .await
             .map_err(|_| NetError::Internal)?;
-        let denied = tokio::task::spawn_blocking(move || lock(&replica).admit(&peer))
+        let denied = tokio::task::spawn_blocking(move || replicas.shared(|r| r.admit(&peer)))
             .await
             .map_err(|_| NetError::Internal)?;
         denied.map_err(|d| NetError::Sync(polku_sync::SyncError::Denied(d)))
@@ -302,7 +318,7 @@ impl<R: Replica + Send + 'static> Inner<R> {
             deadline: Some(tokio::time::Instant::now() + l.hello_timeout),
             ..rules
         };
-        let work = Shared(self.replica.clone());
+        let work = Shared(self.replicas.lease(Some(peer)));
         drive(
             Session::new(cfg),
             &work,

@@ -31,6 +31,7 @@ use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 
 mod frames;
 mod hub;
+mod replicas;
 
 use frames::{Budget, Held, ReadRules};
 pub use hub::{HubCounters, HubLimits, SyncProtocol};
@@ -39,6 +40,7 @@ use polku_audit::NodeId;
 use polku_core::OrgId;
 use polku_sync::protocol::{ErrorCode, Message, ProtocolError};
 use polku_sync::{Frame, Replica, Role, Session, SessionConfig, Sink, SyncError, SyncReport};
+pub use replicas::HubReplicas;
 use serde::{Deserialize, Serialize};
 
 pub use polku_sync::protocol::ALPN as SYNC_ALPN;
@@ -211,15 +213,14 @@ async fn why_refused<W: Work>(
 /// The session's work on the peer's frame (`None`: start the session).
 fn step<R: Replica>(
     session: &mut Session,
-    replica: &Mutex<R>,
+    r: &mut R,
     frame: Option<Vec<u8>>,
     sink: Option<Sink>,
 ) -> Result<Vec<Frame>, SyncError> {
-    let mut r = lock(replica);
     match (frame, sink) {
-        (None, _) => session.start(&mut *r),
-        (Some(frame), None) => session.handle(&mut *r, &frame),
-        (Some(frame), Some(sink)) => session.handle_streaming(&mut *r, &frame, sink),
+        (None, _) => session.start(r),
+        (Some(frame), None) => session.handle(r, &frame),
+        (Some(frame), Some(sink)) => session.handle_streaming(r, &frame, sink),
     }
 }
 
@@ -303,16 +304,16 @@ impl<R: Replica + Send> Work for Local<'_, R> {
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let out = if multi {
-            tokio::task::block_in_place(|| step(&mut session, self.0, frame, None))
+            tokio::task::block_in_place(|| step(&mut session, &mut *lock(self.0), frame, None))
         } else {
-            step(&mut session, self.0, frame, None)
+            step(&mut session, &mut *lock(self.0), frame, None)
         };
         Ok((session, out))
     }
 }
 
-/// A shared replica: the work runs on tokio's blocking pool.
-struct Shared<R>(Arc<Mutex<R>>);
+/// One of the hub's replicas: the work runs on tokio's blocking pool.
+struct Shared<R>(replicas::Lease<R>);
 
 impl<R: Replica + Send + 'static> Work for Shared<R> {
     const STREAMS: bool = true;
@@ -323,9 +324,9 @@ impl<R: Replica + Send + 'static> Work for Shared<R> {
         frame: Option<Vec<u8>>,
         sink: Option<Sink>,
     ) -> Result<(Session, Result<Vec<Frame>, SyncError>), NetError> {
-        let replica = self.0.clone();
+        let (pool, index) = (self.0.pool.clone(), self.0.index);
         tokio::task::spawn_blocking(move || {
-            let out = step(&mut session, &replica, frame, sink);
+            let out = pool.run_on(index, |r| step(&mut session, r, frame, sink));
             (session, out)
         })
         .await

@@ -357,7 +357,6 @@ pub async fn serve_hub(
     let mut replica = session.into_replica()?;
     // Before anyone is served: the first laptop does not wait for it.
     replica.warm()?;
-    let replica = Arc::new(Mutex::new(replica));
     let endpoint = polku_net::bind(
         secret.for_transport(),
         bind,
@@ -370,8 +369,11 @@ pub async fn serve_hub(
     .map_err(ServiceError::Net)?;
     let local = polku_net::node_id(&endpoint);
     let addrs = endpoint.bound_sockets();
-    lock(&replica).session_mut().set_hub_listen_addrs(&addrs)?;
-    let log_replica = replica.clone();
+    replica.session_mut().set_hub_listen_addrs(&addrs)?;
+    // Sessions of different laptops run at once, one connection to the
+    // store per core.
+    let replicas = hub_replicas(replica, polku_net::HubReplicas::<SyncReplica>::per_core())?;
+    let log_replicas = replicas.clone();
     let log_events = events.clone();
     let log: SessionLog = Arc::new(
         move |peer: NodeId, result: &std::result::Result<SyncReport, NetError>| match result {
@@ -380,7 +382,7 @@ pub async fn serve_hub(
                     peer,
                     result: Ok(Box::new(report.clone())),
                 });
-                if let Err(e) = lock(&log_replica).record_sync(report, Utc::now()) {
+                if let Err(e) = log_replicas.shared(|r| r.record_sync(report, Utc::now())) {
                     log_events(HubEvent::AuditFailed(peer, e.to_string()));
                 }
             }
@@ -390,9 +392,15 @@ pub async fn serve_hub(
             }),
         },
     );
-    let protocol = SyncProtocol::new(replica.clone(), org, local, log);
+    let protocol = SyncProtocol::over(
+        replicas.clone(),
+        org,
+        local,
+        log,
+        polku_net::HubLimits::default(),
+    );
     let enroller = HubEnroller {
-        replica: replica.clone(),
+        replicas: replicas.clone(),
         events: events.clone(),
     };
     let router = polku_net::hub_router(endpoint, protocol, Arc::new(enroller));
@@ -400,16 +408,16 @@ pub async fn serve_hub(
         node: local,
         addrs: addrs.clone(),
     });
-    // A daily backup while the hub runs (the replica locked only for it).
+    // A daily backup while the hub runs (no sync step meanwhile).
     let backups = {
-        let replica = replica.clone();
+        let replicas = replicas.clone();
         let events = events.clone();
         tokio::spawn(async move {
             let mut last_failure: Option<String> = None;
             loop {
-                let r = replica.clone();
+                let r = replicas.clone();
                 let made = tokio::task::spawn_blocking(move || {
-                    daily_backup(lock(&r).session_mut(), Utc::now())
+                    r.exclusive(|r| daily_backup(r.session_mut(), Utc::now()))
                 })
                 .await;
                 match made {
@@ -439,25 +447,38 @@ pub async fn serve_hub(
         .shutdown()
         .await
         .map_err(|_| ServiceError::Net(NetError::Internal))?;
-    let replica = match Arc::try_unwrap(replica) {
-        Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
+    let replicas = match replicas.into_replicas() {
+        Ok(r) => r,
         // Still held by a connection task that outlived the router: the
         // store closes when the last one lets go.
         Err(_) => return Ok(()),
     };
-    replica.into_session().close()?;
+    // The first (the login's session) last: it audits the logout.
+    for r in replicas.into_iter().rev() {
+        r.into_session().close()?;
+    }
     Ok(())
 }
 
-fn lock(replica: &Mutex<SyncReplica>) -> std::sync::MutexGuard<'_, SyncReplica> {
-    replica.lock().unwrap_or_else(|p| p.into_inner())
+/// `first` and `n - 1` more replicas over their own connections to its
+/// store, each warmed, for serving sessions at once
+/// ([`polku_net::HubReplicas`]).
+pub fn hub_replicas(
+    first: SyncReplica,
+    n: usize,
+) -> Result<Arc<polku_net::HubReplicas<SyncReplica>>> {
+    Ok(polku_net::HubReplicas::build(
+        first,
+        n,
+        SyncReplica::another,
+    )?)
 }
 
 /// The hub's enrolment decisions, over the same replica the sync protocol
 /// uses. The replica is locked only for the ticket checks and the final
 /// writes; the password check (argon2) runs without the lock, so syncs go on.
 pub struct HubEnroller {
-    replica: Arc<Mutex<SyncReplica>>,
+    replicas: Arc<polku_net::HubReplicas<SyncReplica>>,
     events: Arc<dyn Fn(HubEvent) + Send + Sync>,
 }
 
@@ -468,12 +489,14 @@ impl std::fmt::Debug for HubEnroller {
 }
 
 impl HubEnroller {
-    /// An enroller over `replica`, telling `events` what it decided.
+    /// An enroller over the hub's `replicas`, telling `events` what it
+    /// decided. It changes the organisation document read before, so it
+    /// runs while no sync step does ([`polku_net::HubReplicas::exclusive`]).
     pub fn new(
-        replica: Arc<Mutex<SyncReplica>>,
+        replicas: Arc<polku_net::HubReplicas<SyncReplica>>,
         events: Arc<dyn Fn(HubEvent) + Send + Sync>,
     ) -> Self {
-        Self { replica, events }
+        Self { replicas, events }
     }
 
     /// [`Enroller::enrol`] with the password check `verify` (tests check
@@ -492,30 +515,30 @@ impl HubEnroller {
                 Err(_) => return Ok(Err(EnrolRefused::WeakVerifier)),
             },
         };
-        let begun = lock(&self.replica).session_mut().begin_enrolment(
-            &request.secret,
-            peer,
-            &request.login,
-            now,
-        )?;
+        let begun = self.replicas.exclusive(|r| {
+            r.session_mut()
+                .begin_enrolment(&request.secret, peer, &request.login, now)
+        })?;
         let pending = match begun {
             Ok(p) => p,
             Err(refused) => return Ok(Err(refused)),
         };
         let check = verify(&pending, &request.password)?;
-        lock(&self.replica).session_mut().finish_enrolment(
-            pending,
-            check,
-            new_password,
-            peer,
-            &request.label,
-            now,
-        )
+        self.replicas.exclusive(|r| {
+            r.session_mut().finish_enrolment(
+                pending,
+                check,
+                new_password,
+                peer,
+                &request.label,
+                now,
+            )
+        })
     }
 
-    /// Whether the replica is free (not locked) right now.
+    /// Whether the replicas are free (none locked) right now.
     pub fn replica_is_free(&self) -> bool {
-        self.replica.try_lock().is_ok()
+        self.replicas.is_free()
     }
 }
 
@@ -564,8 +587,8 @@ mod tests {
         let ticket = admin
             .create_ticket("admin", [7; 32], vec![addr], now)
             .expect("ticket");
-        let replica = Arc::new(Mutex::new(admin.into_replica().expect("replica")));
-        let enroller = HubEnroller::new(replica.clone(), quiet());
+        let replicas = hub_replicas(admin.into_replica().expect("replica"), 2).expect("replicas");
+        let enroller = HubEnroller::new(replicas.clone(), quiet());
         let request = EnrolRequest {
             secret: ticket.secret,
             login: "admin".to_owned(),
@@ -583,14 +606,16 @@ mod tests {
             .expect("enrol");
         assert!(lock_free, "the password was checked under the replica lock");
         assert!(granted.is_ok(), "{:?}", granted.err());
-        assert!(lock(&replica).session().device_allowed(peer));
+        assert!(replicas.exclusive(|r| r.session().device_allowed(peer)));
 
         // The ticket is used now, and a wrong password is refused.
         let again = enroller.enrol(NodeKey::from_bytes(&[10; 32]).node_id(), request.clone());
         assert!(matches!(again, EnrolAnswer::Refused(1)), "{again:?}");
-        let ticket = lock(&replica)
-            .session_mut()
-            .create_ticket("admin", [7; 32], vec![addr], now)
+        let ticket = replicas
+            .exclusive(|r| {
+                r.session_mut()
+                    .create_ticket("admin", [7; 32], vec![addr], now)
+            })
             .expect("ticket");
         let mut wrong = request.clone();
         wrong.secret = ticket.secret;

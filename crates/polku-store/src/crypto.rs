@@ -156,6 +156,7 @@ impl<'a> RowRef<'a> {
 }
 
 /// An XChaCha20-Poly1305 key sealing rows (zeroized on drop by the cipher).
+#[derive(Clone)]
 pub(crate) struct SealKey(XChaCha20Poly1305);
 
 impl fmt::Debug for SealKey {
@@ -273,6 +274,17 @@ impl fmt::Debug for StoreKeys {
 }
 
 impl StoreKeys {
+    /// The same keys, for another connection to the same store (each copy
+    /// is zeroized when dropped).
+    pub fn duplicate(&self) -> Self {
+        StoreKeys {
+            identity: self.identity.clone(),
+            seal: self.seal.clone(),
+            meta: self.meta.clone(),
+            anchor: self.anchor.clone(),
+        }
+    }
+
     pub fn new(identity: age::x25519::Identity, data_key: &[u8; 32]) -> Self {
         let seal = Zeroizing::new(blake3::derive_key(SEAL_KEY_CONTEXT, data_key));
         let meta = Zeroizing::new(blake3::derive_key(META_KEY_CONTEXT, data_key));

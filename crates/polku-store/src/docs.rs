@@ -16,7 +16,7 @@ use std::thread;
 
 use automerge::{AutoCommit, Automerge, ChangeHash};
 use polku_core::{DocId, DocKind};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::Store;
@@ -181,8 +181,26 @@ impl SealedDoc {
     }
 }
 
-/// Read one document's sealed rows.
+/// Runs `f` on one consistent snapshot of the database: in a read
+/// transaction of its own unless `conn` is already in a transaction. A
+/// document is read in two statements (its row, then its change rows);
+/// another connection committing between them would otherwise show a heads
+/// hash that does not match the changes read.
+fn in_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    if !conn.is_autocommit() {
+        return f(conn);
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
+    // Dropping the transaction rolls it back: it only read.
+    f(&tx)
+}
+
+/// Read one document's sealed rows (from one snapshot).
 pub(crate) fn read_sealed(conn: &Connection, id: DocId) -> Result<SealedDoc> {
+    in_snapshot(conn, |conn| read_sealed_in(conn, id))
+}
+
+fn read_sealed_in(conn: &Connection, id: DocId) -> Result<SealedDoc> {
     let raw_id = id.0.as_bytes().as_slice();
     let row = conn
         .prepare_cached("SELECT kind, heads_hash, generation, snapshot FROM docs WHERE id = ?1")?
@@ -214,8 +232,13 @@ pub(crate) fn read_sealed(conn: &Connection, id: DocId) -> Result<SealedDoc> {
 }
 
 /// Read the sealed rows of every document of `kind` with two sequential
-/// scans (documents by id, their changes by id and seq) merged in order.
+/// scans (documents by id, their changes by id and seq) merged in order,
+/// from one snapshot.
 pub(crate) fn read_all_sealed(conn: &Connection, kind: DocKind) -> Result<Vec<SealedDoc>> {
+    in_snapshot(conn, |conn| read_all_sealed_in(conn, kind))
+}
+
+fn read_all_sealed_in(conn: &Connection, kind: DocKind) -> Result<Vec<SealedDoc>> {
     let code = i64::from(kind.code());
     let mut docs = Vec::new();
     {

@@ -525,6 +525,27 @@ impl Store {
         conn.close().map_err(|(_, e)| StoreError::from(e))
     }
 
+    /// Another connection to this store, unlocked with the same keys (no
+    /// password, nothing to migrate or check again: this one did at
+    /// unlock), for work that runs beside this connection's (a hub's sync
+    /// sessions on several cores). Each connection's writes are whole
+    /// transactions; SQLite serialises them (the busy timeout waits), and
+    /// each sees the other's through its [`WriteMark`].
+    pub fn another_connection(&self) -> Result<Store> {
+        let conn = schema::open_existing(&self.dir.join(DB_FILE))?;
+        let version = schema::check_store(&conn)?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::corrupt("schema version"));
+        }
+        Ok(Store {
+            conn,
+            dir: self.dir.clone(),
+            keys: self.keys.duplicate(),
+            user: self.user,
+            own_writes: std::cell::Cell::new(0),
+        })
+    }
+
     /// Where the store's mutable rows stand now (see [`WriteMark`]).
     pub fn write_mark(&self) -> Result<WriteMark> {
         let foreign = self

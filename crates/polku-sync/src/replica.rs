@@ -260,6 +260,15 @@ pub trait Replica {
     /// The status of a document outside [`Replica::doc_set`].
     fn doc_status(&mut self, id: DocId) -> Result<DocStatus, ReplicaError>;
 
+    /// Hub: which of `ids`, held here but outside the set offered at the
+    /// session's start, the peer is offered now (they appeared since, e.g.
+    /// saved by another session of the hub meanwhile). The session syncs
+    /// those instead of revoking them at the peer. Default: none.
+    fn offered_now(&mut self, peer: &Peer, ids: &[DocId]) -> Result<Vec<DocEntry>, ReplicaError> {
+        let _ = (peer, ids);
+        Ok(Vec::new())
+    }
+
     /// Loads a document; `Ok(None)` if not held, [`ReplicaError::Unreadable`] if corrupt.
     fn load_doc(&mut self, id: DocId) -> Result<Option<LoadedDoc>, ReplicaError>;
 

@@ -241,9 +241,11 @@ impl SyncReplica {
         if confirmed.is_some_and(|(s, _)| s >= head.seq) {
             return Ok(());
         }
-        self.cache.bookkeeping_write(store, || {
-            store.batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
-        })
+        self.cache
+            .bookkeeping_write(store, || {
+                store.batch(|b| raise_expectation(store, b, &peer.node, head.seq, None))
+            })
+            .map(|(out, _)| out)
     }
 
     /// The received entries this node accepts from `peer`; the rest are

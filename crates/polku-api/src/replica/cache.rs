@@ -101,24 +101,48 @@ impl Cached {
         Ok(self)
     }
 
+    /// The mark the cache is at now. Read it *before* reading what is to be
+    /// kept, and keep it only through [`Cached::still`]: another connection
+    /// (a hub's other sync sessions, another process) may commit while it is
+    /// read, and what was read before that must not be kept as if after.
+    pub(super) fn at(&mut self, store: &Store) -> Result<WriteMark, ReplicaError> {
+        // Read first: if the store moves before `fresh` reads it again, what
+        // is read after this is simply not kept.
+        let mark = store.write_mark().map_err(storage)?;
+        self.fresh(store)?;
+        Ok(mark)
+    }
+
+    /// The cache, if the store has not moved since `at`; `None` (keep
+    /// nothing) if it has.
+    pub(super) fn still(
+        &mut self,
+        store: &Store,
+        at: WriteMark,
+    ) -> Result<Option<&mut Cached>, ReplicaError> {
+        let c = self.fresh(store)?;
+        Ok(if c.mark == Some(at) { Some(c) } else { None })
+    }
+
     /// Runs `write`, a write of sync bookkeeping only (a commit, an audit
     /// expectation). If it moved the mark by exactly itself, the cache stays
     /// valid (a caller that wrote a record puts it in); anything else that
-    /// moved the mark drops the cache.
+    /// moved the mark drops the cache. Returns whether the cache was kept.
     pub(super) fn bookkeeping_write<T>(
         &mut self,
         store: &Store,
         write: impl FnOnce() -> Result<T, polku_store::StoreError>,
-    ) -> Result<T, ReplicaError> {
+    ) -> Result<(T, bool), ReplicaError> {
         let before = self.fresh(store)?.mark;
         let out = write().map_err(storage)?;
         let after = store.write_mark().map_err(storage)?;
-        if before.is_some_and(|b| b == after || b.one_own_write_before(&after)) {
+        let kept = before.is_some_and(|b| b == after || b.one_own_write_before(&after));
+        if kept {
             self.mark = Some(after);
         } else {
             self.clear();
         }
-        Ok(out)
+        Ok((out, kept))
     }
 
     /// The live heads and the peer's document set as they were before the

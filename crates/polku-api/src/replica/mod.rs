@@ -76,7 +76,7 @@ use polku_core::doc::{BasicDoc, RecordDoc, credential};
 use polku_core::model::{ClientSummary, User};
 use polku_core::rights::{Rights, delivery};
 use polku_core::{ClientId, DocId, DocKind};
-use polku_store::{StoreError, heads_hash as store_heads_hash};
+use polku_store::{StoreError, WriteMark, heads_hash as store_heads_hash};
 use polku_sync::docset::apply_in_place;
 use polku_sync::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
 use polku_sync::{
@@ -148,8 +148,8 @@ pub struct SyncReplica {
     turn_scopes: BTreeMap<DocId, DocScope>,
     /// Documents were deleted this session (checkpoint at its end).
     deleted_here: bool,
-    /// Erased ids (the tombstone log), read once.
-    erased: Option<BTreeSet<DocId>>,
+    /// Erased ids (the tombstone log), with the log position read to.
+    erased: Option<(u64, BTreeSet<DocId>)>,
     /// The attachment file being read for the peer.
     outgoing: Option<blobs::Outgoing>,
     /// The store's attachment references are known to be filled.
@@ -202,13 +202,34 @@ impl SyncReplica {
         Ok(())
     }
 
+    /// Another replica over the same store and login, on a connection of
+    /// its own ([`Session::another_connection`]), warmed as this one is
+    /// before it serves anyone: a hub serves laptops on several of them at
+    /// once. Each keeps its own caches, which follow the other's writes by
+    /// the store's write mark.
+    pub fn another(&self) -> Result<SyncReplica> {
+        let mut r = SyncReplica::new(self.session.another_connection()?)?;
+        r.warm()?;
+        Ok(r)
+    }
+
     /// Every stored document but the erased ones, with kind and heads hash.
     /// Read from the store once while it is unchanged.
     fn live_heads(
         &mut self,
     ) -> std::result::Result<Vec<(DocId, DocKind, polku_store::HeadsHash)>, ReplicaError> {
+        self.live_heads_at().map(|(live, _)| live)
+    }
+
+    /// [`SyncReplica::live_heads`] and the write mark they are valid from
+    /// (what is worked out from them may be kept while the store is still
+    /// there: [`cache::Cached::still`]).
+    fn live_heads_at(
+        &mut self,
+    ) -> std::result::Result<(Vec<cache::Heads>, WriteMark), ReplicaError> {
+        let at = self.cache.at(&self.session.store)?;
         if let Some(live) = &self.cache.fresh(&self.session.store)?.live {
-            return Ok(live.clone());
+            return Ok((live.clone(), at));
         }
         let heads = self.session.store.list_doc_heads().map_err(storage)?;
         let erased = self.erased_set()?;
@@ -216,8 +237,10 @@ impl SyncReplica {
             .into_iter()
             .filter(|(id, _, _)| !erased.contains(id))
             .collect();
-        self.cache.fresh(&self.session.store)?.live = Some(live.clone());
-        Ok(live)
+        if let Some(c) = self.cache.still(&self.session.store, at)? {
+            c.live = Some(live.clone());
+        }
+        Ok((live, at))
     }
 
     /// The session back.
@@ -402,16 +425,19 @@ impl Replica for SyncReplica {
         // Fail closed: without a fresh organisation document, admit nobody.
         // Fresh: read again unless no document changed since it was read
         // (a revocation by another process moves the store's write mark too).
-        let cache = self
-            .cache
-            .fresh(&self.session.store)
-            .map_err(|_| Denial::NotEnrolled)?;
+        let store = &self.session.store;
+        let at = self.cache.at(store).map_err(|_| Denial::NotEnrolled)?;
+        let cache = self.cache.fresh(store).map_err(|_| Denial::NotEnrolled)?;
         if !cache.org_read {
             self.reload_org().map_err(|_| Denial::NotEnrolled)?;
-            self.cache
-                .fresh(&self.session.store)
+            // Read once more next time if anything moved while it was read.
+            if let Some(c) = self
+                .cache
+                .still(&self.session.store, at)
                 .map_err(|_| Denial::NotEnrolled)?
-                .org_read = true;
+            {
+                c.org_read = true;
+            }
         }
         match delivery::admitted_user(&self.session.org, &node_hex(&peer.node)) {
             Ok(_) => Ok(()),
@@ -422,7 +448,7 @@ impl Replica for SyncReplica {
     }
 
     fn doc_set(&mut self, peer: &Peer) -> std::result::Result<Vec<DocEntry>, ReplicaError> {
-        let heads = self.live_heads()?;
+        let (heads, at) = self.live_heads_at()?;
         if !self.hub {
             return Ok(heads
                 .into_iter()
@@ -436,16 +462,23 @@ impl Replica for SyncReplica {
         let Some((user, rights)) = self.peer_user(peer) else {
             return Ok(Vec::new());
         };
-        let heads = if crate::extract::gets_extract(&user, &rights)
+        let (heads, at) = if crate::extract::gets_extract(&user, &rights)
             && !self.cache.fresh(&self.session.store)?.extract_current
         {
             let refreshed = self.session.refresh_extract().map_err(api_storage)?;
-            // What the extract was computed from has not moved since (its
-            // own write moved the mark: the heads are read again).
-            self.cache.fresh(&self.session.store)?.extract_current = true;
-            if refreshed { self.live_heads()? } else { heads }
+            // Current if what it was computed from has not moved since (but
+            // for its own write, after which the heads are read again).
+            let after = self.cache.at(&self.session.store)?;
+            if at == after || at.one_own_write_before(&after) {
+                self.cache.fresh(&self.session.store)?.extract_current = true;
+            }
+            if refreshed {
+                self.live_heads_at()?
+            } else {
+                (heads, at)
+            }
         } else {
-            heads
+            (heads, at)
         };
         if let Some(set) = &self.cache.fresh(&self.session.store)?.peer(&peer.node).set {
             return Ok(set.clone());
@@ -465,8 +498,28 @@ impl Replica for SyncReplica {
                     .collect()
             }
         };
-        self.cache.fresh(&self.session.store)?.peer(&peer.node).set = Some(set.clone());
+        // Kept only if nothing moved while it was worked out (another
+        // connection's commit meanwhile would make it a set of the past).
+        if let Some(c) = self.cache.still(&self.session.store, at)? {
+            c.peer(&peer.node).set = Some(set.clone());
+        }
         Ok(set)
+    }
+
+    fn offered_now(
+        &mut self,
+        peer: &Peer,
+        ids: &[DocId],
+    ) -> std::result::Result<Vec<DocEntry>, ReplicaError> {
+        if !self.hub {
+            return Ok(Vec::new());
+        }
+        let wanted: BTreeSet<DocId> = ids.iter().copied().collect();
+        Ok(self
+            .doc_set(peer)?
+            .into_iter()
+            .filter(|e| wanted.contains(&e.id))
+            .collect())
     }
 
     fn doc_status(&mut self, id: DocId) -> std::result::Result<DocStatus, ReplicaError> {
@@ -515,7 +568,7 @@ impl Replica for SyncReplica {
     }
 
     fn save_docs(&mut self, docs: &mut [DocWrite<'_>]) -> std::result::Result<(), ReplicaError> {
-        let erased = self.erased_set()?.clone();
+        let (erased_to, erased) = self.erased_at()?;
         // Hub: the audit entries the received changes say record them.
         let mut refs: BTreeMap<NodeId, (u64, DocId)> = BTreeMap::new();
         if self.hub {
@@ -539,6 +592,13 @@ impl Replica for SyncReplica {
         let mut gone_files = Vec::new();
         store
             .batch(|b| {
+                // Another connection may have erased a document since the
+                // set was read: read again inside this transaction.
+                let erased = if store.tombstone_count()? == erased_to {
+                    erased
+                } else {
+                    tombstones::erased_in(store)?
+                };
                 for w in docs.iter_mut() {
                     if erased.contains(&w.id) {
                         continue;
@@ -694,12 +754,14 @@ impl Replica for SyncReplica {
 
     fn peer_record(&mut self, peer: &Peer) -> std::result::Result<PeerRecord, ReplicaError> {
         let store = &self.session.store;
-        let cached = self.cache.fresh(store)?.peer(&peer.node);
-        if let Some(record) = &cached.record {
+        let at = self.cache.at(store)?;
+        if let Some(record) = &self.cache.fresh(store)?.peer(&peer.node).record {
             return Ok(record.clone());
         }
         let record = bookkeeping::peer_record(store, &peer.node).map_err(storage)?;
-        cached.record = Some(record.clone());
+        if let Some(c) = self.cache.still(store, at)? {
+            c.peer(&peer.node).record = Some(record.clone());
+        }
         Ok(record)
     }
 
@@ -738,7 +800,7 @@ impl Replica for SyncReplica {
         let node = peer.node.as_bytes();
         // Only bookkeeping is written: what the cache holds of documents
         // stays valid, and the record is the one written here.
-        self.cache.bookkeeping_write(store, || {
+        let (_, kept) = self.cache.bookkeeping_write(store, || {
             store.batch(|b| {
                 if expectations {
                     audit_sync::confirm_expectations(store, b)?;
@@ -764,7 +826,7 @@ impl Replica for SyncReplica {
                 Ok(())
             })
         })?;
-        if !unchanged {
+        if !unchanged && kept {
             self.cache.fresh(store)?.peer(&peer.node).record = Some(record);
         }
         self.checkpoint_if_deleted()

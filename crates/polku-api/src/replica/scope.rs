@@ -170,9 +170,11 @@ impl SyncReplica {
         kind: DocKind,
         hh: polku_store::HeadsHash,
     ) -> Result<(), ReplicaError> {
-        let scope = match self.session.store.load_doc(id) {
-            Ok(doc) => scope_of(kind, doc),
-            Err(StoreError::Corrupt { .. }) => None,
+        // Kept under the heads the document has as read (it may have moved
+        // since `hh` was listed: another connection wrote it meanwhile).
+        let (hh, scope) = match self.session.store.load_doc(id) {
+            Ok(mut doc) => (store_heads_hash(&doc.get_heads()), scope_of(kind, doc)),
+            Err(StoreError::Corrupt { .. }) => (hh, None),
             Err(e) => return Err(storage(e)),
         };
         self.scopes.insert(id, (hh, scope));

@@ -82,11 +82,31 @@ pub(crate) fn erased_in(store: &Store) -> std::result::Result<BTreeSet<DocId>, S
 }
 
 impl SyncReplica {
+    /// Every id the tombstone log erases, read once and then only the
+    /// tombstones appended since (by this connection or another: a hub's
+    /// other sync connections, or another process).
     pub(super) fn erased_set(&mut self) -> Result<&mut BTreeSet<DocId>, ReplicaError> {
-        if self.erased.is_none() {
-            self.erased = Some(erased_in(&self.session.store).map_err(storage)?);
+        let store = &self.session.store;
+        let end = store.tombstone_count().map_err(storage)?;
+        match &mut self.erased {
+            Some((read, set)) if *read <= end => {
+                if *read < end {
+                    for t in log_from(store, *read).map_err(storage)? {
+                        set.extend(erased_ids(&t));
+                    }
+                    *read = end;
+                }
+            }
+            _ => self.erased = Some((end, erased_in(store).map_err(storage)?)),
         }
-        Ok(self.erased.get_or_insert_default())
+        Ok(&mut self.erased.get_or_insert_default().1)
+    }
+
+    /// [`SyncReplica::erased_set`] with the log position it was read to.
+    pub(super) fn erased_at(&mut self) -> Result<(u64, BTreeSet<DocId>), ReplicaError> {
+        let set = self.erased_set()?.clone();
+        let read = self.erased.as_ref().map_or(0, |(r, _)| *r);
+        Ok((read, set))
     }
 
     /// Whether a received tombstone may be applied here: its signature
@@ -178,8 +198,7 @@ impl SyncReplica {
         now: DateTime<Utc>,
     ) -> Result<crate::Erasure> {
         let erasure = self.session.erase_client(id, reason, now)?;
-        // The tombstone is the log's last one.
-        self.erased = None;
+        // The tombstone is the log's last one (read at the next look).
         self.cache.clear();
         for doc in [DocId::from(id), record_doc_id(id)] {
             self.scopes.remove(&doc);

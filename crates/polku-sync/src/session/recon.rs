@@ -134,10 +134,33 @@ impl Session {
         }
         self.report.docs_differing = differing;
         if self.cfg.role == Role::Hub {
+            let mut held = Vec::new();
             for id in theirs_only {
                 if replica.doc_status(id)? == DocStatus::Present {
-                    self.out_revokes.push(id);
-                    self.report.revoked_at_peer.push(id);
+                    held.push(id);
+                }
+            }
+            // Held but not offered at the start: out of the peer's scope,
+            // unless it appeared since (another session saved it meanwhile).
+            let now: BTreeMap<DocId, _> = if held.is_empty() {
+                BTreeMap::new()
+            } else {
+                replica
+                    .offered_now(&self.peer, &held)?
+                    .into_iter()
+                    .map(|e| (e.id, e))
+                    .collect()
+            };
+            for id in held {
+                match now.get(&id) {
+                    Some(e) => {
+                        self.recon.set_mine(e.id, e.kind, e.heads);
+                        sync_ids.push(id);
+                    }
+                    None => {
+                        self.out_revokes.push(id);
+                        self.report.revoked_at_peer.push(id);
+                    }
                 }
             }
         }
