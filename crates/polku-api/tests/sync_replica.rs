@@ -532,6 +532,62 @@ fn the_hubs_set_worked_out_from_the_last_one_is_the_set_worked_out_in_full() {
 }
 
 #[test]
+fn unchanged_resyncs_share_the_offered_maps_and_a_change_gives_new_ones() {
+    use std::sync::Arc;
+    let mut w = world();
+    sync_ok(&mut w);
+    let peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    let hub_peer = polku_sync::Peer {
+        node: w.hub.node_id(),
+        role: polku_sync::Role::Hub,
+    };
+    w.hub.admit(&peer).expect("admitted");
+    let first = w.hub.offered_set(&peer).expect("set");
+    assert_eq!(first.entries(), w.hub.doc_set(&peer).expect("set"));
+    let on_laptop = w.laptop.offered_set(&hub_peer).expect("set");
+    assert_eq!(
+        on_laptop.entries(),
+        w.laptop.doc_set(&hub_peer).expect("set")
+    );
+
+    // Unchanged resyncs: every session is handed the same maps (nothing
+    // copied, nothing freed), and the agreed set is shared likewise.
+    for _ in 0..2 {
+        let (hub, _) = sync_ok(&mut w);
+        assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+    }
+    let again = w.hub.offered_set(&peer).expect("set");
+    assert!(Arc::ptr_eq(&first.heads, &again.heads));
+    assert!(Arc::ptr_eq(&first.kinds, &again.kinds));
+    let laptop_again = w.laptop.offered_set(&hub_peer).expect("set");
+    assert!(Arc::ptr_eq(&on_laptop.heads, &laptop_again.heads));
+    let record = w.hub.peer_record(&peer).expect("record");
+    let record_again = w.hub.peer_record(&peer).expect("record");
+    assert!(Arc::ptr_eq(&record.agreed, &record_again.agreed));
+    assert_eq!(*record.agreed, *again.heads);
+    // What is shared is what a replica logged in afresh works out.
+    assert_eq!(first.entries(), offered_in_full(&w));
+
+    // A memo on the hub: new maps, the set worked out in full, and the
+    // maps a session held before are as they were.
+    let client = *hub_clients_in(&w, w.ita).iter().next().expect("client");
+    w.hub
+        .session_mut()
+        .add_memo(ClientId::from(client.0), "Soitettu.", None, Utc::now())
+        .expect("memo");
+    let after = w.hub.offered_set(&peer).expect("set");
+    assert!(!Arc::ptr_eq(&first.heads, &after.heads));
+    assert_ne!(after.heads, first.heads);
+    assert_eq!(first.entries(), again.entries());
+    assert_eq!(after.entries(), offered_in_full(&w));
+    let (_, laptop) = sync_ok(&mut w);
+    assert_eq!(laptop.docs_received, 1, "{laptop:?}");
+}
+
+#[test]
 fn a_device_revoked_by_another_process_is_refused() {
     let mut w = world();
     sync_ok(&mut w);

@@ -91,8 +91,8 @@ pub use error::SyncError;
 pub use protocol::{Frame, Role};
 pub use replica::{
     AuditMerge, BlobPiece, BlobWritten, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite,
-    ExportedDoc, LoadedDoc, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
-    TombstoneBatch, TombstoneOutcome,
+    ExportedDoc, LoadedDoc, OfferedSet, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica,
+    ReplicaError, TombstoneBatch, TombstoneOutcome,
 };
 pub use report::SyncReport;
 pub use session::{Limits, Session, SessionConfig, Sink};

@@ -676,7 +676,7 @@ impl Replica for MemReplica {
             .peers
             .get(&peer.node)
             .map(|b| PeerRecord {
-                agreed: b.agreed.clone(),
+                agreed: std::sync::Arc::new(b.agreed.clone()),
                 tombstone_cursor: b.tombstone_cursor,
             })
             .unwrap_or_default())

@@ -23,6 +23,9 @@
 //!   [`Replica::commit`]) is written once per completed session, in one
 //!   transaction; an interrupted session writes none of it.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use automerge::{AutoCommit, ChangeHash};
 use polku_audit::{Entry, Head, NodeId};
 use polku_core::{AttachmentId, DocId, DocKind};
@@ -82,6 +85,45 @@ pub struct DocEntry {
     pub kind: DocKind,
     /// Its current heads hash.
     pub heads: HeadsHash,
+}
+
+/// The set a replica offers a peer, as the maps a session works on: heads
+/// and kinds by id. Shared ([`Arc`]): a replica that keeps it between
+/// sessions hands every session the same maps, and a session copies one only
+/// when it changes it, so that an unchanged resync neither copies nor frees
+/// the whole set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OfferedSet {
+    /// Heads hash by document.
+    pub heads: Arc<DocSet>,
+    /// Kind by document (the same ids as `heads`).
+    pub kinds: Arc<BTreeMap<DocId, DocKind>>,
+}
+
+impl OfferedSet {
+    /// The maps of `entries` (in any order; a later entry for an id wins).
+    pub fn from_entries(entries: &[DocEntry]) -> Self {
+        // Built in bulk: a replica's set comes in id order, so sorting it
+        // first is one pass.
+        Self {
+            heads: Arc::new(entries.iter().map(|e| (e.id, e.heads)).collect()),
+            kinds: Arc::new(entries.iter().map(|e| (e.id, e.kind)).collect()),
+        }
+    }
+
+    /// The entries, in id order.
+    pub fn entries(&self) -> Vec<DocEntry> {
+        self.heads
+            .iter()
+            .filter_map(|(id, heads)| {
+                self.kinds.get(id).map(|kind| DocEntry {
+                    id: *id,
+                    kind: *kind,
+                    heads: *heads,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What a replica knows about a document outside the set it offers a peer.
@@ -181,8 +223,9 @@ impl QuarantineReason {
 /// Per-peer bookkeeping read at session start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PeerRecord {
-    /// The set agreed with the peer at the end of the last completed session.
-    pub agreed: DocSet,
+    /// The set agreed with the peer at the end of the last completed session
+    /// (shared, as [`OfferedSet`]'s maps are).
+    pub agreed: Arc<DocSet>,
     /// Position in this replica's tombstone log up to which the peer has
     /// acknowledged tombstones.
     pub tombstone_cursor: u64,
@@ -256,6 +299,13 @@ pub trait Replica {
     /// The documents to offer the peer (hub: those its user may view;
     /// laptop: all), with kinds and current heads hashes.
     fn doc_set(&mut self, peer: &Peer) -> Result<Vec<DocEntry>, ReplicaError>;
+
+    /// [`Replica::doc_set`] as the maps a session starts from. A replica that
+    /// keeps them while its store does not move returns the kept ones (the
+    /// default builds them from [`Replica::doc_set`] every time).
+    fn offered_set(&mut self, peer: &Peer) -> Result<OfferedSet, ReplicaError> {
+        Ok(OfferedSet::from_entries(&self.doc_set(peer)?))
+    }
 
     /// The status of a document outside [`Replica::doc_set`].
     fn doc_status(&mut self, id: DocId) -> Result<DocStatus, ReplicaError>;

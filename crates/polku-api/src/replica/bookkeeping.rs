@@ -38,10 +38,11 @@ fn decode_record(bytes: &[u8]) -> Option<PeerRecord> {
     };
     let (list, cursor): StoredRecord = postcard::from_bytes(rest).ok()?;
     Some(PeerRecord {
-        agreed: list
-            .into_iter()
-            .map(|(id, h)| (DocId(Uuid::from_bytes(id)), HeadsHash(h)))
-            .collect(),
+        agreed: std::sync::Arc::new(
+            list.into_iter()
+                .map(|(id, h)| (DocId(Uuid::from_bytes(id)), HeadsHash(h)))
+                .collect(),
+        ),
         tombstone_cursor: cursor,
     })
 }

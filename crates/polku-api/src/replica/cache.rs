@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use polku_audit::NodeId;
 use polku_core::{DocId, DocKind};
 use polku_store::{Store, WriteMark};
-use polku_sync::{DocEntry, PeerRecord, ReplicaError};
+use polku_sync::{DocEntry, OfferedSet, PeerRecord, ReplicaError};
 
 use super::storage;
 
@@ -30,6 +30,8 @@ pub(super) struct PeerCache {
     pub(super) set: Option<Vec<DocEntry>>,
     /// The bookkeeping record as stored.
     pub(super) record: Option<PeerRecord>,
+    /// `set` (hub) or `live` (laptop) as the maps a session starts from.
+    pub(super) offered: Option<OfferedSet>,
 }
 
 /// The cached reads and the mark they are valid at.
@@ -92,8 +94,8 @@ impl Cached {
                 self.peers.push_back((
                     n,
                     PeerCache {
-                        set: None,
                         record: Some(record),
+                        ..PeerCache::default()
                     },
                 ));
             }

@@ -81,7 +81,7 @@ use polku_sync::docset::apply_in_place;
 use polku_sync::protocol::{AuditHead, Refusal, RefusedReason, Role, Tombstone};
 use polku_sync::{
     AuditMerge, ChangeCheck, Denial, DocEntry, DocStatus, DocWrite, ExportedDoc, HeadsHash,
-    LoadedDoc, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
+    LoadedDoc, OfferedSet, Peer, PeerCommit, PeerRecord, QuarantineReason, Replica, ReplicaError,
     SessionConfig, SyncReport, TombstoneBatch, TombstoneOutcome,
 };
 
@@ -506,6 +506,21 @@ impl Replica for SyncReplica {
         Ok(set)
     }
 
+    fn offered_set(&mut self, peer: &Peer) -> std::result::Result<OfferedSet, ReplicaError> {
+        // Kept as the maps themselves: every session while the store does
+        // not move shares them instead of building and freeing its own.
+        let store = &self.session.store;
+        let at = self.cache.at(store)?;
+        if let Some(set) = &self.cache.fresh(store)?.peer(&peer.node).offered {
+            return Ok(set.clone());
+        }
+        let set = OfferedSet::from_entries(&self.doc_set(peer)?);
+        if let Some(c) = self.cache.still(&self.session.store, at)? {
+            c.peer(&peer.node).offered = Some(set.clone());
+        }
+        Ok(set)
+    }
+
     fn offered_now(
         &mut self,
         peer: &Peer,
@@ -793,7 +808,7 @@ impl Replica for SyncReplica {
         if unchanged && !expectations {
             return self.checkpoint_if_deleted();
         }
-        apply_in_place(&mut record.agreed, &commit.agreed);
+        apply_in_place(std::sync::Arc::make_mut(&mut record.agreed), &commit.agreed);
         record.tombstone_cursor = commit.tombstone_cursor;
         let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
             .ok_or(corrupt("sync record"))?;

@@ -64,6 +64,7 @@ mod outbox;
 mod recon;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 use polku_audit::{Entry, NodeId};
@@ -168,20 +169,21 @@ enum Phase {
 /// Reconciliation state: my set, the agreed set, what I know of the peer's.
 #[derive(Debug, Default)]
 struct Recon {
-    /// My set at session start (what the peer reconstructs).
-    start: DocSet,
+    /// My set at session start (what the peer reconstructs). The maps are
+    /// shared with the replica's and copied only when changed.
+    start: Arc<DocSet>,
     /// My set now: `start` with `changed` applied.
-    current: DocSet,
+    current: Arc<DocSet>,
     /// Kinds of the documents in `current`.
-    kinds: BTreeMap<DocId, DocKind>,
+    kinds: Arc<BTreeMap<DocId, DocKind>>,
     /// My changes since the start (`None` = deleted).
     changed: BTreeMap<DocId, Option<HeadsHash>>,
     /// The agreed set at session start.
-    agreed: DocSet,
+    agreed: Arc<DocSet>,
     /// The peer's announcement being received.
     incoming: Vec<(DocId, Option<HeadsHash>)>,
     /// The peer's start set, once known exactly.
-    peer_start: Option<DocSet>,
+    peer_start: Option<Arc<DocSet>>,
     /// Ids the peer's delta marked removed since the agreed set.
     peer_removed: BTreeSet<DocId>,
     /// I could not rebuild the peer's set and must ask for the full one.
@@ -211,15 +213,16 @@ impl Recon {
 
     /// Records my document's new heads.
     fn set_mine(&mut self, id: DocId, kind: DocKind, hash: HeadsHash) {
-        self.current.insert(id, hash);
-        self.kinds.insert(id, kind);
+        Arc::make_mut(&mut self.current).insert(id, hash);
+        Arc::make_mut(&mut self.kinds).insert(id, kind);
         self.changed.insert(id, Some(hash));
     }
 
     /// Records that my document is gone (revoked or erased).
     fn remove_mine(&mut self, id: DocId) {
-        if self.current.remove(&id).is_some() {
-            self.kinds.remove(&id);
+        if self.current.contains_key(&id) {
+            Arc::make_mut(&mut self.current).remove(&id);
+            Arc::make_mut(&mut self.kinds).remove(&id);
             self.changed.insert(id, None);
         }
     }
@@ -606,12 +609,10 @@ impl Session {
         replica.admit(&self.peer).map_err(SyncError::Denied)?;
         replica.peer_audit_head(&self.peer, hello.audit_head)?;
         let record = replica.peer_record(&self.peer)?;
-        let ds = replica.doc_set(&self.peer)?;
-        // Built in bulk (the replica's set comes in id order, so sorting
-        // it first is one pass).
-        self.recon.start = ds.iter().map(|e| (e.id, e.heads)).collect();
-        self.recon.kinds = ds.iter().map(|e| (e.id, e.kind)).collect();
-        self.recon.current = self.recon.start.clone();
+        let offered = replica.offered_set(&self.peer)?;
+        self.recon.current = offered.heads.clone();
+        self.recon.start = offered.heads;
+        self.recon.kinds = offered.kinds;
         self.recon.agreed = record.agreed;
         self.tombstone_cursor = record.tombstone_cursor;
         self.report.docs_offered = self.recon.start.len();

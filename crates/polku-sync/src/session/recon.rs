@@ -2,6 +2,7 @@
 //! document needs, and the final agreement (`Done`, commit).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use polku_core::{DocId, DocKind};
 
@@ -55,7 +56,7 @@ impl Session {
                     .map(|(id, _)| *id)
                     .collect();
             }
-            self.recon.peer_start = Some(rebuilt);
+            self.recon.peer_start = Some(Arc::new(rebuilt));
             Ok(())
         } else if chunk.full {
             Err(SyncError::InconsistentDocSet)
@@ -247,7 +248,7 @@ impl Session {
         let updates = if unchanged {
             Vec::new()
         } else {
-            docset::apply_in_place(&mut theirs, &self.peer_done);
+            docset::apply_in_place(Arc::make_mut(&mut theirs), &self.peer_done);
             let agreed = docset::agreed_after(&self.recon.current, &theirs);
             docset::delta(&agreed, &self.recon.agreed)
         };
