@@ -553,11 +553,15 @@ fn unchanged_resyncs_share_the_offered_maps_and_a_change_gives_new_ones() {
         w.laptop.doc_set(&hub_peer).expect("set")
     );
 
-    // Unchanged resyncs: every session is handed the same maps (nothing
-    // copied, nothing freed), and the agreed set is shared likewise.
+    // Unchanged resyncs, each audited on both sides as the apps do (the
+    // laptop's last hub contact with it): every session is handed the same
+    // maps (nothing copied, nothing freed), and the agreed set is shared
+    // likewise.
     for _ in 0..2 {
-        let (hub, _) = sync_ok(&mut w);
+        let (hub, laptop) = sync_ok(&mut w);
         assert_eq!(hub.docs_sent + hub.docs_received, 0, "{hub:?}");
+        w.hub.record_sync(&hub, Utc::now()).expect("audited");
+        w.laptop.record_sync(&laptop, Utc::now()).expect("audited");
     }
     let again = w.hub.offered_set(&peer).expect("set");
     assert!(Arc::ptr_eq(&first.heads, &again.heads));

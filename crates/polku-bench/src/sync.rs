@@ -585,6 +585,43 @@ pub fn run(opts: &Options) -> Result<()> {
         conns.sort();
         let q = conns[conns.len() / 2];
         println!("  of which a QUIC connection alone (handshake, one stream, one byte each way) {:.1} ms (median of {}; {:.2} x the unchanged resync)", ms(q), conns.len(), q.as_secs_f64() / t.as_secs_f64().max(1e-9));
+        // As the worker's app syncs: its session shared behind a mutex, an
+        // endpoint bound for each sync, the sync audited and the offline
+        // lease renewed on the laptop (`polku_service::sync_shared`).
+        let app = Arc::new(Mutex::new(
+            Workspace::open(&s.laptop_dir)?
+                .login("bench", PASSWORD, Utc::now())?
+                .into_replica()?,
+        ));
+        polku_service::sync_shared(&app).await?;
+        let mut as_app = Vec::new();
+        for _ in 0..resyncs.max(1) {
+            let t = Instant::now();
+            let outcome = tokio::time::timeout(SYNC_TIMEOUT, polku_service::sync_shared(&app))
+                .await
+                .context("the sync did not finish in time")??;
+            anyhow::ensure!(clean(&outcome.report), "the app's resync was not clean");
+            as_app.push(t.elapsed());
+        }
+        Arc::try_unwrap(app)
+            .map_err(|_| anyhow::anyhow!("the app's session is still shared"))?
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_session()
+            .close()?;
+        as_app.sort();
+        let a = as_app[as_app.len() / 2];
+        let mut binds = Vec::new();
+        for _ in 0..resyncs.max(1) {
+            let t = Instant::now();
+            let secret: [u8; 32] = rand::random();
+            let endpoint = polku_net::bind(&secret, "0.0.0.0:0".parse()?, vec![]).await?;
+            binds.push(t.elapsed());
+            endpoint.close().await;
+        }
+        binds.sort();
+        let b = binds[binds.len() / 2];
+        println!("  nothing changed, as the app syncs (an endpoint bound per sync, audited on both sides) {:.1} ms  (median of {}; ratio to the logged-in laptop's: {:.1} x; binding an endpoint alone {:.1} ms, {:.2} x of it)", ms(a), as_app.len(), a.as_secs_f64() / t.as_secs_f64().max(1e-9), ms(b), b.as_secs_f64() / a.as_secs_f64().max(1e-9));
         // The same from a laptop logged in just before each sync (its
         // store's sets are read in the session).
         let mut cold = Vec::new();
@@ -782,7 +819,13 @@ pub fn serve_hub(dir: &std::path::Path, port: u16) -> Result<()> {
             vec![polku_net::SYNC_ALPN.to_vec()],
         )
         .await?;
-        let log: SessionLog = Arc::new(|_, _| {});
+        // Every completed session audited on the hub, as `polku hub` does.
+        let log_replicas = hub.clone();
+        let log: SessionLog = Arc::new(move |peer, result| {
+            if let Ok(report) = result {
+                let _ = log_replicas.shared_for(peer, |r| r.record_sync(report, Utc::now()));
+            }
+        });
         anyhow::Ok(
             Router::builder(endpoint)
                 .accept(

@@ -137,6 +137,14 @@ impl<R> HubReplicas<R> {
         self.lease(None).run(f)
     }
 
+    /// [`HubReplicas::shared`] on the member `peer`'s sessions went to, if
+    /// it is among the least busy: for the audit entry of a session just
+    /// ended, which then leaves what that member keeps of the store for the
+    /// peer's next session valid (another member's write would drop it).
+    pub fn shared_for<T>(self: &Arc<Self>, peer: NodeId, f: impl FnOnce(&mut R) -> T) -> T {
+        self.lease(Some(peer)).run(f)
+    }
+
     /// Runs `f` on member `index` beside other members' steps.
     pub(crate) fn run_on<T>(&self, index: usize, f: impl FnOnce(&mut R) -> T) -> T {
         let _step = self.gate.read().unwrap_or_else(|p| p.into_inner());
@@ -229,6 +237,24 @@ mod tests {
         assert_eq!(a3.index(), ib, "the idle member, not the busy last one");
         drop((a2, a3));
         assert!(pool.busy.iter().all(|b| b.load(Ordering::SeqCst) == 0));
+    }
+
+    #[test]
+    fn a_sessions_audit_entry_goes_to_the_member_it_ran_on() {
+        let pool = HubReplicas::new(vec![0u32, 1u32]).expect("pool");
+        // Laptop 2's session ran on the member laptop 1's did not take.
+        let a = pool.lease(Some(node(1)));
+        let b = pool.lease(Some(node(2)));
+        let ib = b.index();
+        drop((a, b));
+        // Both idle: its entry goes to that member, not to the first idle
+        // one (where `shared` puts other work).
+        assert_eq!(pool.shared_for(node(2), |m| *m), ib as u32);
+        assert_eq!(pool.shared(|m| *m), 0);
+        // That member busy: to the idle one rather than wait.
+        let busy = pool.lease(Some(node(2)));
+        assert_eq!(pool.shared_for(node(2), |m| *m), 1 - ib as u32);
+        drop(busy);
     }
 
     #[test]

@@ -382,7 +382,8 @@ pub async fn serve_hub(
                     peer,
                     result: Ok(Box::new(report.clone())),
                 });
-                if let Err(e) = log_replicas.shared(|r| r.record_sync(report, Utc::now())) {
+                if let Err(e) = log_replicas.shared_for(peer, |r| r.record_sync(report, Utc::now()))
+                {
                     log_events(HubEvent::AuditFailed(peer, e.to_string()));
                 }
             }

@@ -127,24 +127,47 @@ impl Cached {
     }
 
     /// Runs `write`, a write of sync bookkeeping only (a commit, an audit
-    /// expectation). If it moved the mark by exactly itself, the cache stays
-    /// valid (a caller that wrote a record puts it in); anything else that
-    /// moved the mark drops the cache. Returns whether the cache was kept.
+    /// expectation). See [`Cached::after_bookkeeping`]. Returns whether the
+    /// cache was kept.
     pub(super) fn bookkeeping_write<T>(
         &mut self,
         store: &Store,
         write: impl FnOnce() -> Result<T, polku_store::StoreError>,
     ) -> Result<(T, bool), ReplicaError> {
-        let before = self.fresh(store)?.mark;
-        let out = write().map_err(storage)?;
+        let before = self.before_bookkeeping(store)?;
+        let out = write().map_err(storage);
+        let kept = self.after_bookkeeping(store, before)?;
+        Ok((out?, kept))
+    }
+
+    /// The mark before writes of bookkeeping only (sync records, audit
+    /// entries, the last hub contact), to hand to
+    /// [`Cached::after_bookkeeping`] once they are done.
+    pub(super) fn before_bookkeeping(
+        &mut self,
+        store: &Store,
+    ) -> Result<Option<WriteMark>, ReplicaError> {
+        Ok(self.fresh(store)?.mark)
+    }
+
+    /// After writes of bookkeeping only on this connection, begun at
+    /// `before`: if no other connection wrote meanwhile, the store moved by
+    /// those writes alone, none of which touches what the cache holds (a
+    /// caller that wrote a record puts it in), and the cache stays valid at
+    /// the new mark; anything else drops it. Returns whether it was kept.
+    pub(super) fn after_bookkeeping(
+        &mut self,
+        store: &Store,
+        before: Option<WriteMark>,
+    ) -> Result<bool, ReplicaError> {
         let after = store.write_mark().map_err(storage)?;
-        let kept = before.is_some_and(|b| b == after || b.one_own_write_before(&after));
+        let kept = before.is_some_and(|b| b.same_foreign(&after));
         if kept {
             self.mark = Some(after);
         } else {
             self.clear();
         }
-        Ok((out, kept))
+        Ok(kept)
     }
 
     /// The live heads and the peer's document set as they were before the

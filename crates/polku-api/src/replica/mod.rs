@@ -319,7 +319,22 @@ impl SyncReplica {
 
     /// Writes one audit entry for a completed sync session (action `sync`,
     /// the documents sent and received, the peer-independent target `None`).
+    ///
+    /// Both writes (and the laptop's last hub contact) are bookkeeping: what
+    /// the replica keeps of its store for the next session stays valid.
     pub fn record_sync(&mut self, report: &SyncReport, now: DateTime<Utc>) -> Result<()> {
+        let before = self
+            .cache
+            .before_bookkeeping(&self.session.store)
+            .map_err(replica_to_api)?;
+        let written = self.write_sync_record(report, now);
+        self.cache
+            .after_bookkeeping(&self.session.store, before)
+            .map_err(replica_to_api)?;
+        written
+    }
+
+    fn write_sync_record(&mut self, report: &SyncReport, now: DateTime<Utc>) -> Result<()> {
         if report.completed && self.role() == Role::Laptop {
             self.session.set_last_hub_contact(now)?;
         }
