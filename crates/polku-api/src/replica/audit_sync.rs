@@ -191,8 +191,12 @@ impl SyncReplica {
         let before = entries.len();
         let entries = self.acceptable_entries(peer, entries)?;
         let refused_here = before - entries.len();
-        let report =
-            crate::trail::merge_entries(&self.session.store, entries).map_err(api_storage)?;
+        // Audit rows only: what the replica keeps of its store stays valid.
+        let store = &self.session.store;
+        let kept_from = self.cache.before_bookkeeping(store)?;
+        let merged = crate::trail::merge_entries(store, entries).map_err(api_storage);
+        self.cache.after_bookkeeping(store, kept_from)?;
+        let report = merged?;
         Ok(AuditMerge {
             added: report.added,
             duplicates: report.duplicates,
@@ -260,7 +264,7 @@ impl SyncReplica {
     ) -> std::result::Result<Vec<Entry>, ReplicaError> {
         let _ = peer;
         if self.hub {
-            self.reload_org().map_err(api_storage)?;
+            self.fresh_org()?;
             let org = &self.session.org;
             let own = node_hex(&self.node);
             Ok(entries

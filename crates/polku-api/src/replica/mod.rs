@@ -389,6 +389,23 @@ impl SyncReplica {
         self.session.reload_org()
     }
 
+    /// The organisation document as stored now: read again unless nothing
+    /// moved the store since it was last read (a revocation by another
+    /// process moves the store's write mark too, and so does the
+    /// organisation document arriving in this session).
+    pub(super) fn fresh_org(&mut self) -> std::result::Result<(), ReplicaError> {
+        let store = &self.session.store;
+        let at = self.cache.at(store)?;
+        if !self.cache.fresh(store)?.org_read {
+            self.reload_org().map_err(api_storage)?;
+            // Read once more next time if anything moved while it was read.
+            if let Some(c) = self.cache.still(&self.session.store, at)? {
+                c.org_read = true;
+            }
+        }
+        Ok(())
+    }
+
     /// The user of a peer device and their rights, if the device is allowed
     /// ([`delivery::admitted_user`]).
     fn peer_user(&self, peer: &Peer) -> Option<(User, Rights)> {
@@ -438,22 +455,7 @@ impl Replica for SyncReplica {
             };
         }
         // Fail closed: without a fresh organisation document, admit nobody.
-        // Fresh: read again unless no document changed since it was read
-        // (a revocation by another process moves the store's write mark too).
-        let store = &self.session.store;
-        let at = self.cache.at(store).map_err(|_| Denial::NotEnrolled)?;
-        let cache = self.cache.fresh(store).map_err(|_| Denial::NotEnrolled)?;
-        if !cache.org_read {
-            self.reload_org().map_err(|_| Denial::NotEnrolled)?;
-            // Read once more next time if anything moved while it was read.
-            if let Some(c) = self
-                .cache
-                .still(&self.session.store, at)
-                .map_err(|_| Denial::NotEnrolled)?
-            {
-                c.org_read = true;
-            }
-        }
+        self.fresh_org().map_err(|_| Denial::NotEnrolled)?;
         match delivery::admitted_user(&self.session.org, &node_hex(&peer.node)) {
             Ok(_) => Ok(()),
             Err(delivery::NotAdmitted::NotEnrolled) => Err(Denial::NotEnrolled),

@@ -131,8 +131,9 @@ impl SyncReplica {
             Err(e) => return Err(storage(e)),
         }
         if self.hub {
-            // A revocation or role change made by another process counts.
-            self.reload_org().map_err(api_storage)?;
+            // A revocation or role change made by another process counts
+            // (it moves the store's write mark).
+            self.fresh_org()?;
         }
         let hub_node = if self.hub {
             Some(self.node)
