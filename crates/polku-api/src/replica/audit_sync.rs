@@ -193,10 +193,9 @@ impl SyncReplica {
         let refused_here = before - entries.len();
         // Audit rows only: what the replica keeps of its store stays valid.
         let store = &self.session.store;
-        let kept_from = self.cache.before_bookkeeping(store)?;
-        let merged = crate::trail::merge_entries(store, entries).map_err(api_storage);
-        self.cache.after_bookkeeping(store, kept_from)?;
-        let report = merged?;
+        let (report, _) = self.cache.bookkeeping(store, || {
+            crate::trail::merge_entries(store, entries).map_err(api_storage)
+        })?;
         Ok(AuditMerge {
             added: report.added,
             duplicates: report.duplicates,

@@ -134,8 +134,18 @@ impl Cached {
         store: &Store,
         write: impl FnOnce() -> Result<T, polku_store::StoreError>,
     ) -> Result<(T, bool), ReplicaError> {
+        self.bookkeeping(store, || write().map_err(storage))
+    }
+
+    /// [`Cached::bookkeeping_write`] for a write that fails with a
+    /// replica's error (an audit merge).
+    pub(super) fn bookkeeping<T>(
+        &mut self,
+        store: &Store,
+        write: impl FnOnce() -> Result<T, ReplicaError>,
+    ) -> Result<(T, bool), ReplicaError> {
         let before = self.before_bookkeeping(store)?;
-        let out = write().map_err(storage);
+        let out = write();
         let kept = self.after_bookkeeping(store, before)?;
         Ok((out?, kept))
     }
