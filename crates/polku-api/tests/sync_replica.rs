@@ -1385,3 +1385,65 @@ fn sync_status_counts_waiting_changes_and_shows_refusals_without_ids() {
     );
     assert_eq!(laptop(&w), 0);
 }
+
+#[test]
+fn an_agreement_of_a_few_changes_is_appended_to_the_record_and_read_back_whole() {
+    let mut w = world();
+    sync_ok(&mut w);
+    let peer = polku_sync::Peer {
+        node: w.laptop_node,
+        role: polku_sync::Role::Laptop,
+    };
+    let node = *w.laptop_node.as_bytes();
+    let deltas = |w: &World| w.hub.session().store().peer_deltas(&node).expect("deltas");
+    // The first agreement (every document) is written whole.
+    assert!(deltas(&w).is_empty());
+    let clients: Vec<DocId> = hub_clients_in(&w, w.ita).into_iter().take(3).collect();
+    for (n, client) in clients.iter().enumerate() {
+        w.hub
+            .session_mut()
+            .add_memo(ClientId::from(client.0), "Soitettu.", None, Utc::now())
+            .expect("memo");
+        let (_, laptop) = sync_ok(&mut w);
+        assert_eq!(laptop.docs_received, 1, "{laptop:?}");
+        // One changed entry: appended, not the whole record again.
+        assert_eq!(deltas(&w).len(), n + 1);
+    }
+    // The record as kept in memory is the record a fresh login reads from
+    // the stored one and its changes, and both agree with the laptop's.
+    let kept = w.hub.peer_record(&peer).expect("record");
+    let mut fresh = login(w.hub_dir.path(), "admin", ADMIN_PW)
+        .into_replica()
+        .expect("replica");
+    let read = fresh.peer_record(&peer).expect("record");
+    fresh.into_session().close().expect("close");
+    assert_eq!(*kept.agreed, *read.agreed);
+    assert_eq!(kept.tombstone_cursor, read.tombstone_cursor);
+    let hub_peer = polku_sync::Peer {
+        node: w.hub.node_id(),
+        role: polku_sync::Role::Hub,
+    };
+    let on_laptop = w.laptop.peer_record(&hub_peer).expect("record");
+    assert_eq!(*on_laptop.agreed, *read.agreed);
+    for client in &clients {
+        assert!(read.agreed.contains_key(client));
+    }
+    // Many changes at once: the record is written whole again and its
+    // appended changes go.
+    for client in hub_clients_in(&w, w.ita) {
+        w.hub
+            .session_mut()
+            .add_memo(ClientId::from(client.0), "Tavattu.", None, Utc::now())
+            .expect("memo");
+    }
+    sync_ok(&mut w);
+    assert!(deltas(&w).is_empty());
+    let mut fresh = login(w.hub_dir.path(), "admin", ADMIN_PW)
+        .into_replica()
+        .expect("replica");
+    assert_eq!(
+        *fresh.peer_record(&peer).expect("record").agreed,
+        *w.hub.peer_record(&peer).expect("record").agreed
+    );
+    fresh.into_session().close().expect("close");
+}

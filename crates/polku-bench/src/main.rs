@@ -75,6 +75,10 @@ enum What {
         /// Documents changed for the incremental sync.
         #[arg(long, default_value_t = 10)]
         changed: usize,
+        /// Incremental syncs, each after changing `changed` documents on the
+        /// hub (the median is printed; more of them make a profile of it).
+        #[arg(long, default_value_t = 5)]
+        incrementals: usize,
         /// Unchanged resyncs after the incremental one (their median is
         /// printed; more of them make a profile of the resync path).
         #[arg(long, default_value_t = 5)]
@@ -129,6 +133,7 @@ fn run(cli: Cli) -> Result<()> {
             first_runs,
             of,
             changed,
+            incrementals,
             resyncs,
             laptops,
             laptop_clients,
@@ -137,6 +142,7 @@ fn run(cli: Cli) -> Result<()> {
             first_runs,
             of,
             changed,
+            incrementals,
             resyncs,
             laptops,
             laptop_clients,

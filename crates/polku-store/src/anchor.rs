@@ -274,8 +274,12 @@ fn check_in(conn: &Connection, keys: &StoreKeys) -> Result<()> {
         }
     }
     // The sync bookkeeping tables (schema v6; their ids are the key columns).
-    if crate::schema::user_version(conn)? >= crate::sync_book::SYNC_BOOK_SINCE {
-        for t in crate::sync_book::TABLES {
+    let version = crate::schema::user_version(conn)?;
+    if version >= crate::sync_book::SYNC_BOOK_SINCE {
+        for t in crate::sync_book::TABLES
+            .iter()
+            .filter(|t| t.since <= version)
+        {
             let sql = format!("SELECT {}, ctr FROM {}", t.keys.join(", "), t.name);
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query([])?;

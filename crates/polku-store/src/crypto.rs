@@ -104,6 +104,8 @@ pub(crate) enum Slot {
     Tombstone = 15,
     /// `sync_audit_expect.expectation`; id = node ‖ pending, seq = write counter.
     AuditExpect = 16,
+    /// `sync_peer_deltas.delta`; id = peer ‖ seq (8, BE), seq = write counter.
+    SyncPeerDelta = 17,
 }
 
 /// Where a sealed blob lives; becomes the AEAD associated data.
@@ -394,6 +396,7 @@ mod tests {
             (Slot::SyncProblem, 14),
             (Slot::Tombstone, 15),
             (Slot::AuditExpect, 16),
+            (Slot::SyncPeerDelta, 17),
         ];
         for (slot, code) in pinned {
             assert_eq!(slot as u8, code, "{slot:?}");

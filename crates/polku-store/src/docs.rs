@@ -186,7 +186,10 @@ impl SealedDoc {
 /// document is read in two statements (its row, then its change rows);
 /// another connection committing between them would otherwise show a heads
 /// hash that does not match the changes read.
-fn in_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+pub(crate) fn in_snapshot<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
     if !conn.is_autocommit() {
         return f(conn);
     }

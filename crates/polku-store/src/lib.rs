@@ -97,5 +97,5 @@ pub use schema::SCHEMA_VERSION;
 pub use store::{
     ATTACHMENTS_DIR, DB_FILE, DerivedKey, LockedStore, Store, UnlockTimings, WriteMark,
 };
-pub use sync_book::{LEGACY_PREFIX, NodeBytes, SyncProblemRow};
+pub use sync_book::{LEGACY_PREFIX, NodeBytes, RecordAndDeltas, SyncProblemRow};
 pub use users::{AuthFailure, AuthFailureReason, LocalUser, NewUser};

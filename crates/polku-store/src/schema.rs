@@ -20,7 +20,7 @@ use crate::error::{Result, StoreError};
 use crate::sync_book::{self, SYNC_BOOK_SINCE};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Value of `store_meta.format` marking a Polku store. Do not change.
 pub(crate) const FORMAT_MARKER: &[u8] = b"polku-store";
@@ -67,6 +67,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 8,
         sql: include_str!("migrations/0008_doc_heads_index.sql"),
+    },
+    Migration {
+        version: 9,
+        sql: include_str!("migrations/0009_sync_peer_deltas.sql"),
     },
 ];
 
@@ -307,6 +311,10 @@ mod tests {
             (
                 8,
                 "187891940e732e48bad17fb2fb38937ff4f7752a3147300cbc6b4cec25ea79ea",
+            ),
+            (
+                9,
+                "bd8c4a4136ceb798fbc9d7d0f86ab0eb0b9a13fc02f28e3914915f4e4d36cf24",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -1,6 +1,9 @@
 //! Sync bookkeeping (schema v6): per-peer records and Automerge sync
 //! states, refusals and quarantined documents, the tombstone log and the
-//! hub's audit expectations, each in its own table.
+//! hub's audit expectations, each in its own table; from schema v9, changes
+//! appended to a per-peer record (`sync_peer_deltas`), so that a session
+//! that agrees on a few documents of a large set writes those, not the
+//! whole record again.
 //!
 //! Rows are found by plaintext random ids (node ids, document ids) and
 //! positions; every value is sealed under its table's [`Slot`], the row's
@@ -39,6 +42,8 @@ pub(crate) struct Table {
     pub slot: Slot,
     pub keys: &'static [&'static str],
     pub value: &'static str,
+    /// The schema version that created the table.
+    pub since: u32,
 }
 
 pub(crate) const PEERS: Table = Table {
@@ -46,34 +51,51 @@ pub(crate) const PEERS: Table = Table {
     slot: Slot::SyncPeer,
     keys: &["peer"],
     value: "record",
+    since: SYNC_BOOK_SINCE,
 };
 pub(crate) const STATES: Table = Table {
     name: "sync_states",
     slot: Slot::SyncState,
     keys: &["peer", "doc_id"],
     value: "state",
+    since: SYNC_BOOK_SINCE,
 };
 pub(crate) const PROBLEMS: Table = Table {
     name: "sync_problems",
     slot: Slot::SyncProblem,
     keys: &["peer", "doc_id", "quarantined"],
     value: "problem",
+    since: SYNC_BOOK_SINCE,
 };
 pub(crate) const TOMBSTONES: Table = Table {
     name: "sync_tombstones",
     slot: Slot::Tombstone,
     keys: &["pos"],
     value: "tombstone",
+    since: SYNC_BOOK_SINCE,
 };
 pub(crate) const EXPECT: Table = Table {
     name: "sync_audit_expect",
     slot: Slot::AuditExpect,
     keys: &["node", "pending"],
     value: "expectation",
+    since: SYNC_BOOK_SINCE,
 };
 
-/// Every bookkeeping table (the anchor check walks them all).
-pub(crate) const TABLES: &[Table] = &[PEERS, STATES, PROBLEMS, TOMBSTONES, EXPECT];
+/// First schema version with [`DELTAS`].
+pub(crate) const PEER_DELTAS_SINCE: u32 = 9;
+
+pub(crate) const DELTAS: Table = Table {
+    name: "sync_peer_deltas",
+    slot: Slot::SyncPeerDelta,
+    keys: &["peer", "seq"],
+    value: "delta",
+    since: PEER_DELTAS_SINCE,
+};
+
+/// Every bookkeeping table (the anchor check walks those of the store's
+/// schema version).
+pub(crate) const TABLES: &[Table] = &[PEERS, STATES, PROBLEMS, TOMBSTONES, EXPECT, DELTAS];
 
 /// One key column's value.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +159,10 @@ fn node_from(raw: &[u8]) -> Result<NodeBytes> {
     raw.try_into()
         .map_err(|_| StoreError::corrupt("sync bookkeeping key"))
 }
+
+/// A peer's record as written whole, if it was, and the changes appended
+/// to it since, oldest first.
+pub type RecordAndDeltas = (Option<Vec<u8>>, Vec<Vec<u8>>);
 
 /// A refusal or quarantine as stored (no content, no personal data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +273,36 @@ impl Batch<'_> {
     /// cursor, encoded by the sync layer).
     pub fn put_peer_record(&self, peer: &NodeBytes, record: &[u8]) -> Result<()> {
         self.book_put(&PEERS, &[Part::Blob(peer)], record)
+    }
+
+    /// Appends a change to the bookkeeping record of `peer` (encoded by the
+    /// sync layer) after those already appended; returns its position.
+    pub fn append_peer_delta(&self, peer: &NodeBytes, delta: &[u8]) -> Result<u64> {
+        let next: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM sync_peer_deltas WHERE peer = ?1",
+            [peer.as_slice()],
+            |r| r.get(0),
+        )?;
+        self.book_put(&DELTAS, &[Part::Blob(peer), Part::Int(next)], delta)?;
+        u64::try_from(next).map_err(|_| StoreError::corrupt("sync bookkeeping key"))
+    }
+
+    /// How many changes are appended to `peer`'s record, and their sealed
+    /// bytes in all.
+    pub fn peer_delta_size(&self, peer: &NodeBytes) -> Result<(u64, u64)> {
+        let (n, bytes): (i64, i64) = self.tx.query_row(
+            "SELECT count(*), COALESCE(SUM(length(delta)), 0) FROM sync_peer_deltas
+             WHERE peer = ?1",
+            [peer.as_slice()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n.max(0) as u64, bytes.max(0) as u64))
+    }
+
+    /// Deletes the appended changes of `peer`'s record (it was written
+    /// whole); returns how many there were.
+    pub fn delete_peer_deltas(&self, peer: &NodeBytes) -> Result<usize> {
+        self.book_delete(&DELTAS, "peer = ?1", &[Part::Blob(peer)])
     }
 
     /// Sets the Automerge sync state of `doc` with `peer`.
@@ -385,6 +441,22 @@ impl Store {
                 Ok(v)
             })?
             .pop())
+    }
+
+    /// The changes appended to `peer`'s record since it was last written
+    /// whole, oldest first.
+    pub fn peer_deltas(&self, peer: &NodeBytes) -> Result<Vec<Vec<u8>>> {
+        self.book_rows(&DELTAS, "peer = ?1", &[Part::Blob(peer)], "seq", |_, v| {
+            Ok(v)
+        })
+    }
+
+    /// The bookkeeping record of `peer` and the changes appended to it, read
+    /// together (in one read transaction).
+    pub fn peer_record_and_deltas(&self, peer: &NodeBytes) -> Result<RecordAndDeltas> {
+        crate::docs::in_snapshot(&self.conn, |_| {
+            Ok((self.peer_record(peer)?, self.peer_deltas(peer)?))
+        })
     }
 
     /// The nodes with a bookkeeping record (peers synced with).

@@ -229,7 +229,7 @@ fn v1_fixture_migrates_and_reads() {
     // Reopening does not migrate again, and the schema equals a fresh store's.
     let locked = LockedStore::open(dir.path()).expect("reopen");
     assert_eq!(locked.schema_version(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
     // Failed logins are recorded now that the schema has the table.
     assert!(matches!(
         locked.derive_key(FIXTURE_LOGIN, "wrong"),

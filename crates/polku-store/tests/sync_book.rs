@@ -34,7 +34,7 @@ fn legacy(parts: &[&str]) -> Vec<u8> {
 }
 
 /// Turns a fresh store into what schema v5 left on disk: no sync tables
-/// and nothing of later versions, user_version 5 (v6 to v8 only added
+/// and nothing of later versions, user_version 5 (v6 to v9 only added
 /// tables and an index).
 fn make_v5(dir: &Path) {
     let conn = raw(dir);
@@ -44,6 +44,7 @@ fn make_v5(dir: &Path) {
         "sync_problems",
         "sync_tombstones",
         "sync_audit_expect",
+        "sync_peer_deltas",
         "attachment_refs",
     ] {
         conn.execute_batch(&format!("DROP TABLE {t}"))
@@ -273,6 +274,80 @@ fn an_old_peer_record_put_back_does_not_open() {
     raw(dir.path())
         .execute("UPDATE sync_peers SET ctr = ?1", [old.1])
         .expect("put back");
+    match unlock(dir.path()) {
+        Err(StoreError::Corrupt { what }) if what == ROLLED_BACK => {}
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+}
+
+#[test]
+fn peer_deltas_append_in_order_and_a_removed_one_fails_the_unlock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+    store
+        .batch(|b| b.put_peer_record(&PEER, b"whole"))
+        .expect("record");
+    for d in [&b"first"[..], b"second", b"third"] {
+        store
+            .batch(|b| b.append_peer_delta(&PEER, d))
+            .expect("delta");
+    }
+    // Another peer's changes are its own.
+    store
+        .batch(|b| b.append_peer_delta(&NODE, b"other"))
+        .expect("delta");
+    assert_eq!(
+        store.peer_record_and_deltas(&PEER).expect("read"),
+        (
+            Some(b"whole".to_vec()),
+            vec![b"first".to_vec(), b"second".to_vec(), b"third".to_vec()]
+        )
+    );
+    let (n, bytes) = store.batch(|b| b.peer_delta_size(&PEER)).expect("size");
+    assert_eq!(n, 3);
+    assert!(bytes > 16, "sealed bytes: {bytes}");
+    // No value is plaintext.
+    let raw_deltas: Vec<Vec<u8>> = {
+        let conn = raw(dir.path());
+        let mut stmt = conn
+            .prepare("SELECT delta FROM sync_peer_deltas")
+            .expect("sql");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(raw_deltas.len(), 4);
+    for v in &raw_deltas {
+        assert!(!v.windows(5).any(|w| w == b"first" || w == b"other"));
+    }
+    // Written whole again: its changes go, the other peer's stay.
+    store
+        .batch(|b| {
+            b.put_peer_record(&PEER, b"whole 2")?;
+            b.delete_peer_deltas(&PEER)
+        })
+        .expect("compact");
+    assert_eq!(
+        store.peer_record_and_deltas(&PEER).expect("read"),
+        (Some(b"whole 2".to_vec()), vec![])
+    );
+    store
+        .batch(|b| b.append_peer_delta(&PEER, b"after"))
+        .expect("delta");
+    assert_eq!(
+        store.peer_deltas(&PEER).expect("read"),
+        vec![b"after".to_vec()]
+    );
+    store.verify().expect("verify");
+    store.close().expect("close");
+    // A change removed behind the store's back fails the unlock.
+    raw(dir.path())
+        .execute(
+            "DELETE FROM sync_peer_deltas WHERE peer = ?1",
+            [PEER.as_slice()],
+        )
+        .expect("delete");
     match unlock(dir.path()) {
         Err(StoreError::Corrupt { what }) if what == ROLLED_BACK => {}
         other => panic!("expected a rollback, got {other:?}"),

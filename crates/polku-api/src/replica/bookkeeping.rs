@@ -47,13 +47,97 @@ fn decode_record(bytes: &[u8]) -> Option<PeerRecord> {
     })
 }
 
-/// The bookkeeping record of `peer` (default if none; an unreadable record
-/// costs a full set exchange, not correctness).
+/// Version byte of an encoded change to a per-peer record. Do not change.
+const DELTA_VERSION: u8 = 1;
+
+/// A change to a per-peer record as stored: `[version] ‖ postcard((entries,
+/// cursor))`, an entry `None` removing the document from the agreed set.
+type StoredDelta = (Vec<([u8; 16], Option<[u8; 32]>)>, u64);
+
+/// Changes appended to a record are at most this many …
+const MAX_DELTAS: u64 = 64;
+/// … and, in bytes, at most this fraction of the whole record: reading a
+/// record with its changes costs at most 1.25 times reading it alone.
+const DELTA_FRACTION: u64 = 4;
+
+/// Encodes a change to a per-peer record (see [`StoredDelta`]).
+fn encode_delta(agreed: &[(DocId, Option<HeadsHash>)], cursor: u64) -> Option<Vec<u8>> {
+    let list: Vec<([u8; 16], Option<[u8; 32]>)> = agreed
+        .iter()
+        .map(|(id, h)| (*id.0.as_bytes(), h.map(|h| h.0)))
+        .collect();
+    let mut out = vec![DELTA_VERSION];
+    out.extend(postcard::to_allocvec(&(list, cursor)).ok()?);
+    Some(out)
+}
+
+fn apply_delta(record: &mut PeerRecord, bytes: &[u8]) -> Option<()> {
+    let (&DELTA_VERSION, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let (list, cursor): StoredDelta = postcard::from_bytes(rest).ok()?;
+    let agreed = std::sync::Arc::make_mut(&mut record.agreed);
+    for (id, h) in list {
+        let id = DocId(Uuid::from_bytes(id));
+        match h {
+            Some(h) => {
+                agreed.insert(id, HeadsHash(h));
+            }
+            None => {
+                agreed.remove(&id);
+            }
+        }
+    }
+    record.tombstone_cursor = cursor;
+    Some(())
+}
+
+/// The bookkeeping record of `peer`: the one written whole with the
+/// changes appended since applied in order (default if none; an unreadable
+/// record or change costs a full set exchange, not correctness).
 pub(super) fn peer_record(store: &Store, peer: &NodeId) -> Result<PeerRecord, StoreError> {
-    Ok(store
-        .peer_record(peer.as_bytes())?
-        .and_then(|b| decode_record(&b))
-        .unwrap_or_default())
+    let (whole, deltas) = store.peer_record_and_deltas(peer.as_bytes())?;
+    let mut record = match whole {
+        Some(b) => match decode_record(&b) {
+            Some(r) => r,
+            None => return Ok(PeerRecord::default()),
+        },
+        None => PeerRecord::default(),
+    };
+    for d in &deltas {
+        if apply_delta(&mut record, d).is_none() {
+            return Ok(PeerRecord::default());
+        }
+    }
+    Ok(record)
+}
+
+/// Writes in `b` the record of `peer` after a session that changed
+/// `changes` of it, with `record` the record as it is now: the change alone,
+/// appended, while the changes appended so far stay small beside the whole
+/// record; else the whole record, replacing them.
+pub(super) fn write_record(
+    b: &polku_store::Batch<'_>,
+    peer: &NodeId,
+    record: &PeerRecord,
+    changes: &[(DocId, Option<HeadsHash>)],
+) -> Result<(), StoreError> {
+    let node = peer.as_bytes();
+    let corrupt = || StoreError::Corrupt {
+        what: "sync record",
+    };
+    let delta = encode_delta(changes, record.tombstone_cursor).ok_or_else(corrupt)?;
+    let (count, bytes) = b.peer_delta_size(node)?;
+    // What the whole record takes: 49 bytes an entry at most.
+    let whole_len = 16 + 49 * record.agreed.len() as u64;
+    if count < MAX_DELTAS && (bytes + delta.len() as u64) * DELTA_FRACTION <= whole_len {
+        b.append_peer_delta(node, &delta)?;
+    } else {
+        let whole = encode_record(&record.agreed, record.tombstone_cursor).ok_or_else(corrupt)?;
+        b.put_peer_record(node, &whole)?;
+        b.delete_peer_deltas(node)?;
+    }
+    Ok(())
 }
 
 /// Stored code of a quarantine reason. Do not change.

@@ -827,8 +827,6 @@ impl Replica for SyncReplica {
         }
         apply_in_place(std::sync::Arc::make_mut(&mut record.agreed), &commit.agreed);
         record.tombstone_cursor = commit.tombstone_cursor;
-        let bytes = bookkeeping::encode_record(&record.agreed, commit.tombstone_cursor)
-            .ok_or(corrupt("sync record"))?;
         let node = peer.node.as_bytes();
         // Only bookkeeping is written: what the cache holds of documents
         // stays valid, and the record is the one written here.
@@ -840,7 +838,7 @@ impl Replica for SyncReplica {
                 if unchanged {
                     return Ok(());
                 }
-                b.put_peer_record(node, &bytes)?;
+                bookkeeping::write_record(b, &peer.node, &record, &commit.agreed)?;
                 for (id, hash) in &commit.agreed {
                     if hash.is_some() {
                         // Agreed now: what was refused or quarantined is resolved.

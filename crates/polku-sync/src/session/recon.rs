@@ -79,6 +79,8 @@ impl Session {
         let mut sync_ids = Vec::new();
         let mut whole_ids = Vec::new();
         let mut theirs_only = Vec::new();
+        // Documents both hold with different heads: (id, mine, theirs).
+        let mut one_sided = Vec::new();
         let mut differing = 0;
         let mine = &self.recon.current;
         let mut a = mine.iter().peekable();
@@ -117,7 +119,10 @@ impl Session {
             let in_play = self.docs.contains_key(&id);
             match (m, t) {
                 _ if in_play && m.is_some() => {}
-                (Some(_), Some(_)) => sync_ids.push(id),
+                (Some(m), Some(t)) => {
+                    sync_ids.push(id);
+                    one_sided.push((id, m, t));
+                }
                 (Some(h), None) => {
                     // A laptop does not push back a document the hub dropped
                     // from its set since the last agreement (revoked or
@@ -169,6 +174,15 @@ impl Session {
             .sync_states(&self.peer, &sync_ids)?
             .into_iter()
             .collect();
+        // Both sides held these since the agreement: where only one side
+        // changed one, the sync can skip Automerge's first round (see
+        // `one_side_changed`).
+        let hashes: BTreeMap<DocId, (HeadsHash, HeadsHash)> =
+            one_sided.into_iter().map(|(i, m, t)| (i, (m, t))).collect();
+        // The laptop reconciles in its first announcing turn, before the hub
+        // has seen its announcement: the hub reconciles after it and starts
+        // every document both hold and that differs.
+        let peer_starts_after = self.cfg.role == Role::Laptop && !self.announced;
         for id in sync_ids {
             let kind = self
                 .recon
@@ -176,9 +190,21 @@ impl Session {
                 .get(&id)
                 .copied()
                 .unwrap_or(DocKind::Client);
-            let state = states.get(&id).map(|s| docs::decode_state(s));
+            let mut state = states.get(&id).map(|s| docs::decode_state(s));
+            let mut generate = true;
+            if let (Some(st), Some((m, t)), Some(agreed)) =
+                (state.as_mut(), hashes.get(&id), self.recon.agreed.get(&id))
+            {
+                match one_side_changed(st, *m, *t, *agreed) {
+                    Some(Changed::Mine) => prime_unchanged_peer(st),
+                    Some(Changed::Theirs) if peer_starts_after => generate = false,
+                    _ => {}
+                }
+            }
             self.docs.insert(id, DocWork::for_sync(kind, state));
-            self.to_generate.insert(id);
+            if generate {
+                self.to_generate.insert(id);
+            }
         }
         for id in whole_ids {
             let kind = self
@@ -283,6 +309,50 @@ impl Session {
     }
 }
 
+/// Which side alone changed a document since the agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Changed {
+    Mine,
+    Theirs,
+}
+
+/// Whether exactly one side changed a document both hold since their last
+/// agreement, with the stored sync state at that agreement (its shared
+/// heads hash to the agreed hash). The side that did not change it holds
+/// exactly the shared heads: the peer's announcement is checked against the
+/// agreed set by its digest, and the agreed hash is that of the heads both
+/// had.
+fn one_side_changed(
+    state: &automerge::sync::State,
+    mine: HeadsHash,
+    theirs: HeadsHash,
+    agreed: HeadsHash,
+) -> Option<Changed> {
+    if state.shared_heads.is_empty() || crate::heads_hash(&state.shared_heads) != agreed {
+        return None;
+    }
+    match (mine == agreed, theirs == agreed) {
+        (false, true) => Some(Changed::Mine),
+        (true, false) => Some(Changed::Theirs),
+        _ => None,
+    }
+}
+
+/// The peer holds exactly the shared heads of `state` (it has not changed
+/// the document since the agreement): say so in the state, as its first
+/// message would have, so that the first message of this side already
+/// carries the changes it lacks. Should the peer hold more after all,
+/// Automerge's protocol goes on from its reply as usual.
+fn prime_unchanged_peer(state: &mut automerge::sync::State) {
+    let shared = state.shared_heads.clone();
+    state.their_heads = Some(shared.clone());
+    state.their_need = Some(Vec::new());
+    state.their_have = Some(vec![automerge::sync::Have {
+        last_sync: shared,
+        bloom: automerge::sync::BloomFilter::default(),
+    }]);
+}
+
 /// Pushes a document-set announcement, in chunks.
 pub(super) fn push_doc_set(
     out: &mut Outbox,
@@ -306,5 +376,124 @@ pub(super) fn push_doc_set(
             digest,
             entries: chunk.to_vec(),
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{State, SyncDoc};
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT, ReadDoc};
+
+    use super::*;
+
+    /// Two copies synced to the end, each with the state it would store.
+    fn agreed_pair() -> (AutoCommit, AutoCommit, State, State) {
+        let mut a = AutoCommit::new();
+        a.put(ROOT, "first_name", "Aino").expect("put");
+        let mut b = AutoCommit::new();
+        let (mut sa, mut sb) = (State::new(), State::new());
+        for _ in 0..8 {
+            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
+                b.sync()
+                    .receive_sync_message(&mut sb, m)
+                    .expect("b receives");
+            }
+            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
+                a.sync()
+                    .receive_sync_message(&mut sa, m)
+                    .expect("a receives");
+            }
+        }
+        assert_eq!(a.get_heads(), b.get_heads());
+        // As stored between sessions: only the shared heads survive.
+        let (sa, sb) = (
+            State::decode(&sa.encode()).expect("state"),
+            State::decode(&sb.encode()).expect("state"),
+        );
+        (a, b, sa, sb)
+    }
+
+    #[test]
+    fn a_change_on_one_side_only_goes_in_that_sides_first_message() {
+        let (mut a, mut b, mut sa, mut sb) = agreed_pair();
+        let agreed = crate::heads_hash(&a.get_heads());
+        a.put(ROOT, "phone", "050 000").expect("put");
+        let (ha, hb) = (
+            crate::heads_hash(&a.get_heads()),
+            crate::heads_hash(&b.get_heads()),
+        );
+        assert_eq!(one_side_changed(&sa, ha, hb, agreed), Some(Changed::Mine));
+        assert_eq!(one_side_changed(&sb, hb, ha, agreed), Some(Changed::Theirs));
+
+        // Unprimed, the first message carries no change: Automerge waits for
+        // the peer's heads first.
+        let mut unprimed = sa.clone();
+        let first = a
+            .sync()
+            .generate_sync_message(&mut unprimed)
+            .expect("message");
+        assert!(first.changes.is_empty());
+
+        prime_unchanged_peer(&mut sa);
+        let first = a.sync().generate_sync_message(&mut sa).expect("message");
+        assert!(!first.changes.is_empty());
+        b.sync()
+            .receive_sync_message(&mut sb, first)
+            .expect("b receives");
+        assert_eq!(a.get_heads(), b.get_heads());
+        let phone = b
+            .get(ROOT, "phone")
+            .expect("get")
+            .and_then(|(v, _)| v.as_str().map(str::to_owned));
+        assert_eq!(phone.as_deref(), Some("050 000"));
+        // The reply tells the changed side that all is in: it has nothing more.
+        let reply = b.sync().generate_sync_message(&mut sb).expect("reply");
+        a.sync()
+            .receive_sync_message(&mut sa, reply)
+            .expect("a receives");
+        assert!(a.sync().generate_sync_message(&mut sa).is_none());
+    }
+
+    #[test]
+    fn both_changed_or_a_state_of_another_agreement_is_not_one_sided() {
+        let (mut a, mut b, sa, _) = agreed_pair();
+        let agreed = crate::heads_hash(&a.get_heads());
+        a.put(ROOT, "phone", "050 000").expect("put");
+        b.put(ROOT, "phone", "040 111").expect("put");
+        let (ha, hb) = (
+            crate::heads_hash(&a.get_heads()),
+            crate::heads_hash(&b.get_heads()),
+        );
+        assert_eq!(one_side_changed(&sa, ha, hb, agreed), None);
+        // A stored state whose shared heads are not the agreed ones (an
+        // older session's): nothing is assumed of the peer.
+        assert_eq!(one_side_changed(&sa, ha, agreed, hb), None);
+        assert_eq!(one_side_changed(&State::new(), ha, agreed, agreed), None);
+    }
+
+    #[test]
+    fn a_primed_side_whose_peer_had_changed_after_all_still_converges() {
+        // The peer's announcement was wrong about its copy: Automerge's
+        // protocol goes on from the peer's reply.
+        let (mut a, mut b, mut sa, mut sb) = agreed_pair();
+        a.put(ROOT, "phone", "050 000").expect("put");
+        b.put(ROOT, "email", "x@example.invalid").expect("put");
+        prime_unchanged_peer(&mut sa);
+        for _ in 0..8 {
+            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
+                b.sync()
+                    .receive_sync_message(&mut sb, m)
+                    .expect("b receives");
+            }
+            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
+                a.sync()
+                    .receive_sync_message(&mut sa, m)
+                    .expect("a receives");
+            }
+        }
+        assert_eq!(a.get_heads(), b.get_heads());
+        assert!(a.get(ROOT, "email").expect("get").is_some());
+        assert!(b.get(ROOT, "phone").expect("get").is_some());
     }
 }
