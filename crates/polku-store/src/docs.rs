@@ -181,6 +181,18 @@ impl SealedDoc {
     }
 }
 
+/// What [`Store::doc_heads_since`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocHeadsSince {
+    /// The documents written after the counter given (all, if none was),
+    /// ascending by id: id, kind, heads hash.
+    pub docs: Vec<(DocId, DocKind, HeadsHash)>,
+    /// How many documents the store holds.
+    pub count: u64,
+    /// The highest write counter of any document (0 if there is none).
+    pub max_ctr: u64,
+}
+
 /// Runs `f` on one consistent snapshot of the database: in a read
 /// transaction of its own unless `conn` is already in a transaction. A
 /// document is read in two statements (its row, then its change rows);
@@ -814,6 +826,65 @@ impl Store {
     pub fn list_all_docs(&self) -> Result<Vec<(DocId, DocKind)>> {
         self.list_doc_heads()
             .map(|v| v.into_iter().map(|(id, kind, _)| (id, kind)).collect())
+    }
+
+    /// The documents written (created, changed or compacted) after write
+    /// counter `after` (every document for `None`), ascending by id, with
+    /// the number of documents and the highest write counter of any, all
+    /// read from one snapshot: a list of every document's heads kept from
+    /// an earlier call follows the store with the documents written since,
+    /// and the count tells whether any was deleted meanwhile.
+    pub fn doc_heads_since(&self, after: Option<u64>) -> Result<DocHeadsSince> {
+        in_snapshot(&self.conn, |conn| {
+            // Two statements: each is answered from an index alone (a
+            // count of its entries, the last entry of the counter's).
+            let count: i64 = conn
+                .prepare_cached("SELECT count(*) FROM docs")?
+                .query_row([], |r| r.get(0))?;
+            let max_ctr: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(ctr), 0) FROM docs")?
+                .query_row([], |r| r.get(0))?;
+            let mut docs = Vec::new();
+            let mut push = |r: &rusqlite::Row<'_>| -> Result<()> {
+                docs.push((
+                    doc_id_from(&r.get::<_, Vec<u8>>(0)?)?,
+                    kind_from(r.get(1)?)?,
+                    HeadsHash(r.get(2)?),
+                ));
+                Ok(())
+            };
+            match after {
+                None => {
+                    let mut stmt =
+                        conn.prepare_cached("SELECT id, kind, heads_hash FROM docs ORDER BY id")?;
+                    let mut rows = stmt.query([])?;
+                    while let Some(r) = rows.next()? {
+                        push(r)?;
+                    }
+                }
+                Some(after) => {
+                    let after = i64::try_from(after).unwrap_or(i64::MAX);
+                    // By the counter's index (a range of it), not by id
+                    // (every row), then in id order here.
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT id, kind, heads_hash FROM docs INDEXED BY docs_written
+                         WHERE ctr > ?1",
+                    )?;
+                    let mut rows = stmt.query([after])?;
+                    while let Some(r) = rows.next()? {
+                        push(r)?;
+                    }
+                    drop(rows);
+                    drop(stmt);
+                    docs.sort_by_key(|d| d.0);
+                }
+            }
+            Ok(DocHeadsSince {
+                docs,
+                count: to_u64(count, "document count")?,
+                max_ctr: to_u64(max_ctr, "write counter")?,
+            })
+        })
     }
 
     /// Every document's id, kind and heads hash (for sync reconciliation).

@@ -67,7 +67,7 @@ pub use audit::AuditRow;
 #[cfg(feature = "bench-internals")]
 pub use bench::{AgePerBlobStats, RawDecryptStats};
 pub use crypto::SEAL_OVERHEAD;
-pub use docs::{Batch, DocInfo, ExportedBytes, HeadsHash, heads_hash};
+pub use docs::{Batch, DocHeadsSince, DocInfo, ExportedBytes, HeadsHash, heads_hash};
 pub use error::{Result, StoreError};
 pub use kdf::{KdfParams, KdfTally, PasswordVerifier};
 

@@ -314,7 +314,7 @@ mod tests {
             ),
             (
                 9,
-                "bd8c4a4136ceb798fbc9d7d0f86ab0eb0b9a13fc02f28e3914915f4e4d36cf24",
+                "49f301257ea64fd7f4d340ca7c18226ebe44713bad0235191ba238b13939b85b",
             ),
         ];
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);

@@ -375,3 +375,57 @@ fn export_gives_the_stored_bytes_and_their_heads() {
         Err(StoreError::DocNotFound(_))
     ));
 }
+
+#[test]
+fn documents_written_since_a_listing_are_found_by_its_counter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = new_store(dir.path());
+    let empty = store.doc_heads_since(None).expect("empty");
+    assert_eq!((empty.docs.len(), empty.count, empty.max_ctr), (0, 0, 0));
+    let mut docs = Vec::new();
+    for i in 0..5 {
+        let id = doc_id();
+        let mut doc = sample_doc(&format!("client {i}"));
+        store
+            .create_doc(id, DocKind::Client, &doc.save())
+            .expect("create");
+        docs.push((id, doc));
+    }
+    let all = store.doc_heads_since(None).expect("all");
+    assert_eq!(all.count, 5);
+    assert_eq!(all.docs, store.list_doc_heads().expect("heads"));
+    // Nothing written since: nothing listed, the same counter.
+    let none = store.doc_heads_since(Some(all.max_ctr)).expect("since");
+    assert!(none.docs.is_empty());
+    assert_eq!((none.count, none.max_ctr), (5, all.max_ctr));
+
+    // One changed, one created: exactly those, in id order, with their
+    // new heads; the counter moved on.
+    let (changed, doc) = &mut docs[2];
+    add_memo(doc, "memo");
+    store
+        .append_change(*changed, &doc.save_incremental(), &doc.get_heads())
+        .expect("append");
+    let created = doc_id();
+    store
+        .create_doc(created, DocKind::Client, &sample_doc("new").save())
+        .expect("create");
+    let since = store.doc_heads_since(Some(all.max_ctr)).expect("since");
+    let mut ids: Vec<_> = since.docs.iter().map(|d| d.0).collect();
+    let mut want = vec![*changed, created];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(since.count, 6);
+    assert!(since.max_ctr > all.max_ctr);
+    let now = store.list_doc_heads().expect("heads");
+    for d in &since.docs {
+        assert!(now.contains(d));
+    }
+    // A deletion lists nothing but shows in the count.
+    let gone = docs[0].0;
+    assert!(store.delete_doc(gone).expect("delete"));
+    let after = store.doc_heads_since(Some(since.max_ctr)).expect("since");
+    ids = after.docs.iter().map(|d| d.0).collect();
+    assert!(!ids.contains(&gone));
+    assert_eq!(after.count, 5);
+}

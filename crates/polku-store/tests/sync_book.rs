@@ -50,7 +50,7 @@ fn make_v5(dir: &Path) {
         conn.execute_batch(&format!("DROP TABLE {t}"))
             .expect("drop");
     }
-    conn.execute_batch("DROP INDEX docs_heads")
+    conn.execute_batch("DROP INDEX docs_heads; DROP INDEX docs_written")
         .expect("drop index");
     conn.pragma_update(None, "user_version", 5)
         .expect("version");

@@ -34,6 +34,71 @@ pub(super) struct PeerCache {
     pub(super) offered: Option<OfferedSet>,
 }
 
+/// Every document's id, kind and heads hash as last listed, with the
+/// highest write counter then: the next listing reads only the documents
+/// written since ([`Store::doc_heads_since`]). Not dropped when the store
+/// moves (that is what it follows); if the store's document count says
+/// that one was deleted meanwhile, or its counter went back, everything is
+/// listed again.
+#[derive(Debug, Default)]
+pub(super) struct Listing {
+    docs: Vec<Heads>,
+    max_ctr: u64,
+    known: bool,
+}
+
+impl Listing {
+    /// Every stored document (erased ones not filtered), ascending by id.
+    pub(super) fn list(&mut self, store: &Store) -> Result<Vec<Heads>, ReplicaError> {
+        if self.known {
+            let since = store.doc_heads_since(Some(self.max_ctr)).map_err(storage)?;
+            if since.max_ctr >= self.max_ctr {
+                let merged = merge(&self.docs, &since.docs);
+                if merged.len() as u64 == since.count {
+                    self.docs = merged;
+                    self.max_ctr = since.max_ctr;
+                    return Ok(self.docs.clone());
+                }
+            }
+        }
+        let all = store.doc_heads_since(None).map_err(storage)?;
+        self.docs = all.docs;
+        self.max_ctr = all.max_ctr;
+        self.known = true;
+        Ok(self.docs.clone())
+    }
+}
+
+/// `old` with `written` (both ascending by id) put in: an id in both takes
+/// the entry of `written`.
+fn merge(old: &[Heads], written: &[Heads]) -> Vec<Heads> {
+    let mut out = Vec::with_capacity(old.len() + written.len());
+    let (mut a, mut b) = (old.iter().peekable(), written.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(o), Some(w)) if o.0 == w.0 => {
+                out.push(**w);
+                a.next();
+                b.next();
+            }
+            (Some(o), Some(w)) if o.0 < w.0 => {
+                out.push(**o);
+                a.next();
+            }
+            (Some(o), None) => {
+                out.push(**o);
+                a.next();
+            }
+            (_, Some(w)) => {
+                out.push(**w);
+                b.next();
+            }
+        }
+    }
+    out
+}
+
 /// The cached reads and the mark they are valid at.
 #[derive(Debug, Default)]
 pub(super) struct Cached {
@@ -212,6 +277,32 @@ mod tests {
 
     fn node(n: u8) -> NodeId {
         NodeId::from_bytes([n; 32])
+    }
+
+    fn entry(n: u8, h: u8) -> Heads {
+        (
+            DocId(uuid::Uuid::from_bytes([n; 16])),
+            DocKind::Client,
+            polku_store::HeadsHash([h; 32]),
+        )
+    }
+
+    #[test]
+    fn written_documents_replace_or_join_the_listed_ones_in_order() {
+        let old = vec![entry(1, 1), entry(3, 1), entry(5, 1)];
+        let written = vec![entry(0, 2), entry(3, 2), entry(6, 2)];
+        assert_eq!(
+            merge(&old, &written),
+            vec![
+                entry(0, 2),
+                entry(1, 1),
+                entry(3, 2),
+                entry(5, 1),
+                entry(6, 2)
+            ]
+        );
+        assert_eq!(merge(&old, &[]), old);
+        assert_eq!(merge(&[], &written), written);
     }
 
     #[test]

@@ -158,6 +158,8 @@ pub struct SyncReplica {
     incoming: BTreeMap<polku_core::AttachmentId, (polku_store::AttachmentWriter, [u8; 32])>,
     /// Reads kept while the store is unchanged (`cache.rs`).
     cache: cache::Cached,
+    /// Every document's heads as last listed, followed by write counter.
+    listing: cache::Listing,
 }
 
 impl Session {
@@ -185,6 +187,7 @@ impl SyncReplica {
             refs_ready: false,
             incoming: BTreeMap::new(),
             cache: cache::Cached::default(),
+            listing: cache::Listing::default(),
         })
     }
 
@@ -231,7 +234,7 @@ impl SyncReplica {
         if let Some(live) = &self.cache.fresh(&self.session.store)?.live {
             return Ok((live.clone(), at));
         }
-        let heads = self.session.store.list_doc_heads().map_err(storage)?;
+        let heads = self.listing.list(&self.session.store)?;
         let erased = self.erased_set()?;
         let live: Vec<_> = heads
             .into_iter()

