@@ -198,6 +198,10 @@ struct Recon {
     agreed_digest: Option<SetDigest>,
     /// My start set equals the agreed set (my delta was empty).
     mine_as_agreed: bool,
+    /// Where my start set differs from the agreed set (my announced delta).
+    my_delta: Vec<DocId>,
+    /// Where the peer's start set differs from the agreed set (at most).
+    peer_delta: Vec<DocId>,
     /// The peer's start set equals the agreed set (its delta was empty and
     /// the digest matched).
     theirs_as_agreed: bool,
@@ -789,6 +793,7 @@ impl Session {
             // An empty delta: my set is the agreed one, whose digest the
             // peer's announcement may already have needed.
             self.recon.mine_as_agreed = delta.is_empty();
+            self.recon.my_delta = delta.iter().map(|(id, _)| *id).collect();
             let digest = if delta.is_empty() {
                 self.recon.agreed_digest()
             } else {
