@@ -45,7 +45,11 @@
 //!    entries the peer lacks, revocations (hub), refusals, and batched
 //!    per-document messages. Documents only one side holds are sent whole;
 //!    documents both hold with different heads go through Automerge's sync
-//!    protocol with the stored per-peer sync state.
+//!    protocol with the stored per-peer sync state. Where only one side
+//!    changed a document since the agreement (the other's announced hash is
+//!    the agreed one, and so are the stored state's shared heads), the side
+//!    that changed it sends its changes in its first message, and a laptop
+//!    that did not change it sends nothing first and waits for the hub's.
 //! 5. After two empty turns in a row, the side whose turn it is sends `Done`
 //!    with the final heads of the documents it changed, and the other
 //!    answers with its own. Both then compute the same new agreed set and
