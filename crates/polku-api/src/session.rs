@@ -533,6 +533,17 @@ impl Session {
         self.visible_clients(|_| true, now)
     }
 
+    /// The clients the user may write memos for (the quick entry's choice),
+    /// sorted by name: a client the user may only view is not offered for
+    /// an entry that would be refused.
+    pub fn memo_clients(&mut self, now: DateTime<Utc>) -> Result<Vec<ClientSummary>> {
+        let list = self.list_clients(now)?;
+        Ok(list
+            .into_iter()
+            .filter(|s| self.may(Action::WriteMemo, s))
+            .collect())
+    }
+
     /// Clients whose name or birth date matches every word of `query`
     /// (case-insensitive prefix of a name; a birth date as YYYY-MM-DD, d.m.yyyy or
     /// dd.mm.yyyy).

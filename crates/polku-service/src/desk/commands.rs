@@ -331,14 +331,14 @@ impl Desk {
             .await)
     }
 
-    /// `client_names`: the clients the user may see, names and birth dates
+    /// `client_names`: the clients the user may write memos for, names and birth dates
     /// only, from the search index (the quick entry's type-ahead; audited as
     /// one view of the list). `client_list` reads every record for its
     /// status and missing columns, which the type-ahead never shows.
     pub async fn client_names(&self) -> DeskResult<Vec<ClientName>> {
         dto(self
             .run(Gate::Ordinary, |s, now| {
-                Ok(s.list_clients(now)?
+                Ok(s.memo_clients(now)?
                     .into_iter()
                     .map(|c| ClientName {
                         id: c.id,
