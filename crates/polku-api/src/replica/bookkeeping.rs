@@ -22,7 +22,7 @@ const RECORD_VERSION: u8 = 1;
 type StoredRecord = (Vec<([u8; 16], [u8; 32])>, u64);
 
 /// Encodes a per-peer record (see [`StoredRecord`]).
-pub(super) fn encode_record(agreed: &DocSet, cursor: u64) -> Option<Vec<u8>> {
+fn encode_record(agreed: &DocSet, cursor: u64) -> Option<Vec<u8>> {
     let list: Vec<([u8; 16], [u8; 32])> = agreed
         .iter()
         .map(|(id, h)| (*id.0.as_bytes(), h.0))

@@ -438,24 +438,25 @@ mod tests {
 
     use super::*;
 
+    /// Plain Automerge sync between two copies until neither has more to say.
+    fn sync_to_end(a: &mut AutoCommit, b: &mut AutoCommit, sa: &mut State, sb: &mut State) {
+        for _ in 0..8 {
+            if let Some(m) = a.sync().generate_sync_message(sa) {
+                b.sync().receive_sync_message(sb, m).expect("b receives");
+            }
+            if let Some(m) = b.sync().generate_sync_message(sb) {
+                a.sync().receive_sync_message(sa, m).expect("a receives");
+            }
+        }
+    }
+
     /// Two copies synced to the end, each with the state it would store.
     fn agreed_pair() -> (AutoCommit, AutoCommit, State, State) {
         let mut a = AutoCommit::new();
         a.put(ROOT, "first_name", "Aino").expect("put");
         let mut b = AutoCommit::new();
         let (mut sa, mut sb) = (State::new(), State::new());
-        for _ in 0..8 {
-            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
-                b.sync()
-                    .receive_sync_message(&mut sb, m)
-                    .expect("b receives");
-            }
-            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
-                a.sync()
-                    .receive_sync_message(&mut sa, m)
-                    .expect("a receives");
-            }
-        }
+        sync_to_end(&mut a, &mut b, &mut sa, &mut sb);
         assert_eq!(a.get_heads(), b.get_heads());
         // As stored between sessions: only the shared heads survive.
         let (sa, sb) = (
@@ -531,18 +532,7 @@ mod tests {
         a.put(ROOT, "phone", "050 000").expect("put");
         b.put(ROOT, "email", "x@example.invalid").expect("put");
         prime_unchanged_peer(&mut sa);
-        for _ in 0..8 {
-            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
-                b.sync()
-                    .receive_sync_message(&mut sb, m)
-                    .expect("b receives");
-            }
-            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
-                a.sync()
-                    .receive_sync_message(&mut sa, m)
-                    .expect("a receives");
-            }
-        }
+        sync_to_end(&mut a, &mut b, &mut sa, &mut sb);
         assert_eq!(a.get_heads(), b.get_heads());
         assert!(a.get(ROOT, "email").expect("get").is_some());
         assert!(b.get(ROOT, "phone").expect("get").is_some());
